@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { loadOrCreateKeyFile, providerFromEnv } from './crypto/key-file.js';
+import type { MasterKeyProvider } from './crypto/key-provider.js';
+import type { HushConfig } from './config.js';
+import { createAuthService } from './domain/accounts/auth-service.js';
+import { createSetupService } from './domain/accounts/setup-service.js';
+import { createAuditQueryService } from './domain/audit/audit-query-service.js';
+import { createAuditService } from './domain/audit/audit-service.js';
+import { createKeyService } from './domain/keys/key-service.js';
+import { createMemberService } from './domain/orgs/member-service.js';
+import { createOrgService } from './domain/orgs/org-service.js';
+import { createProjectService } from './domain/projects/project-service.js';
+import { createTokenService } from './domain/tokens/token-service.js';
+import { createUnitOfWork } from './domain/unit-of-work.js';
+import { hushError } from './errors.js';
+import { type Database, openDatabase } from './store/db.js';
+import { listAllDataKeys } from './store/key-store.js';
+import { migrateToLatest } from './store/migrate.js';
+
+/** The wired services every interface (HTTP, admin commands) calls. */
+export interface Services {
+  auth: ReturnType<typeof createAuthService>;
+  setup: ReturnType<typeof createSetupService>;
+  orgs: ReturnType<typeof createOrgService>;
+  members: ReturnType<typeof createMemberService>;
+  projects: ReturnType<typeof createProjectService>;
+  tokens: ReturnType<typeof createTokenService>;
+  auditQuery: ReturnType<typeof createAuditQueryService>;
+  keys: ReturnType<typeof createKeyService>;
+}
+
+export interface App {
+  config: HushConfig;
+  database: Database;
+  services: Services;
+  /** Set when this start generated the master key file (the caller warns). */
+  createdKeyFile: string | null;
+  close(): Promise<void>;
+}
+
+/** Path of the master key file for a configuration. */
+export function keyFilePath(config: HushConfig): string {
+  return config.masterKeyFile ?? path.join(config.dataDir, 'master.key');
+}
+
+async function openMasterKey(
+  config: HushConfig,
+  database: Database,
+): Promise<{ provider: MasterKeyProvider; created: string | null }> {
+  if (config.masterKey) return { provider: providerFromEnv(config.masterKey), created: null };
+  const file = keyFilePath(config);
+  if (!fs.existsSync(file) && (await listAllDataKeys(database.db)).length > 0) {
+    // Generating a fresh key here would orphan every stored secret: refuse instead.
+    throw hushError(
+      'KEY_UNAVAILABLE',
+      `master key file ${file} is missing but ${database.location} holds data keys; restore the file or set HUSH_MASTER_KEY`,
+    );
+  }
+  const { provider, created } = loadOrCreateKeyFile(file);
+  return { provider, created: created ? file : null };
+}
+
+/**
+ * The composition root: opens the database, migrates it, loads the master key (checking that it
+ * unwraps every data key) and wires the services by hand.
+ */
+export async function createApp(config: HushConfig): Promise<App> {
+  const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const db = database.db;
+    await migrateToLatest(db);
+    const { provider, created } = await openMasterKey(config, database);
+    const audit = createAuditService();
+    const uow = createUnitOfWork({ db, audit });
+    const keys = createKeyService({ masterKey: provider });
+    await keys.checkAll(db);
+    const auth = createAuthService({ db, audit, sessionTtlHours: config.sessionTtlHours });
+    const orgs = createOrgService({ uow, audit, keys });
+    const services: Services = {
+      auth,
+      setup: createSetupService({ db, auth, orgs }),
+      orgs,
+      members: createMemberService({ db, uow, audit, auth }),
+      projects: createProjectService({ uow, audit }),
+      tokens: createTokenService({ uow, audit }),
+      auditQuery: createAuditQueryService({ uow, audit }),
+      keys,
+    };
+    return { config, database, services, createdKeyFile: created, close: () => database.close() };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,117 @@
+import path from 'node:path';
+
+import { z } from 'zod';
+
+/**
+ * The server's configuration: one schema, defaults < `HUSH_*` environment < flags.
+ * `docs/config.md` lists every key and a test keeps it in step with this schema.
+ */
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server listens on.'),
+    port: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8080)
+      .describe('TCP port of the HTTP server (0 picks a free one).'),
+    dataDir: z
+      .string()
+      .min(1)
+      .default('./.hush')
+      .describe('Directory for the SQLite database, the master key file and job directories.'),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres://')
+      .optional()
+      .describe('PostgreSQL connection URL; when unset Hush uses SQLite in the data directory.'),
+    masterKey: z
+      .string()
+      .optional()
+      .describe('Master key as base64 of 32 bytes (or id:base64); when unset the key file is used.'),
+    masterKeyFile: z
+      .string()
+      .optional()
+      .describe('Path of the master key file (default: master.key in the data directory).'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Server log level.'),
+    sessionTtlHours: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90)
+      .default(24 * 7)
+      .describe('Lifetime of a console/CLI session in hours.'),
+    bodyLimitBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(2 * 1024 * 1024)
+      .describe('Largest accepted request body in bytes.'),
+    trustProxy: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true')
+      .describe('Trust X-Forwarded-For for the client address recorded in audit events.'),
+  })
+  .strict();
+
+export type HushConfig = Readonly<z.output<typeof configSchema>>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variable and flag of every key, for messages and docs. */
+export const CONFIG_SOURCES: Record<keyof ConfigInput, { env: string; flag: string }> = {
+  host: { env: 'HUSH_HOST', flag: '--host' },
+  port: { env: 'HUSH_PORT', flag: '--port' },
+  dataDir: { env: 'HUSH_DATA_DIR', flag: '--data-dir' },
+  databaseUrl: { env: 'HUSH_DATABASE_URL', flag: '--database-url' },
+  masterKey: { env: 'HUSH_MASTER_KEY', flag: '(environment only)' },
+  masterKeyFile: { env: 'HUSH_MASTER_KEY_FILE', flag: '--master-key-file' },
+  logLevel: { env: 'HUSH_LOG_LEVEL', flag: '--log-level' },
+  sessionTtlHours: { env: 'HUSH_SESSION_TTL_HOURS', flag: '--session-ttl-hours' },
+  bodyLimitBytes: { env: 'HUSH_BODY_LIMIT_BYTES', flag: '--body-limit-bytes' },
+  trustProxy: { env: 'HUSH_TRUST_PROXY', flag: '--trust-proxy' },
+};
+
+/** Raised with one line per bad key; `main` prints it and exits non-zero. */
+export class ConfigError extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Layers defaults < environment < flags, validates, resolves the data directory and freezes.
+ * Throws {@link ConfigError} naming the variable and flag of each bad key.
+ */
+export function loadConfig(
+  flags: Partial<Record<keyof ConfigInput, unknown>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): HushConfig {
+  const input: Record<string, unknown> = {};
+  for (const [key, source] of Object.entries(CONFIG_SOURCES)) {
+    const fromEnv = env[source.env];
+    if (fromEnv !== undefined && fromEnv !== '') input[key] = fromEnv;
+  }
+  for (const [key, value] of Object.entries(flags)) {
+    if (value !== undefined) input[key] = value;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '');
+        const source = CONFIG_SOURCES[key as keyof ConfigInput] as
+          | { env: string; flag: string }
+          | undefined;
+        const where = source ? `${source.env} / ${source.flag}` : key || 'configuration';
+        return `invalid configuration ${where}: ${issue.message}`;
+      }),
+    );
+  }
+  return Object.freeze({ ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) });
+}

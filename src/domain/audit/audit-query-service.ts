@@ -1,0 +1,92 @@
+import { invalid } from '../../errors.js';
+import type { RequestContext } from '../context.js';
+import { loadOrganization } from '../orgs/org-service.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import type { AuditEvent, AuditService } from './audit-service.js';
+
+export interface AuditFilters {
+  since?: string | undefined;
+  until?: string | undefined;
+  targetType?: string | undefined;
+  target?: string | undefined;
+  eventType?: string | undefined;
+  actor?: string | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Cursor of the next (older) page, or null at the oldest event. */
+  nextCursor: string | null;
+  /** Cursor of the previous (newer) page, or null at the newest. */
+  prevCursor: string | null;
+}
+
+function encodeCursor(direction: 'older' | 'newer', seq: number): string {
+  return Buffer.from(`${direction}:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { direction: 'older' | 'newer'; seq: number } {
+  const [direction, seq] = Buffer.from(cursor, 'base64url').toString().split(':');
+  const n = Number(seq);
+  if ((direction !== 'older' && direction !== 'newer') || !Number.isInteger(n)) {
+    throw invalid('cursor', 'is not a cursor this server issued');
+  }
+  return { direction, seq: n };
+}
+
+/** Reading the audit log: filtered, newest-first pages with cursors both ways, detail, verify. */
+export function createAuditQueryService(deps: { uow: UnitOfWork; audit: AuditService }) {
+  const { uow, audit } = deps;
+
+  function list(ctx: RequestContext, orgSlug: string, filters: AuditFilters): Promise<AuditPage> {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'audit:read');
+      const limit = filters.limit ?? 50;
+      const cursor = filters.cursor ? decodeCursor(filters.cursor) : undefined;
+      const events = await audit.list(db, {
+        orgId: org.id,
+        since: filters.since,
+        until: filters.until,
+        targetType: filters.targetType,
+        targetName: filters.target,
+        eventType: filters.eventType,
+        actor: filters.actor,
+        beforeSeq: cursor?.direction === 'older' ? cursor.seq : undefined,
+        afterSeq: cursor?.direction === 'newer' ? cursor.seq : undefined,
+        limit: limit + 1,
+      });
+      // One extra row tells whether a further page exists in the direction of travel.
+      const more = events.length > limit;
+      const page = cursor?.direction === 'newer' ? events.slice(events.length - Math.min(limit, events.length)) : events.slice(0, limit);
+      const first = page[0];
+      const last = page.at(-1);
+      const olderExists = cursor?.direction === 'newer' ? true : more;
+      const newerExists = cursor?.direction === 'newer' ? more : cursor !== undefined;
+      return {
+        events: page,
+        nextCursor: last && olderExists ? encodeCursor('older', last.seq) : null,
+        prevCursor: first && newerExists ? encodeCursor('newer', first.seq) : null,
+      };
+    });
+  }
+
+  function show(ctx: RequestContext, orgSlug: string, id: string) {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'audit:read');
+      return audit.get(db, org.id, id);
+    });
+  }
+
+  function verify(ctx: RequestContext, orgSlug: string) {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'audit:read');
+      return audit.verify(db, org.id);
+    });
+  }
+
+  return { list, show, verify };
+}
+
+export type AuditQueryService = ReturnType<typeof createAuditQueryService>;

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Kysely } from 'kysely';
+
+import { hushError } from '../../errors.js';
+import {
+  advanceAuditHead,
+  type AuditQuery,
+  findAuditEvent,
+  insertAuditEvent,
+  iterateAuditChain,
+  listAuditEvents,
+} from '../../store/audit-store.js';
+import { listOrganizationsOfUser } from '../../store/org-store.js';
+import type { AuditEventRow, Schema } from '../../store/schema.js';
+import { actorId, actorName, now, type RequestContext } from '../context.js';
+import { type ChainVerdict, computeEventHash, createChainVerifier } from './chain.js';
+
+export const EVENT_TYPES = [
+  'CREATE',
+  'UPDATE',
+  'DELETE',
+  'ROTATE',
+  'ROLLBACK',
+  'TRIGGER_JOB',
+  'CANCEL_JOB',
+  'ACCESS',
+  'LOGIN',
+  'LOGIN_FAILED',
+  'DENIED',
+  'EXPORT',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const TARGET_TYPES = [
+  'organization',
+  'member',
+  'role',
+  'project',
+  'environment',
+  'service',
+  'secret',
+  'job',
+  'token',
+  'invitation',
+  'settings',
+] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
+
+/** What a service call says happened; the audit service adds actor, tool, time and the chain. */
+export interface AuditEntry {
+  /** Organization id, or '' for instance-level events. */
+  orgId: string;
+  eventType: EventType;
+  targetType: TargetType;
+  targetId?: string | null;
+  targetName?: string | null;
+  /** One line; names objects, never values. */
+  change: string;
+  /** The request's outcome as JSON; must never hold a secret value. */
+  details?: Record<string, unknown>;
+}
+
+/** The public shape of an event (REST, CLI, exports). */
+export interface AuditEvent {
+  id: string;
+  timestamp: string;
+  organization: string;
+  seq: number;
+  eventType: string;
+  targetType: string;
+  targetId: string | null;
+  targetName: string | null;
+  change: string;
+  actor: string;
+  tool: string;
+  ip: string | null;
+  details: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+/**
+ * Appends events to an organization's hash chain inside the caller's transaction, and reads them.
+ */
+export function createAuditService() {
+  /** Appends one event in `trx`; the caller's commit makes it durable together with the change. */
+  async function append(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    entry: AuditEntry,
+  ): Promise<AuditEventRow> {
+    const { seq, prevHash } = await advanceAuditHead(trx, entry.orgId);
+    const fields = {
+      id: randomUUID(),
+      orgId: entry.orgId,
+      seq,
+      timestamp: now(),
+      eventType: entry.eventType,
+      targetType: entry.targetType,
+      targetId: entry.targetId ?? null,
+      targetName: entry.targetName ?? null,
+      change: entry.change,
+      actor: actorName(ctx.actor),
+      actorId: actorId(ctx.actor),
+      tool: ctx.tool,
+      ip: ctx.ip,
+      details: JSON.stringify(entry.details ?? {}),
+    };
+    const row: AuditEventRow = { ...fields, prevHash, hash: computeEventHash(fields, prevHash) };
+    await insertAuditEvent(trx, row);
+    return row;
+  }
+
+  /** Appends an event to every organization of the user, or to the instance chain if none. */
+  async function appendForUser(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    userId: string | null,
+    entry: Omit<AuditEntry, 'orgId'>,
+  ): Promise<void> {
+    const orgs = userId ? await listOrganizationsOfUser(trx, userId) : [];
+    if (orgs.length === 0) await append(trx, ctx, { ...entry, orgId: '' });
+    for (const org of orgs) await append(trx, ctx, { ...entry, orgId: org.id });
+  }
+
+  async function list(db: Kysely<Schema>, query: AuditQuery): Promise<AuditEvent[]> {
+    const rows = await listAuditEvents(db, query);
+    return rows.map(toPublic);
+  }
+
+  /** Throws AUDIT_EVENT_NOT_FOUND. */
+  async function get(db: Kysely<Schema>, orgId: string, id: string): Promise<AuditEvent> {
+    const row = await findAuditEvent(db, orgId, id);
+    if (!row) throw hushError('AUDIT_EVENT_NOT_FOUND', `audit event ${id} not found`);
+    return toPublic(row);
+  }
+
+  /** Recomputes the chain from the first kept event and names the first broken link. */
+  async function verify(db: Kysely<Schema>, orgId: string): Promise<ChainVerdict> {
+    const verifier = createChainVerifier();
+    for await (const row of iterateAuditChain(db, orgId)) {
+      const broken = verifier.push(row);
+      if (broken) return broken;
+    }
+    return verifier.result();
+  }
+
+  return { append, appendForUser, list, get, verify };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;
+
+function toPublic(row: AuditEventRow): AuditEvent {
+  return {
+    id: row.id,
+    timestamp: row.timestamp,
+    organization: row.orgId,
+    seq: row.seq,
+    eventType: row.eventType,
+    targetType: row.targetType,
+    targetId: row.targetId,
+    targetName: row.targetName,
+    change: row.change,
+    actor: row.actor,
+    tool: row.tool,
+    ip: row.ip,
+    details: JSON.parse(row.details) as unknown,
+    prevHash: row.prevHash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Kysely } from 'kysely';
+
+import { decryptValue, encryptValue, generateDataKey } from '../../crypto/envelope.js';
+import type { MasterKeyProvider } from '../../crypto/key-provider.js';
+import { hushError } from '../../errors.js';
+import {
+  findActiveDataKey,
+  findDataKey,
+  insertDataKey,
+  listAllDataKeys,
+  rewrapDataKey,
+} from '../../store/key-store.js';
+import type { Schema } from '../../store/schema.js';
+import { now } from '../context.js';
+
+/** A value encrypted under an organization's data key. */
+export interface Sealed {
+  keyId: string;
+  ciphertext: string;
+}
+
+/**
+ * Per-organization data keys (SPEC §7): created with the organization, wrapped by the master key,
+ * unwrapped once per process and kept in memory. Throws KEY_UNAVAILABLE when the master key
+ * cannot unwrap a data key and DECRYPTION_FAILED when a ciphertext does not authenticate.
+ */
+export function createKeyService(deps: { masterKey: MasterKeyProvider }) {
+  // Unwrapped data keys by id. A data key never changes (rotation re-wraps it), so no staleness.
+  const cache = new Map<string, Buffer>();
+
+  /** Creates an organization's first data key inside the caller's transaction. */
+  async function createDataKey(trx: Kysely<Schema>, orgId: string): Promise<string> {
+    const key = generateDataKey();
+    const { wrapped, masterKeyId } = await deps.masterKey.wrap(key);
+    const id = randomUUID();
+    await insertDataKey(trx, { id, orgId, wrappedKey: wrapped, masterKeyId, createdAt: now() });
+    cache.set(id, key);
+    return id;
+  }
+
+  async function unwrap(db: Kysely<Schema>, keyId: string): Promise<Buffer> {
+    const cached = cache.get(keyId);
+    if (cached) return cached;
+    const row = await findDataKey(db, keyId);
+    if (!row) throw hushError('KEY_UNAVAILABLE', `data key ${keyId} not found`);
+    const key = await deps.masterKey.unwrap(row.wrappedKey, row.masterKeyId);
+    cache.set(keyId, key);
+    return key;
+  }
+
+  /** Encrypts with the organization's active data key, binding the ciphertext to `aad`. */
+  async function seal(
+    db: Kysely<Schema>,
+    orgId: string,
+    plaintext: string | Buffer,
+    aad: string,
+  ): Promise<Sealed> {
+    const row = await findActiveDataKey(db, orgId);
+    if (!row) throw hushError('KEY_UNAVAILABLE', `organization ${orgId} has no data key`);
+    const key = await unwrap(db, row.id);
+    return { keyId: row.id, ciphertext: encryptValue(key, plaintext, aad) };
+  }
+
+  /** Decrypts a sealed value; a ciphertext moved to another row fails (its `aad` differs). */
+  async function open(db: Kysely<Schema>, sealed: Sealed, aad: string): Promise<Buffer> {
+    const key = await unwrap(db, sealed.keyId);
+    try {
+      return decryptValue(key, sealed.ciphertext, aad);
+    } catch (error) {
+      throw hushError('DECRYPTION_FAILED', `ciphertext for ${aad} failed to decrypt`, undefined, error);
+    }
+  }
+
+  /** Re-wraps every data key with the provider's active master key; returns how many. */
+  async function rewrapAll(db: Kysely<Schema>): Promise<number> {
+    const rows = await listAllDataKeys(db);
+    for (const row of rows) {
+      const key = await deps.masterKey.unwrap(row.wrappedKey, row.masterKeyId);
+      const { wrapped, masterKeyId } = await deps.masterKey.wrap(key);
+      await rewrapDataKey(db, row.id, wrapped, masterKeyId);
+    }
+    return rows.length;
+  }
+
+  /** Unwraps every data key once, so a wrong master key is found at start, not at first use. */
+  async function checkAll(db: Kysely<Schema>): Promise<number> {
+    const rows = await listAllDataKeys(db);
+    for (const row of rows) await unwrap(db, row.id);
+    return rows.length;
+  }
+
+  return { createDataKey, seal, open, rewrapAll, checkAll };
+}
+
+export type KeyService = ReturnType<typeof createKeyService>;

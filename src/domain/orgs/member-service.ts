@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Kysely } from 'kysely';
+
+import { hushError, invalid } from '../../errors.js';
+import { findUserByEmail, insertUser } from '../../store/account-store.js';
+import { translateDbErrors } from '../../store/db-errors.js';
+import {
+  deleteMember,
+  findMemberByEmail,
+  findPendingInvitation,
+  insertInvitation,
+  insertMember,
+  listMembers,
+  listPendingInvitations,
+  markInvitationAccepted,
+  updateMemberRole,
+} from '../../store/org-store.js';
+import type { Schema } from '../../store/schema.js';
+import type { AuthService, Session } from '../accounts/auth-service.js';
+import { hashPassword, hashToken, newToken, verifyPassword } from '../accounts/credentials.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { now, type RequestContext } from '../context.js';
+import { BUILTIN_ROLES, isBuiltinRole } from '../policy/roles.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import { loadOrganization } from './org-service.js';
+
+const INVITATION_TTL_DAYS = 7;
+
+function assertAssignableRole(role: string): void {
+  if (!isBuiltinRole(role)) {
+    throw invalid('role', `unknown role; use one of ${BUILTIN_ROLES.join(', ')}`);
+  }
+  if (role === 'owner') {
+    throw invalid('role', 'there is exactly one Owner; use transfer-ownership instead');
+  }
+}
+
+/** Members and invitations of an organization. */
+export function createMemberService(deps: {
+  db: Kysely<Schema>;
+  uow: UnitOfWork;
+  audit: AuditService;
+  auth: AuthService;
+}) {
+  const { db, uow, audit, auth } = deps;
+
+  function list(ctx: RequestContext, orgSlug: string) {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
+      const rows = await listMembers(db, org.id);
+      return rows.map((m) => ({ id: m.userId, email: m.email, role: m.role, joinedAt: m.createdAt }));
+    });
+  }
+
+  /** Creates an invitation and returns its one-time token (only the hash is stored). */
+  function invite(ctx: RequestContext, orgSlug: string, email: string, role: string) {
+    assertAssignableRole(role);
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
+      if (await findMemberByEmail(trx, org.id, email)) {
+        throw hushError('CONFLICT', `${email} is already a member of ${org.slug}`, {
+          field: 'email',
+        });
+      }
+      const token = newToken('invitation');
+      const id = randomUUID();
+      const createdAt = now();
+      const expiresAt = new Date(Date.now() + INVITATION_TTL_DAYS * 86400_000).toISOString();
+      await insertInvitation(trx, {
+        id,
+        orgId: org.id,
+        email,
+        role,
+        tokenHash: hashToken(token),
+        invitedBy: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+        createdAt,
+        expiresAt,
+        acceptedAt: null,
+        revokedAt: null,
+      });
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'CREATE',
+        targetType: 'invitation',
+        targetId: id,
+        targetName: email,
+        change: `invited ${email} as ${role}`,
+        details: { email, role, expiresAt },
+      });
+      return { id, email, role, organization: org.slug, expiresAt, token };
+    });
+  }
+
+  function listInvitations(ctx: RequestContext, orgSlug: string) {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'members:manage');
+      return listPendingInvitations(db, org.id, now());
+    });
+  }
+
+  /**
+   * Accepts an invitation: creates the account with `password`, or joins with the existing
+   * account whose password it must match; then opens a session. Throws INVITATION_NOT_FOUND.
+   */
+  async function accept(ctx: RequestContext, token: string, password: string): Promise<Session> {
+    const invitation = await findPendingInvitation(db, hashToken(token), now());
+    if (!invitation) {
+      throw hushError('INVITATION_NOT_FOUND', 'the invitation is unknown, used, revoked or expired');
+    }
+    const existing = await findUserByEmail(db, invitation.email);
+    if (existing && !(await verifyPassword(password, existing.passwordHash))) {
+      throw hushError(
+        'INVALID_CREDENTIALS',
+        `an account for ${invitation.email} exists; give its password to join`,
+      );
+    }
+    const passwordHash = existing ? null : await hashPassword(password);
+    return db.transaction().execute(async (trx) => {
+      if (!(await markInvitationAccepted(trx, invitation.id, now()))) {
+        throw hushError('INVITATION_NOT_FOUND', 'the invitation was already used');
+      }
+      const user = existing ?? {
+        id: randomUUID(),
+        email: invitation.email,
+        passwordHash: passwordHash ?? '',
+        createdAt: now(),
+      };
+      if (!existing) await insertUser(trx, user);
+      await translateDbErrors(
+        () =>
+          insertMember(trx, {
+            orgId: invitation.orgId,
+            userId: user.id,
+            role: invitation.role,
+            createdAt: now(),
+          }),
+        { code: 'CONFLICT', message: `${user.email} is already a member` },
+      );
+      const memberCtx: RequestContext = {
+        ...ctx,
+        actor: { kind: 'user', userId: user.id, email: user.email },
+      };
+      await audit.append(trx, memberCtx, {
+        orgId: invitation.orgId,
+        eventType: 'CREATE',
+        targetType: 'member',
+        targetId: user.id,
+        targetName: user.email,
+        change: `${user.email} joined ${invitation.orgSlug} as ${invitation.role}`,
+        details: { invitationId: invitation.id, role: invitation.role, newAccount: !existing },
+      });
+      return auth.openSession(trx, ctx, user);
+    });
+  }
+
+  async function loadMember(trx: Kysely<Schema>, orgId: string, email: string) {
+    const member = await findMemberByEmail(trx, orgId, email);
+    if (!member) throw hushError('MEMBER_NOT_FOUND', `${email} is not a member`);
+    return member;
+  }
+
+  function setRole(ctx: RequestContext, orgSlug: string, email: string, role: string) {
+    assertAssignableRole(role);
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
+      const member = await loadMember(trx, org.id, email);
+      if (member.role === 'owner') {
+        throw hushError('CONFLICT', 'the Owner keeps the role until ownership is transferred');
+      }
+      await updateMemberRole(trx, org.id, member.userId, role);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'UPDATE',
+        targetType: 'member',
+        targetId: member.userId,
+        targetName: email,
+        change: `changed role of ${email} from ${member.role} to ${role}`,
+        details: { from: member.role, to: role },
+      });
+      return { id: member.userId, email, role };
+    });
+  }
+
+  function remove(ctx: RequestContext, orgSlug: string, email: string) {
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
+      const member = await loadMember(trx, org.id, email);
+      if (member.role === 'owner') {
+        throw hushError('CONFLICT', 'the Owner cannot be removed; transfer ownership first');
+      }
+      await deleteMember(trx, org.id, member.userId);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'DELETE',
+        targetType: 'member',
+        targetId: member.userId,
+        targetName: email,
+        change: `removed ${email} (${member.role})`,
+      });
+    });
+  }
+
+  return { list, invite, listInvitations, accept, setRole, remove };
+}
+
+export type MemberService = ReturnType<typeof createMemberService>;

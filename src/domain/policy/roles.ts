@@ -1,0 +1,93 @@
+/**
+ * The built-in role table of SPEC §5, as data. `authorize` reads it; the role-table test walks
+ * every cell of it through the REST API.
+ */
+export const ACTIONS = [
+  'org:read',
+  'org:edit',
+  'org:delete',
+  'billing:manage',
+  'members:manage',
+  'runners:manage',
+  'setup:manage',
+  'project:read',
+  'project:edit',
+  'project:create',
+  'environment:read',
+  'environment:edit',
+  'environment:create',
+  'secrets:write',
+  'jobs:run',
+  'jobs:shell',
+  'audit:read',
+  'tokens:manage',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** Human wording of each action, as SPEC §5 names it; 403 messages use it. */
+export const ACTION_LABELS: Record<Action, string> = {
+  'org:read': 'read organization',
+  'org:edit': 'edit organization',
+  'org:delete': 'delete organization',
+  'billing:manage': 'manage billing (plan, audit retention)',
+  'members:manage': 'manage members & roles',
+  'runners:manage': 'manage runners',
+  'setup:manage': 'manage organization setup',
+  'project:read': 'read any project',
+  'project:edit': 'edit/delete any project',
+  'project:create': 'create project',
+  'environment:read': 'read any environment',
+  'environment:edit': 'edit/delete any environment or service',
+  'environment:create': 'create environment or service',
+  'secrets:write': 'add/rotate/delete variables and secrets',
+  'jobs:run': 'run/cancel jobs',
+  'jobs:shell': 'run ad-hoc jobs',
+  'audit:read': 'view audit logs',
+  'tokens:manage': 'manage API tokens',
+};
+
+export const BUILTIN_ROLES = ['owner', 'admin', 'devops', 'billing-manager', 'viewer'] as const;
+export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
+
+export const ROLE_LABELS: Record<BuiltinRole, string> = {
+  owner: 'Owner',
+  admin: 'Admin',
+  devops: 'DevOps',
+  'billing-manager': 'Billing Manager',
+  viewer: 'Viewer',
+};
+
+const Y = true;
+const N = false;
+
+// Columns: owner, admin, devops, billing-manager, viewer — copied row by row from SPEC §5.
+const TABLE: Record<Action, readonly [boolean, boolean, boolean, boolean, boolean]> = {
+  'org:read': [Y, Y, Y, Y, Y],
+  'org:edit': [Y, Y, N, N, N],
+  'org:delete': [Y, N, N, N, N],
+  'billing:manage': [Y, Y, N, Y, N],
+  'members:manage': [Y, Y, N, N, N],
+  'runners:manage': [Y, Y, Y, N, N],
+  'setup:manage': [Y, Y, Y, N, N],
+  'project:read': [Y, Y, Y, N, Y],
+  'project:edit': [Y, Y, N, N, N],
+  'project:create': [Y, Y, N, N, N],
+  'environment:read': [Y, Y, Y, N, Y],
+  'environment:edit': [Y, Y, N, N, N],
+  'environment:create': [Y, Y, N, N, N],
+  'secrets:write': [Y, Y, Y, N, N],
+  'jobs:run': [Y, Y, Y, N, N],
+  'jobs:shell': [Y, Y, Y, N, N],
+  'audit:read': [Y, Y, N, N, N],
+  'tokens:manage': [Y, Y, N, N, N],
+};
+
+/** True when the built-in role may perform the action. */
+export function builtinRoleAllows(role: BuiltinRole, action: Action): boolean {
+  return TABLE[action][BUILTIN_ROLES.indexOf(role)] ?? false;
+}
+
+/** Narrows a stored role string to a built-in role. */
+export function isBuiltinRole(role: string): role is BuiltinRole {
+  return (BUILTIN_ROLES as readonly string[]).includes(role);
+}

@@ -1,0 +1,291 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Kysely } from 'kysely';
+
+import { hushError } from '../../errors.js';
+import { translateDbErrors } from '../../store/db-errors.js';
+import {
+  deleteEnvironment,
+  deleteProject,
+  deleteService,
+  findEnvironment,
+
+  findProject,
+  findService,
+  insertEnvironment,
+  insertProject,
+  insertService,
+  listEnvironments,
+  listProjects,
+  listServices,
+} from '../../store/project-store.js';
+import type {
+  EnvironmentRow,
+  OrganizationRow,
+  ProjectRow,
+  Schema,
+  ServiceRow,
+} from '../../store/schema.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { now, type RequestContext } from '../context.js';
+import { loadOrganization } from '../orgs/org-service.js';
+import { authorize } from '../policy/authorize.js';
+import type { Action } from '../policy/roles.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import type { EnvironmentType } from '../validation.js';
+
+export interface ServiceInput {
+  name: string;
+  environment?: string | undefined;
+  command: string;
+  workingDir?: string | undefined;
+  timeoutSeconds: number;
+}
+
+/** Loads org + project and authorizes `action` on the project. Throws PROJECT_NOT_FOUND. */
+export async function loadProject(
+  db: Kysely<Schema>,
+  ctx: RequestContext,
+  orgSlug: string,
+  projectSlug: string,
+  action: Action,
+): Promise<{ org: OrganizationRow; project: ProjectRow }> {
+  const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
+  const project = await findProject(db, org.id, projectSlug);
+  if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${projectSlug}" not found`);
+  await authorize(db, ctx, action, {
+    orgId: org.id,
+    orgSlug: org.slug,
+    targetType: 'project',
+    targetId: project.id,
+    targetName: project.slug,
+    projectId: project.id,
+  });
+  return { org, project };
+}
+
+/** Loads an environment of a loaded project. Throws ENVIRONMENT_NOT_FOUND. */
+export async function loadEnvironment(
+  db: Kysely<Schema>,
+  project: ProjectRow,
+  slug: string,
+): Promise<EnvironmentRow> {
+  const env = await findEnvironment(db, project.id, slug);
+  if (!env) throw hushError('ENVIRONMENT_NOT_FOUND', `environment "${slug}" not found in ${project.slug}`);
+  return env;
+}
+
+function toProject(row: ProjectRow, org: OrganizationRow) {
+  return { id: row.id, slug: row.slug, name: row.name, organization: org.slug, createdAt: row.createdAt };
+}
+
+function toEnvironment(row: EnvironmentRow, project: ProjectRow) {
+  return { id: row.id, slug: row.slug, type: row.type, project: project.slug, createdAt: row.createdAt };
+}
+
+function toService(row: ServiceRow, project: ProjectRow, envSlug: string | null) {
+  return {
+    id: row.id,
+    name: row.name,
+    project: project.slug,
+    environment: envSlug,
+    command: row.command,
+    workingDir: row.workingDir,
+    timeoutSeconds: row.timeoutSeconds,
+    createdAt: row.createdAt,
+  };
+}
+
+/** Projects, their typed environments and their services (job definitions). */
+export function createProjectService(deps: { uow: UnitOfWork; audit: AuditService }) {
+  const { uow, audit } = deps;
+
+  function createProject(ctx: RequestContext, orgSlug: string, input: { slug: string; name?: string | undefined }) {
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
+      await authorize(trx, ctx, 'project:create', {
+        orgId: org.id,
+        orgSlug: org.slug,
+        targetType: 'project',
+        targetName: input.slug,
+      });
+      const row: ProjectRow = {
+        id: randomUUID(),
+        orgId: org.id,
+        slug: input.slug,
+        name: input.name ?? input.slug,
+        createdAt: now(),
+      };
+      await translateDbErrors(() => insertProject(trx, row), {
+        message: `project "${input.slug}" already exists in ${org.slug}`,
+        details: { field: 'slug' },
+      });
+      const project = toProject(row, org);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'CREATE',
+        targetType: 'project',
+        targetId: row.id,
+        targetName: row.slug,
+        change: `created project ${row.slug}`,
+        details: { project },
+      });
+      return project;
+    });
+  }
+
+  function listProjectsOf(ctx: RequestContext, orgSlug: string) {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'project:read');
+      const scope = ctx.actor.kind === 'service-token' ? ctx.actor.scope.projects : [];
+      const rows = await listProjects(db, org.id);
+      return rows.filter((r) => scope.length === 0 || scope.includes(r.id)).map((r) => toProject(r, org));
+    });
+  }
+
+  function getProject(ctx: RequestContext, orgSlug: string, slug: string) {
+    return uow.read(ctx, async (db) => {
+      const { org, project } = await loadProject(db, ctx, orgSlug, slug, 'project:read');
+      return toProject(project, org);
+    });
+  }
+
+  function removeProject(ctx: RequestContext, orgSlug: string, slug: string) {
+    return uow.write(ctx, async (trx) => {
+      const { org, project } = await loadProject(trx, ctx, orgSlug, slug, 'project:edit');
+      await deleteProject(trx, project.id);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'DELETE',
+        targetType: 'project',
+        targetId: project.id,
+        targetName: project.slug,
+        change: `deleted project ${project.slug}`,
+      });
+    });
+  }
+
+  function createEnvironment(
+    ctx: RequestContext,
+    orgSlug: string,
+    projectSlug: string,
+    input: { slug: string; type: EnvironmentType },
+  ) {
+    return uow.write(ctx, async (trx) => {
+      const { org, project } = await loadProject(trx, ctx, orgSlug, projectSlug, 'environment:create');
+      const row: EnvironmentRow = { id: randomUUID(), projectId: project.id, slug: input.slug, type: input.type, createdAt: now() };
+      await translateDbErrors(() => insertEnvironment(trx, row), {
+        message: `environment "${input.slug}" already exists in ${project.slug}`,
+        details: { field: 'slug' },
+      });
+      const env = toEnvironment(row, project);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'CREATE',
+        targetType: 'environment',
+        targetId: row.id,
+        targetName: `${project.slug}/${row.slug}`,
+        change: `created ${row.type} environment ${row.slug} in ${project.slug}`,
+        details: { environment: env },
+      });
+      return env;
+    });
+  }
+
+  function listEnvironmentsOf(ctx: RequestContext, orgSlug: string, projectSlug: string) {
+    return uow.read(ctx, async (db) => {
+      const { project } = await loadProject(db, ctx, orgSlug, projectSlug, 'environment:read');
+      return (await listEnvironments(db, project.id)).map((e) => toEnvironment(e, project));
+    });
+  }
+
+  function removeEnvironment(ctx: RequestContext, orgSlug: string, projectSlug: string, slug: string) {
+    return uow.write(ctx, async (trx) => {
+      const { org, project } = await loadProject(trx, ctx, orgSlug, projectSlug, 'environment:edit');
+      const env = await loadEnvironment(trx, project, slug);
+      await deleteEnvironment(trx, env.id);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'DELETE',
+        targetType: 'environment',
+        targetId: env.id,
+        targetName: `${project.slug}/${env.slug}`,
+        change: `deleted environment ${env.slug} of ${project.slug}`,
+      });
+    });
+  }
+
+  function createService(ctx: RequestContext, orgSlug: string, projectSlug: string, input: ServiceInput) {
+    return uow.write(ctx, async (trx) => {
+      const { org, project } = await loadProject(trx, ctx, orgSlug, projectSlug, 'environment:create');
+      const env = input.environment ? await loadEnvironment(trx, project, input.environment) : null;
+      const row: ServiceRow = {
+        id: randomUUID(),
+        projectId: project.id,
+        environmentId: env?.id ?? null,
+        name: input.name,
+        command: input.command,
+        workingDir: input.workingDir ?? null,
+        timeoutSeconds: input.timeoutSeconds,
+        createdAt: now(),
+      };
+      await translateDbErrors(() => insertService(trx, row), {
+        message: `service "${input.name}" already exists in ${project.slug}`,
+        details: { field: 'name' },
+      });
+      const service = toService(row, project, env?.slug ?? null);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'CREATE',
+        targetType: 'service',
+        targetId: row.id,
+        targetName: `${project.slug}/${row.name}`,
+        change: `created service ${row.name} in ${project.slug}`,
+        details: { service },
+      });
+      return service;
+    });
+  }
+
+  function listServicesOf(ctx: RequestContext, orgSlug: string, projectSlug: string) {
+    return uow.read(ctx, async (db) => {
+      const { project } = await loadProject(db, ctx, orgSlug, projectSlug, 'environment:read');
+      const envs = new Map((await listEnvironments(db, project.id)).map((e) => [e.id, e.slug]));
+      return (await listServices(db, project.id)).map((s) =>
+        toService(s, project, s.environmentId ? (envs.get(s.environmentId) ?? null) : null),
+      );
+    });
+  }
+
+  function removeService(ctx: RequestContext, orgSlug: string, projectSlug: string, name: string) {
+    return uow.write(ctx, async (trx) => {
+      const { org, project } = await loadProject(trx, ctx, orgSlug, projectSlug, 'environment:edit');
+      const service = await findService(trx, project.id, name);
+      if (!service) throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
+      await deleteService(trx, service.id);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'DELETE',
+        targetType: 'service',
+        targetId: service.id,
+        targetName: `${project.slug}/${service.name}`,
+        change: `deleted service ${service.name} of ${project.slug}`,
+      });
+    });
+  }
+
+  return {
+    createProject,
+    listProjects: listProjectsOf,
+    getProject,
+    removeProject,
+    createEnvironment,
+    listEnvironments: listEnvironmentsOf,
+    removeEnvironment,
+    createService,
+    listServices: listServicesOf,
+    removeService,
+  };
+}
+
+export type ProjectService = ReturnType<typeof createProjectService>;

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Kysely } from 'kysely';
+
+import { hushError, invalid } from '../../errors.js';
+import {
+  insertApiToken,
+  listApiTokens,
+  revokeApiToken,
+} from '../../store/account-store.js';
+import { translateDbErrors } from '../../store/db-errors.js';
+import { findProject } from '../../store/project-store.js';
+import type { ApiTokenRow, OrganizationRow, Schema } from '../../store/schema.js';
+import { hashToken, newToken } from '../accounts/credentials.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { now, type RequestContext, type TokenScope } from '../context.js';
+import { loadOrganization } from '../orgs/org-service.js';
+import { loadEnvironment } from '../projects/project-service.js';
+import { BUILTIN_ROLES, isBuiltinRole } from '../policy/roles.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+
+export interface ServiceTokenInput {
+  name: string;
+  role: string;
+  /** Project slugs the token is limited to (empty: all). */
+  projects: string[];
+  /** `project/env` slugs the token is limited to (empty: all). */
+  environments: string[];
+  expiresInDays?: number | undefined;
+}
+
+function toToken(row: ApiTokenRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    role: row.role,
+    scope: JSON.parse(row.scope) as TokenScope,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+  };
+}
+
+function expiry(days: number | undefined): string | null {
+  return days === undefined ? null : new Date(Date.now() + days * 86400_000).toISOString();
+}
+
+/** Personal and service API tokens: created once (the only time the token is shown), listed, revoked. */
+export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService }) {
+  const { uow, audit } = deps;
+
+  async function resolveScope(
+    trx: Kysely<Schema>,
+    org: OrganizationRow,
+    input: ServiceTokenInput,
+  ): Promise<TokenScope> {
+    const projects: string[] = [];
+    for (const slug of input.projects) {
+      const project = await findProject(trx, org.id, slug);
+      if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`);
+      projects.push(project.id);
+    }
+    const environments: string[] = [];
+    for (const ref of input.environments) {
+      const [projectSlug, envSlug] = ref.split('/');
+      if (!projectSlug || !envSlug) throw invalid('environments', 'use PROJECT/ENV');
+      const project = await findProject(trx, org.id, projectSlug);
+      if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${projectSlug}" not found`);
+      environments.push((await loadEnvironment(trx, project, envSlug)).id);
+    }
+    return { projects, environments };
+  }
+
+  function createServiceToken(ctx: RequestContext, orgSlug: string, input: ServiceTokenInput) {
+    if (!isBuiltinRole(input.role) || input.role === 'owner') {
+      throw invalid('role', `use one of ${BUILTIN_ROLES.filter((r) => r !== 'owner').join(', ')}`);
+    }
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'tokens:manage');
+      const scope = await resolveScope(trx, org, input);
+      const token = newToken('service');
+      const row: ApiTokenRow = {
+        id: randomUUID(),
+        kind: 'service',
+        orgId: org.id,
+        userId: null,
+        name: input.name,
+        role: input.role,
+        scope: JSON.stringify(scope),
+        tokenHash: hashToken(token),
+        createdBy: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+        createdAt: now(),
+        expiresAt: expiry(input.expiresInDays),
+        revokedAt: null,
+      };
+      await translateDbErrors(() => insertApiToken(trx, row), {
+        message: `a token named "${input.name}" already exists`,
+        details: { field: 'name' },
+      });
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'CREATE',
+        targetType: 'token',
+        targetId: row.id,
+        targetName: row.name,
+        change: `created service token ${row.name} with role ${input.role}`,
+        details: { token: toToken(row) },
+      });
+      return { ...toToken(row), token };
+    });
+  }
+
+  function listServiceTokens(ctx: RequestContext, orgSlug: string) {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'tokens:manage');
+      return (await listApiTokens(db, { orgId: org.id })).map(toToken);
+    });
+  }
+
+  function revokeServiceToken(ctx: RequestContext, orgSlug: string, name: string) {
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'tokens:manage');
+      const row = await revokeApiToken(trx, { orgId: org.id }, name, now());
+      if (!row) throw hushError('TOKEN_NOT_FOUND', `no live token named "${name}"`);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'DELETE',
+        targetType: 'token',
+        targetId: row.id,
+        targetName: row.name,
+        change: `revoked service token ${row.name}`,
+      });
+    });
+  }
+
+  function requireUser(ctx: RequestContext) {
+    if (ctx.actor.kind !== 'user') {
+      throw hushError('PERMISSION_DENIED', 'personal tokens belong to people', { permission: 'user' });
+    }
+    return ctx.actor;
+  }
+
+  /** A personal token acts as its user; its events go to the user's organizations. */
+  function createPersonalToken(
+    ctx: RequestContext,
+    input: { name: string; expiresInDays?: number | undefined },
+  ) {
+    const user = requireUser(ctx);
+    return uow.write(ctx, async (trx) => {
+      const token = newToken('personal');
+      const row: ApiTokenRow = {
+        id: randomUUID(),
+        kind: 'personal',
+        orgId: null,
+        userId: user.userId,
+        name: input.name,
+        role: null,
+        scope: JSON.stringify({ projects: [], environments: [] }),
+        tokenHash: hashToken(token),
+        createdBy: user.userId,
+        createdAt: now(),
+        expiresAt: expiry(input.expiresInDays),
+        revokedAt: null,
+      };
+      await translateDbErrors(() => insertApiToken(trx, row), {
+        message: `a personal token named "${input.name}" already exists`,
+        details: { field: 'name' },
+      });
+      await audit.appendForUser(trx, ctx, user.userId, {
+        eventType: 'CREATE',
+        targetType: 'token',
+        targetId: row.id,
+        targetName: row.name,
+        change: `created personal token ${row.name} for ${user.email}`,
+        details: { token: toToken(row) },
+      });
+      return { ...toToken(row), token };
+    });
+  }
+
+  function listPersonalTokens(ctx: RequestContext) {
+    const user = requireUser(ctx);
+    return uow.read(ctx, async (db) => (await listApiTokens(db, { userId: user.userId })).map(toToken));
+  }
+
+  function revokePersonalToken(
+    ctx: RequestContext,
+    name: string,
+  ) {
+    const user = requireUser(ctx);
+    return uow.write(ctx, async (trx) => {
+      const row = await revokeApiToken(trx, { userId: user.userId }, name, now());
+      if (!row) throw hushError('TOKEN_NOT_FOUND', `no live personal token named "${name}"`);
+      await audit.appendForUser(trx, ctx, user.userId, {
+        eventType: 'DELETE',
+        targetType: 'token',
+        targetId: row.id,
+        targetName: row.name,
+        change: `revoked personal token ${row.name} of ${user.email}`,
+      });
+    });
+  }
+
+  return {
+    createServiceToken,
+    listServiceTokens,
+    revokeServiceToken,
+    createPersonalToken,
+    listPersonalTokens,
+    revokePersonalToken,
+  };
+}
+
+export type TokenService = ReturnType<typeof createTokenService>;

@@ -1,0 +1,42 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+import { type ErrorCode, HushError } from '../errors.js';
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+};
+
+/**
+ * The generic error handler: a HushError is sent as `{ error: { code, message, details } }` with
+ * its status; Fastify's own client errors are mapped to registered codes; anything else is a
+ * 500 INTERNAL with a fixed message and the request id, while the log keeps the real error.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let hush: HushError;
+    if (error instanceof HushError) {
+      hush = error;
+    } else if (error.code && FASTIFY_CODES[error.code]) {
+      const code = FASTIFY_CODES[error.code] ?? 'VALIDATION_FAILED';
+      hush = new HushError(code, code === 'INVALID_JSON' ? 'the request body is not valid JSON' : error.message);
+    } else if (error instanceof SyntaxError && error.statusCode === 400) {
+      hush = new HushError('INVALID_JSON', 'the request body is not valid JSON');
+    } else {
+      request.log.error({ err: error }, 'unexpected error');
+      hush = new HushError('INTERNAL', 'internal error', { requestId: request.id });
+    }
+    if (hush.status >= 500 && hush.code !== 'INTERNAL') request.log.error({ err: error }, hush.message);
+    void reply.code(hush.status).send({
+      error: { code: hush.code, message: hush.message, details: hush.details ?? {} },
+    });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({
+      error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}`, details: {} },
+    });
+  });
+}

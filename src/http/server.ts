@@ -1,0 +1,44 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+import type { Services } from '../app.js';
+import type { HushConfig } from '../config.js';
+import { VERSION } from '../version.js';
+import { installErrorHandler } from './error-handler.js';
+import { buildOpenApi } from './openapi.js';
+import type { RouteRegistry } from './route.js';
+import { registerAuditRoutes } from './routes/audit-routes.js';
+import { registerAuthRoutes } from './routes/auth-routes.js';
+import { registerOrgRoutes } from './routes/org-routes.js';
+import { registerProjectRoutes } from './routes/project-routes.js';
+import { registerTokenRoutes } from './routes/token-routes.js';
+
+/**
+ * Builds the HTTP app without listening: `hush serve` listens, tests call `inject()`.
+ */
+export async function buildServer(
+  config: HushConfig,
+  deps: { services: Services; logger: Logger },
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+  });
+  app.decorate('authService', deps.services.auth);
+  installErrorHandler(app);
+
+  const registry: RouteRegistry = [];
+  registerAuthRoutes(app, registry, deps.services);
+  registerOrgRoutes(app, registry, deps.services);
+  registerProjectRoutes(app, registry, deps.services);
+  registerTokenRoutes(app, registry, deps.services);
+  registerAuditRoutes(app, registry, deps.services);
+
+  const openapi = buildOpenApi(registry, VERSION);
+  app.get('/api/v1/openapi.json', () => openapi);
+  app.get('/api/v1/health', () => ({ status: 'ok', version: VERSION }));
+  await app.ready();
+  return app;
+}

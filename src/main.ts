@@ -1,0 +1,53 @@
+import { Command, CommanderError } from 'commander';
+
+import { CliError } from './cli/api-client.js';
+import { registerAuditCommands } from './cli/commands/audit-commands.js';
+import { registerOrgCommands } from './cli/commands/org-commands.js';
+import { registerProjectCommands } from './cli/commands/project-commands.js';
+import { registerServerCommands } from './cli/commands/server-commands.js';
+import { registerSessionCommands } from './cli/commands/session-commands.js';
+import { registerTokenCommands } from './cli/commands/token-commands.js';
+import { ConfigError } from './config.js';
+import { HushError } from './errors.js';
+import { VERSION } from './version.js';
+
+/** Builds the `hush` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('hush')
+    .description('Hush: self-hosted secrets for jobs that need credentials')
+    .version(VERSION)
+    .option('--url <url>', 'Hush server URL (HUSH_URL; default: saved login or http://127.0.0.1:8080)')
+    .option('--json', 'print JSON instead of tables')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerServerCommands(program);
+  registerSessionCommands(program);
+  registerOrgCommands(program);
+  registerProjectCommands(program);
+  registerTokenCommands(program);
+  registerAuditCommands(program);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Runs the CLI: one line on stderr and a non-zero exit for every failure. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    const message =
+      error instanceof CliError || error instanceof HushError || error instanceof ConfigError
+        ? error.message
+        : `unexpected error: ${(error as Error).message}`;
+    process.stderr.write(`hush: ${message}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  }
+}

@@ -1,0 +1,136 @@
+import type { Kysely } from 'kysely';
+
+import type { ApiTokenRow, Schema, SessionRow, UserRow } from './schema.js';
+
+/** Inserts a user; a taken e-mail raises the driver's unique violation. */
+export async function insertUser(db: Kysely<Schema>, row: UserRow): Promise<void> {
+  await db.insertInto('users').values(row).execute();
+}
+
+/** A user by (lower-cased) e-mail. */
+export function findUserByEmail(db: Kysely<Schema>, email: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+}
+
+/** A user by id. */
+export function findUserById(db: Kysely<Schema>, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** How many user accounts exist (first-run setup is open while there are none). */
+export async function countUsers(db: Kysely<Schema>): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Inserts a session row (the token itself is never stored, only its hash). */
+export async function insertSession(db: Kysely<Schema>, row: SessionRow): Promise<void> {
+  await db.insertInto('sessions').values(row).execute();
+}
+
+/** A live (unrevoked, unexpired) session with its user, by token hash. */
+export function findLiveSession(db: Kysely<Schema>, tokenHash: string, at: string) {
+  return db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.userId')
+    .select(['sessions.id', 'sessions.userId', 'users.email'])
+    .where('sessions.tokenHash', '=', tokenHash)
+    .where('sessions.revokedAt', 'is', null)
+    .where('sessions.expiresAt', '>', at)
+    .executeTakeFirst();
+}
+
+/** Marks a session revoked; returns whether a live one was found. */
+export async function revokeSession(db: Kysely<Schema>, id: string, at: string): Promise<boolean> {
+  const result = await db
+    .updateTable('sessions')
+    .set({ revokedAt: at })
+    .where('id', '=', id)
+    .where('revokedAt', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Inserts an API token row; a live token with the same name raises a unique violation. */
+export async function insertApiToken(db: Kysely<Schema>, row: ApiTokenRow): Promise<void> {
+  await db.insertInto('apiTokens').values(row).execute();
+}
+
+/** A live API token by hash, with its user's e-mail for personal tokens. */
+export function findLiveApiToken(db: Kysely<Schema>, tokenHash: string, at: string) {
+  return db
+    .selectFrom('apiTokens')
+    .leftJoin('users', 'users.id', 'apiTokens.userId')
+    .selectAll('apiTokens')
+    .select('users.email')
+    .where('apiTokens.tokenHash', '=', tokenHash)
+    .where('apiTokens.revokedAt', 'is', null)
+    .where((eb) => eb.or([eb('apiTokens.expiresAt', 'is', null), eb('apiTokens.expiresAt', '>', at)]))
+    .executeTakeFirst();
+}
+
+/** Live service tokens of an organization, or personal tokens of a user. */
+export function listApiTokens(
+  db: Kysely<Schema>,
+  owner: { orgId: string } | { userId: string },
+): Promise<ApiTokenRow[]> {
+  let q = db.selectFrom('apiTokens').selectAll().where('revokedAt', 'is', null);
+  q =
+    'orgId' in owner
+      ? q.where('orgId', '=', owner.orgId).where('kind', '=', 'service')
+      : q.where('userId', '=', owner.userId).where('kind', '=', 'personal');
+  return q.orderBy('createdAt', 'asc').execute();
+}
+
+/** Revokes a live token by name for its owner; returns the revoked row, if any. */
+export async function revokeApiToken(
+  db: Kysely<Schema>,
+  owner: { orgId: string } | { userId: string },
+  name: string,
+  at: string,
+): Promise<ApiTokenRow | undefined> {
+  let q = db
+    .updateTable('apiTokens')
+    .set({ revokedAt: at })
+    .where('name', '=', name)
+    .where('revokedAt', 'is', null);
+  q =
+    'orgId' in owner
+      ? q.where('orgId', '=', owner.orgId).where('kind', '=', 'service')
+      : q.where('userId', '=', owner.userId).where('kind', '=', 'personal');
+  return q.returningAll().executeTakeFirst();
+}
+
+/** Reads an instance-wide setting. */
+export async function getInstanceSetting(
+  db: Kysely<Schema>,
+  key: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('instanceSettings')
+    .select('value')
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return row?.value;
+}
+
+/** Writes (or replaces) an instance-wide setting. */
+export async function setInstanceSetting(
+  db: Kysely<Schema>,
+  key: string,
+  value: string,
+): Promise<void> {
+  await db
+    .insertInto('instanceSettings')
+    .values({ key, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+    .execute();
+}
+
+/** Deletes an instance-wide setting. */
+export async function deleteInstanceSetting(db: Kysely<Schema>, key: string): Promise<void> {
+  await db.deleteFrom('instanceSettings').where('key', '=', key).execute();
+}

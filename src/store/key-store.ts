@@ -1,0 +1,42 @@
+import type { Kysely } from 'kysely';
+
+import type { DataKeyRow, Schema } from './schema.js';
+
+/** Inserts a wrapped data key. */
+export async function insertDataKey(db: Kysely<Schema>, row: DataKeyRow): Promise<void> {
+  await db.insertInto('dataKeys').values(row).execute();
+}
+
+/** The newest data key of an organization (the one new values are encrypted with). */
+export function findActiveDataKey(
+  db: Kysely<Schema>,
+  orgId: string,
+): Promise<DataKeyRow | undefined> {
+  return db
+    .selectFrom('dataKeys')
+    .selectAll()
+    .where('orgId', '=', orgId)
+    .orderBy('createdAt', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** A data key by id. */
+export function findDataKey(db: Kysely<Schema>, id: string): Promise<DataKeyRow | undefined> {
+  return db.selectFrom('dataKeys').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Every data key (for master-key rotation). */
+export function listAllDataKeys(db: Kysely<Schema>): Promise<DataKeyRow[]> {
+  return db.selectFrom('dataKeys').selectAll().orderBy('id').execute();
+}
+
+/** Replaces the wrapping of one data key. */
+export async function rewrapDataKey(
+  db: Kysely<Schema>,
+  id: string,
+  wrappedKey: string,
+  masterKeyId: string,
+): Promise<void> {
+  await db.updateTable('dataKeys').set({ wrappedKey, masterKeyId }).where('id', '=', id).execute();
+}

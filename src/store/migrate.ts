@@ -1,0 +1,31 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+
+import { hushError } from '../errors.js';
+import * as foundation from './migrations/0001-foundation.js';
+import type { Schema } from './schema.js';
+
+// Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-foundation': foundation,
+};
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };
+
+/**
+ * Applies every pending migration; running it again is a no-op.
+ * Throws INTERNAL naming the failed migration.
+ */
+export async function migrateToLatest(db: Kysely<Schema>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'hush_migrations',
+    migrationLockTableName: 'hush_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw hushError('INTERNAL', `migration ${failed} failed`, undefined, error);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

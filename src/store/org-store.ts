@@ -1,0 +1,160 @@
+import type { Kysely } from 'kysely';
+
+import type { InvitationRow, MemberRow, OrganizationRow, Schema } from './schema.js';
+
+/** Inserts an organization; a taken slug raises the driver's unique violation. */
+export async function insertOrganization(db: Kysely<Schema>, row: OrganizationRow): Promise<void> {
+  await db.insertInto('organizations').values(row).execute();
+}
+
+/** An organization by slug. */
+export function findOrganizationBySlug(
+  db: Kysely<Schema>,
+  slug: string,
+): Promise<OrganizationRow | undefined> {
+  return db.selectFrom('organizations').selectAll().where('slug', '=', slug).executeTakeFirst();
+}
+
+/** An organization by id. */
+export function findOrganizationById(
+  db: Kysely<Schema>,
+  id: string,
+): Promise<OrganizationRow | undefined> {
+  return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Organizations the user is a member of, with the user's role. */
+export function listOrganizationsOfUser(db: Kysely<Schema>, userId: string) {
+  return db
+    .selectFrom('organizations')
+    .innerJoin('members', 'members.orgId', 'organizations.id')
+    .selectAll('organizations')
+    .select('members.role')
+    .where('members.userId', '=', userId)
+    .orderBy('organizations.slug')
+    .execute();
+}
+
+/** Updates name/plan/retention of an organization. */
+export async function updateOrganization(
+  db: Kysely<Schema>,
+  id: string,
+  patch: Partial<Pick<OrganizationRow, 'name' | 'plan' | 'auditRetentionDays'>>,
+): Promise<void> {
+  await db.updateTable('organizations').set(patch).where('id', '=', id).execute();
+}
+
+/** Deletes an organization; members, projects, keys and tokens go with it (audit events stay). */
+export async function deleteOrganization(db: Kysely<Schema>, id: string): Promise<void> {
+  await db.deleteFrom('organizations').where('id', '=', id).execute();
+}
+
+/** Adds a member row; an existing membership raises the driver's unique violation. */
+export async function insertMember(db: Kysely<Schema>, row: MemberRow): Promise<void> {
+  await db.insertInto('members').values(row).execute();
+}
+
+/** Members of an organization with their e-mails. */
+export function listMembers(db: Kysely<Schema>, orgId: string) {
+  return db
+    .selectFrom('members')
+    .innerJoin('users', 'users.id', 'members.userId')
+    .select(['members.userId', 'users.email', 'members.role', 'members.createdAt'])
+    .where('members.orgId', '=', orgId)
+    .orderBy('users.email')
+    .execute();
+}
+
+/** One member by e-mail. */
+export function findMemberByEmail(db: Kysely<Schema>, orgId: string, email: string) {
+  return db
+    .selectFrom('members')
+    .innerJoin('users', 'users.id', 'members.userId')
+    .select(['members.userId', 'users.email', 'members.role', 'members.createdAt'])
+    .where('members.orgId', '=', orgId)
+    .where('users.email', '=', email)
+    .executeTakeFirst();
+}
+
+/** The role of a user in an organization, or undefined when not a member. */
+export async function findMemberRole(
+  db: Kysely<Schema>,
+  orgId: string,
+  userId: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('members')
+    .select('role')
+    .where('orgId', '=', orgId)
+    .where('userId', '=', userId)
+    .executeTakeFirst();
+  return row?.role;
+}
+
+/** Changes a member's role. */
+export async function updateMemberRole(
+  db: Kysely<Schema>,
+  orgId: string,
+  userId: string,
+  role: string,
+): Promise<void> {
+  await db
+    .updateTable('members')
+    .set({ role })
+    .where('orgId', '=', orgId)
+    .where('userId', '=', userId)
+    .execute();
+}
+
+/** Removes a member. */
+export async function deleteMember(db: Kysely<Schema>, orgId: string, userId: string): Promise<void> {
+  await db.deleteFrom('members').where('orgId', '=', orgId).where('userId', '=', userId).execute();
+}
+
+/** Inserts an invitation (only the token's hash is stored). */
+export async function insertInvitation(db: Kysely<Schema>, row: InvitationRow): Promise<void> {
+  await db.insertInto('invitations').values(row).execute();
+}
+
+/** A pending (not accepted, not revoked, not expired) invitation by token hash. */
+export function findPendingInvitation(db: Kysely<Schema>, tokenHash: string, at: string) {
+  return db
+    .selectFrom('invitations')
+    .innerJoin('organizations', 'organizations.id', 'invitations.orgId')
+    .selectAll('invitations')
+    .select('organizations.slug as orgSlug')
+    .where('invitations.tokenHash', '=', tokenHash)
+    .where('invitations.acceptedAt', 'is', null)
+    .where('invitations.revokedAt', 'is', null)
+    .where('invitations.expiresAt', '>', at)
+    .executeTakeFirst();
+}
+
+/** Marks an invitation accepted, only if it is still pending; returns whether it was. */
+export async function markInvitationAccepted(
+  db: Kysely<Schema>,
+  id: string,
+  at: string,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('invitations')
+    .set({ acceptedAt: at })
+    .where('id', '=', id)
+    .where('acceptedAt', 'is', null)
+    .where('revokedAt', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Pending invitations of an organization. */
+export function listPendingInvitations(db: Kysely<Schema>, orgId: string, at: string) {
+  return db
+    .selectFrom('invitations')
+    .select(['id', 'email', 'role', 'createdAt', 'expiresAt'])
+    .where('orgId', '=', orgId)
+    .where('acceptedAt', 'is', null)
+    .where('revokedAt', 'is', null)
+    .where('expiresAt', '>', at)
+    .orderBy('createdAt')
+    .execute();
+}

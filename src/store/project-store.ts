@@ -1,0 +1,108 @@
+import type { Kysely } from 'kysely';
+
+import type { EnvironmentRow, ProjectRow, Schema, ServiceRow } from './schema.js';
+
+/** Inserts a project; a taken slug in the organization raises a unique violation. */
+export async function insertProject(db: Kysely<Schema>, row: ProjectRow): Promise<void> {
+  await db.insertInto('projects').values(row).execute();
+}
+
+/** A project by organization and slug. */
+export function findProject(
+  db: Kysely<Schema>,
+  orgId: string,
+  slug: string,
+): Promise<ProjectRow | undefined> {
+  return db
+    .selectFrom('projects')
+    .selectAll()
+    .where('orgId', '=', orgId)
+    .where('slug', '=', slug)
+    .executeTakeFirst();
+}
+
+/** Projects of an organization, by slug. */
+export function listProjects(db: Kysely<Schema>, orgId: string): Promise<ProjectRow[]> {
+  return db.selectFrom('projects').selectAll().where('orgId', '=', orgId).orderBy('slug').execute();
+}
+
+/** Deletes a project with its environments and services. */
+export async function deleteProject(db: Kysely<Schema>, id: string): Promise<void> {
+  await db.deleteFrom('projects').where('id', '=', id).execute();
+}
+
+/** Inserts an environment; a taken slug in the project raises a unique violation. */
+export async function insertEnvironment(db: Kysely<Schema>, row: EnvironmentRow): Promise<void> {
+  await db.insertInto('environments').values(row).execute();
+}
+
+/** An environment by project and slug. */
+export function findEnvironment(
+  db: Kysely<Schema>,
+  projectId: string,
+  slug: string,
+): Promise<EnvironmentRow | undefined> {
+  return db
+    .selectFrom('environments')
+    .selectAll()
+    .where('projectId', '=', projectId)
+    .where('slug', '=', slug)
+    .executeTakeFirst();
+}
+
+/** An environment by id. */
+export function findEnvironmentById(
+  db: Kysely<Schema>,
+  id: string,
+): Promise<EnvironmentRow | undefined> {
+  return db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Environments of a project, by slug. */
+export function listEnvironments(db: Kysely<Schema>, projectId: string): Promise<EnvironmentRow[]> {
+  return db
+    .selectFrom('environments')
+    .selectAll()
+    .where('projectId', '=', projectId)
+    .orderBy('slug')
+    .execute();
+}
+
+/** Deletes an environment and the services attached to it. */
+export async function deleteEnvironment(db: Kysely<Schema>, id: string): Promise<void> {
+  await db.deleteFrom('environments').where('id', '=', id).execute();
+}
+
+/** Inserts a service; a taken name in the project raises a unique violation. */
+export async function insertService(db: Kysely<Schema>, row: ServiceRow): Promise<void> {
+  await db.insertInto('services').values(row).execute();
+}
+
+/** A service by project and name. */
+export function findService(
+  db: Kysely<Schema>,
+  projectId: string,
+  name: string,
+): Promise<ServiceRow | undefined> {
+  return db
+    .selectFrom('services')
+    .selectAll()
+    .where('projectId', '=', projectId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+}
+
+/** Services of a project, by name. */
+export function listServices(db: Kysely<Schema>, projectId: string): Promise<ServiceRow[]> {
+  return db
+    .selectFrom('services')
+    .selectAll()
+    .where('projectId', '=', projectId)
+    .orderBy('name')
+    .execute();
+}
+
+/** Deletes a service. */
+export async function deleteService(db: Kysely<Schema>, id: string): Promise<void> {
+  await db.deleteFrom('services').where('id', '=', id).execute();
+}

@@ -1,0 +1,147 @@
+/**
+ * Row types of every table, in camelCase (the CamelCasePlugin maps them to snake_case columns).
+ * Timestamps are ISO-8601 UTC text on both databases so that they sort and compare alike.
+ */
+export interface Schema {
+  users: UserRow;
+  organizations: OrganizationRow;
+  dataKeys: DataKeyRow;
+  members: MemberRow;
+  invitations: InvitationRow;
+  sessions: SessionRow;
+  apiTokens: ApiTokenRow;
+  projects: ProjectRow;
+  environments: EnvironmentRow;
+  services: ServiceRow;
+  auditEvents: AuditEventRow;
+  auditHeads: AuditHeadRow;
+  instanceSettings: InstanceSettingRow;
+}
+
+export interface UserRow {
+  id: string;
+  email: string;
+  passwordHash: string;
+  createdAt: string;
+}
+
+export interface OrganizationRow {
+  id: string;
+  slug: string;
+  name: string;
+  plan: string;
+  auditRetentionDays: number | null;
+  createdAt: string;
+}
+
+export interface DataKeyRow {
+  id: string;
+  orgId: string;
+  wrappedKey: string;
+  masterKeyId: string;
+  createdAt: string;
+}
+
+export interface MemberRow {
+  orgId: string;
+  userId: string;
+  role: string;
+  createdAt: string;
+}
+
+export interface InvitationRow {
+  id: string;
+  orgId: string;
+  email: string;
+  role: string;
+  tokenHash: string;
+  invitedBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface SessionRow {
+  id: string;
+  userId: string;
+  tokenHash: string;
+  tool: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+export interface ApiTokenRow {
+  id: string;
+  kind: 'personal' | 'service';
+  orgId: string | null;
+  userId: string | null;
+  name: string;
+  role: string | null;
+  /** JSON: `{ projects: string[], environments: string[] }` (ids); empty lists mean no limit. */
+  scope: string;
+  tokenHash: string;
+  createdBy: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface ProjectRow {
+  id: string;
+  orgId: string;
+  slug: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface EnvironmentRow {
+  id: string;
+  projectId: string;
+  slug: string;
+  type: string;
+  createdAt: string;
+}
+
+export interface ServiceRow {
+  id: string;
+  projectId: string;
+  environmentId: string | null;
+  name: string;
+  command: string;
+  workingDir: string | null;
+  timeoutSeconds: number;
+  createdAt: string;
+}
+
+export interface AuditEventRow {
+  id: string;
+  /** Organization id, or '' for instance-level events (e.g. a failed login for an unknown e-mail). */
+  orgId: string;
+  seq: number;
+  timestamp: string;
+  eventType: string;
+  targetType: string;
+  targetId: string | null;
+  targetName: string | null;
+  change: string;
+  actor: string;
+  actorId: string | null;
+  tool: string;
+  ip: string | null;
+  details: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditHeadRow {
+  orgId: string;
+  seq: number;
+  hash: string;
+}
+
+export interface InstanceSettingRow {
+  key: string;
+  value: string;
+}

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+import { CONFIG_SOURCES, configSchema } from '../../src/config.js';
+import { ERROR_CODES } from '../../src/errors.js';
+
+function tableRows(file: string): string[][] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => l.split('|').slice(1, -1).map((c) => c.trim().replace(/^`|`$/g, '')));
+}
+
+describe('docs/errors.md', () => {
+  it('lists exactly the registered error codes with their HTTP status', () => {
+    const documented = tableRows('docs/errors.md').map(([code, status]) => [code, Number(status)]);
+    const registered = Object.entries(ERROR_CODES).map(([code, e]) => [code, e.status]);
+    expect(documented).toEqual(registered);
+  });
+});
+
+describe('docs/config.md', () => {
+  it('lists every configuration key with its variable, flag and description', () => {
+    const documented = tableRows('docs/config.md').map(([key, env, flag]) => ({ key, env, flag }));
+    const shape = configSchema.shape;
+    const expected = Object.keys(shape).map((key) => ({
+      key,
+      env: CONFIG_SOURCES[key as keyof typeof CONFIG_SOURCES].env,
+      flag: CONFIG_SOURCES[key as keyof typeof CONFIG_SOURCES].flag,
+    }));
+    expect(documented).toEqual(expected);
+    for (const [key, schema] of Object.entries(shape)) {
+      expect(schema.description, key).toBeTruthy();
+    }
+  });
+});
