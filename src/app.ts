@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import type { HushConfig } from './config.js';
 import { loadOrCreateKeyFile, providerFromEnv } from './crypto/key-file.js';
 import type { MasterKeyProvider } from './crypto/key-provider.js';
-import type { HushConfig } from './config.js';
 import { createAuthService } from './domain/accounts/auth-service.js';
 import { createSetupService } from './domain/accounts/setup-service.js';
 import { createAuditQueryService } from './domain/audit/audit-query-service.js';

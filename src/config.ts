@@ -29,7 +29,9 @@ export const configSchema = z
     masterKey: z
       .string()
       .optional()
-      .describe('Master key as base64 of 32 bytes (or id:base64); when unset the key file is used.'),
+      .describe(
+        'Master key as base64 of 32 bytes (or id:base64); when unset the key file is used.',
+      ),
     masterKeyFile: z
       .string()
       .optional()
@@ -106,8 +108,7 @@ export function loadConfig(
       parsed.error.issues.map((issue) => {
         const key = String(issue.path[0] ?? '');
         const source = CONFIG_SOURCES[key as keyof ConfigInput] as
-          | { env: string; flag: string }
-          | undefined;
+          { env: string; flag: string } | undefined;
         const where = source ? `${source.env} / ${source.flag}` : key || 'configuration';
         return `invalid configuration ${where}: ${issue.message}`;
       }),

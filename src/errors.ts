@@ -16,7 +16,10 @@ export const ERROR_CODES = {
   ENVIRONMENT_NOT_FOUND: { status: 404, summary: 'No such environment in the project.' },
   SERVICE_NOT_FOUND: { status: 404, summary: 'No such service in the project.' },
   MEMBER_NOT_FOUND: { status: 404, summary: 'No such member in the organization.' },
-  INVITATION_NOT_FOUND: { status: 404, summary: 'The invitation token is unknown, used, revoked or expired.' },
+  INVITATION_NOT_FOUND: {
+    status: 404,
+    summary: 'The invitation token is unknown, used, revoked or expired.',
+  },
   TOKEN_NOT_FOUND: { status: 404, summary: 'No such API token.' },
   SECRET_NOT_FOUND: { status: 404, summary: 'No such secret (or version).' },
   AUDIT_EVENT_NOT_FOUND: { status: 404, summary: 'No such audit event.' },
@@ -27,7 +30,10 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body must be application/json.' },
   RATE_LIMITED: { status: 429, summary: 'Too many requests; retry later.' },
   INTERNAL: { status: 500, summary: 'An unexpected error; the server log has the request id.' },
-  KEY_UNAVAILABLE: { status: 500, summary: 'The master key is missing or cannot unwrap a data key.' },
+  KEY_UNAVAILABLE: {
+    status: 500,
+    summary: 'The master key is missing or cannot unwrap a data key.',
+  },
   DECRYPTION_FAILED: { status: 500, summary: 'A stored ciphertext failed authentication.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

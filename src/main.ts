@@ -16,7 +16,10 @@ export function buildProgram(): Command {
   const program = new Command('hush')
     .description('Hush: self-hosted secrets for jobs that need credentials')
     .version(VERSION)
-    .option('--url <url>', 'Hush server URL (HUSH_URL; default: saved login or http://127.0.0.1:8080)')
+    .option(
+      '--url <url>',
+      'Hush server URL (HUSH_URL; default: saved login or http://127.0.0.1:8080)',
+    )
     .option('--json', 'print JSON instead of tables')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

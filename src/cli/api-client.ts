@@ -26,23 +26,41 @@ export class ApiClient {
 
   constructor(options: ClientOptions = {}) {
     const saved = readCredentials();
-    this.baseUrl = (options.url ?? process.env.HUSH_URL ?? saved?.url ?? DEFAULT_URL).replace(/\/+$/, '');
-    this.token = options.token ?? process.env.HUSH_TOKEN ?? (saved && (!options.url || options.url === saved.url) ? saved.token : undefined);
+    this.baseUrl = (options.url ?? process.env.HUSH_URL ?? saved?.url ?? DEFAULT_URL).replace(
+      /\/+$/,
+      '',
+    );
+    this.token =
+      options.token ??
+      process.env.HUSH_TOKEN ??
+      (saved && (!options.url || options.url === saved.url) ? saved.token : undefined);
   }
 
   /** Sends a request; a non-2xx answer becomes a CliError carrying the server's message. */
-  async request<T>(method: string, path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string | number | undefined>,
+  ): Promise<T> {
     const url = new URL(this.baseUrl + '/api/v1' + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { 'x-hush-tool': 'cli' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? 'network error';
-      throw new CliError(`cannot reach Hush at ${this.baseUrl} (${cause}); is "hush serve" running? set --url or HUSH_URL`);
+      throw new CliError(
+        `cannot reach Hush at ${this.baseUrl} (${cause}); is "hush serve" running? set --url or HUSH_URL`,
+      );
     }
     if (response.status === 204) return undefined as T;
     const text = await response.text();
@@ -53,9 +71,20 @@ export class ApiClient {
       throw new CliError(`unexpected answer from ${this.baseUrl} (HTTP ${response.status})`);
     }
     if (!response.ok) {
-      const err = (parsed as { error?: { code?: string; message?: string; details?: { fields?: { field: string; message: string }[] } } } | undefined)?.error;
+      const err = (
+        parsed as
+          | {
+              error?: {
+                code?: string;
+                message?: string;
+                details?: { fields?: { field: string; message: string }[] };
+              };
+            }
+          | undefined
+      )?.error;
       let message = err?.message ?? `HTTP ${response.status}`;
-      if (err?.code === 'UNAUTHENTICATED' || err?.code === 'SESSION_EXPIRED') message += ' (run "hush login")';
+      if (err?.code === 'UNAUTHENTICATED' || err?.code === 'SESSION_EXPIRED')
+        message += ' (run "hush login")';
       throw new CliError(`${err?.code ?? 'ERROR'}: ${message}`, 1, err?.code);
     }
     return parsed as T;

@@ -23,8 +23,11 @@ export async function resolveOrg(client: ApiClient, org: string | undefined): Pr
   if (chosen) return chosen;
   const orgs = await client.get<{ slug: string }[]>('/orgs');
   if (orgs.length === 1 && orgs[0]) return orgs[0].slug;
-  if (orgs.length === 0) throw new CliError('you belong to no organization; create one with "hush org create SLUG"');
-  throw new CliError(`you belong to ${orgs.length} organizations; choose one with --org (${orgs.map((o) => o.slug).join(', ')})`);
+  if (orgs.length === 0)
+    throw new CliError('you belong to no organization; create one with "hush org create SLUG"');
+  throw new CliError(
+    `you belong to ${orgs.length} organizations; choose one with --org (${orgs.map((o) => o.slug).join(', ')})`,
+  );
 }
 
 /** Path segment for an organization. */

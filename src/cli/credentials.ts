@@ -10,7 +10,10 @@ export interface SavedCredentials {
 }
 
 function configDir(): string {
-  return process.env.HUSH_CONFIG_DIR ?? path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'hush');
+  return (
+    process.env.HUSH_CONFIG_DIR ??
+    path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'hush')
+  );
 }
 
 /** Path of the credentials file. */

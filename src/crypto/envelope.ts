@@ -28,9 +28,11 @@ export function encryptValue(dataKey: Buffer, plaintext: string | Buffer, aad: s
  * another key, a malformed string — throws DECRYPTION_FAILED, naming nothing secret.
  */
 export function decryptValue(dataKey: Buffer, ciphertext: string, aad: string): Buffer {
-  if (!ciphertext.startsWith(PREFIX)) throw hushError('DECRYPTION_FAILED', 'unknown ciphertext format');
+  if (!ciphertext.startsWith(PREFIX))
+    throw hushError('DECRYPTION_FAILED', 'unknown ciphertext format');
   const raw = Buffer.from(ciphertext.slice(PREFIX.length), 'base64url');
-  if (raw.length < IV_BYTES + TAG_BYTES) throw hushError('DECRYPTION_FAILED', 'ciphertext is truncated');
+  if (raw.length < IV_BYTES + TAG_BYTES)
+    throw hushError('DECRYPTION_FAILED', 'ciphertext is truncated');
   try {
     const decipher = createDecipheriv('aes-256-gcm', dataKey, raw.subarray(0, IV_BYTES));
     decipher.setAAD(Buffer.from(aad, 'utf8'));

@@ -30,13 +30,19 @@ function unwrapWith(key: Buffer, keyId: string, wrapped: string, where: string):
     decipher.setAuthTag(raw.subarray(12, 28));
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
   } catch (error) {
-    throw hushError('KEY_UNAVAILABLE', `master key "${keyId}" in ${where} cannot unwrap a data key: wrong master key`, undefined, error);
+    throw hushError(
+      'KEY_UNAVAILABLE',
+      `master key "${keyId}" in ${where} cannot unwrap a data key: wrong master key`,
+      undefined,
+      error,
+    );
   }
 }
 
 function decodeKey(base64: string, where: string): Buffer {
   const key = Buffer.from(base64, 'base64');
-  if (key.length !== 32) throw hushError('KEY_UNAVAILABLE', `${where} must hold base64 of 32 bytes`);
+  if (key.length !== 32)
+    throw hushError('KEY_UNAVAILABLE', `${where} must hold base64 of 32 bytes`);
   return key;
 }
 
@@ -45,13 +51,28 @@ function readKeyFile(file: string): KeyFile {
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
-    throw hushError('KEY_UNAVAILABLE', `master key file ${file} cannot be read or is not JSON`, undefined, error);
+    throw hushError(
+      'KEY_UNAVAILABLE',
+      `master key file ${file} cannot be read or is not JSON`,
+      undefined,
+      error,
+    );
   }
   const kf = parsed as Partial<KeyFile> | null;
-  if (!kf || typeof kf.active !== 'string' || typeof kf.keys !== 'object' || kf.keys === null || !(kf.active in kf.keys)) {
-    throw hushError('KEY_UNAVAILABLE', `master key file ${file} is malformed (expected {"active", "keys"})`);
+  if (
+    !kf ||
+    typeof kf.active !== 'string' ||
+    typeof kf.keys !== 'object' ||
+    kf.keys === null ||
+    !(kf.active in kf.keys)
+  ) {
+    throw hushError(
+      'KEY_UNAVAILABLE',
+      `master key file ${file} is malformed (expected {"active", "keys"})`,
+    );
   }
-  for (const [id, value] of Object.entries(kf.keys)) decodeKey(String(value), `master key "${id}" in ${file}`);
+  for (const [id, value] of Object.entries(kf.keys))
+    decodeKey(String(value), `master key "${id}" in ${file}`);
   return kf as KeyFile;
 }
 
@@ -78,20 +99,24 @@ function providerOver(
       // A rotation by `hush admin rotate-master-key` changes the file: wrap with the new key.
       if (changed()) current = load();
       const id = current.active;
-      return Promise.resolve({ wrapped: wrapWith(decodeKey(current.keys[id] ?? '', where), id, dataKey), masterKeyId: id });
+      return Promise.resolve({
+        wrapped: wrapWith(decodeKey(current.keys[id] ?? '', where), id, dataKey),
+        masterKeyId: id,
+      });
     },
     unwrap(wrapped, masterKeyId) {
       // Another process may have rotated the key file since we read it: look once more.
       if (!(masterKeyId in current.keys)) current = load();
       const key = current.keys[masterKeyId];
-      if (key === undefined) {
-        return Promise.reject(hushError('KEY_UNAVAILABLE', `master key "${masterKeyId}" is not available in ${where}`));
-      }
-      try {
-        return Promise.resolve(unwrapWith(decodeKey(key, where), masterKeyId, wrapped, where));
-      } catch (error) {
-        return Promise.reject(error as Error);
-      }
+      return new Promise((resolve) => {
+        if (key === undefined) {
+          throw hushError(
+            'KEY_UNAVAILABLE',
+            `master key "${masterKeyId}" is not available in ${where}`,
+          );
+        }
+        resolve(unwrapWith(decodeKey(key, where), masterKeyId, wrapped, where));
+      });
     },
   };
 }
@@ -100,7 +125,10 @@ function providerOver(
  * Opens the master key file, creating it (mode 0600, atomically) when missing; `created` tells
  * the caller to warn. Throws KEY_UNAVAILABLE naming the file when it is unreadable or malformed.
  */
-export function loadOrCreateKeyFile(file: string): { provider: MasterKeyProvider & { reload(): void }; created: boolean } {
+export function loadOrCreateKeyFile(file: string): {
+  provider: MasterKeyProvider & { reload(): void };
+  created: boolean;
+} {
   let created = false;
   if (!fs.existsSync(file)) {
     const id = newKeyId();
@@ -114,7 +142,10 @@ export function loadOrCreateKeyFile(file: string): { provider: MasterKeyProvider
     mtime = now;
     return true;
   };
-  return { provider: providerOver(() => readKeyFile(file), `master key file ${file}`, changed), created };
+  return {
+    provider: providerOver(() => readKeyFile(file), `master key file ${file}`, changed),
+    created,
+  };
 }
 
 /**
@@ -122,7 +153,9 @@ export function loadOrCreateKeyFile(file: string): { provider: MasterKeyProvider
  * Throws KEY_UNAVAILABLE naming HUSH_MASTER_KEY when the value is not a 32-byte key.
  */
 export function providerFromEnv(value: string): MasterKeyProvider {
-  const [id, base64] = value.includes(':') ? (value.split(':', 2) as [string, string]) : ['mk_env', value];
+  const [id, base64] = value.includes(':')
+    ? (value.split(':', 2) as [string, string])
+    : ['mk_env', value];
   decodeKey(base64, 'HUSH_MASTER_KEY');
   return providerOver(() => ({ active: id, keys: { [id]: base64 } }), 'HUSH_MASTER_KEY');
 }
@@ -131,13 +164,18 @@ export function providerFromEnv(value: string): MasterKeyProvider {
 export function addKeyToFile(file: string): { newKeyId: string } {
   const kf = readKeyFile(file);
   const id = newKeyId();
-  writeKeyFile(file, { active: id, keys: { ...kf.keys, [id]: randomBytes(32).toString('base64') } });
+  writeKeyFile(file, {
+    active: id,
+    keys: { ...kf.keys, [id]: randomBytes(32).toString('base64') },
+  });
   return { newKeyId: id };
 }
 
 /** Removes every key not in `keep` from the file (the active key is always kept). */
 export function retireKeysInFile(file: string, keep: string[]): void {
   const kf = readKeyFile(file);
-  const keys = Object.fromEntries(Object.entries(kf.keys).filter(([id]) => id === kf.active || keep.includes(id)));
+  const keys = Object.fromEntries(
+    Object.entries(kf.keys).filter(([id]) => id === kf.active || keep.includes(id)),
+  );
   writeKeyFile(file, { active: kf.active, keys });
 }

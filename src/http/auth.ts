@@ -43,7 +43,10 @@ export async function requestContext(
   if (token) {
     const found = await request.server.authService.authenticate(token);
     if (!found && required) {
-      throw hushError('SESSION_EXPIRED', 'the session or token is expired, revoked or unknown; sign in again');
+      throw hushError(
+        'SESSION_EXPIRED',
+        'the session or token is expired, revoked or unknown; sign in again',
+      );
     }
     if (found) actor = found;
   }

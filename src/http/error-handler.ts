@@ -22,21 +22,29 @@ export function installErrorHandler(app: FastifyInstance): void {
       hush = error;
     } else if (error.code && FASTIFY_CODES[error.code]) {
       const code = FASTIFY_CODES[error.code] ?? 'VALIDATION_FAILED';
-      hush = new HushError(code, code === 'INVALID_JSON' ? 'the request body is not valid JSON' : error.message);
+      hush = new HushError(
+        code,
+        code === 'INVALID_JSON' ? 'the request body is not valid JSON' : error.message,
+      );
     } else if (error instanceof SyntaxError && error.statusCode === 400) {
       hush = new HushError('INVALID_JSON', 'the request body is not valid JSON');
     } else {
       request.log.error({ err: error }, 'unexpected error');
       hush = new HushError('INTERNAL', 'internal error', { requestId: request.id });
     }
-    if (hush.status >= 500 && hush.code !== 'INTERNAL') request.log.error({ err: error }, hush.message);
+    if (hush.status >= 500 && hush.code !== 'INTERNAL')
+      request.log.error({ err: error }, hush.message);
     void reply.code(hush.status).send({
       error: { code: hush.code, message: hush.message, details: hush.details ?? {} },
     });
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({
-      error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}`, details: {} },
+      error: {
+        code: 'NOT_FOUND',
+        message: `no route ${request.method} ${request.url}`,
+        details: {},
+      },
     });
   });
 }

@@ -4,7 +4,7 @@ import { ERROR_CODES } from '../errors.js';
 import type { RouteRegistry } from './route.js';
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 }
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
@@ -13,11 +13,22 @@ export function buildOpenApi(registry: RouteRegistry, version: string): Record<s
   for (const route of registry) {
     const path = route.url.replace(/:([A-Za-z]+)/g, '{$1}');
     const parameters: unknown[] = [];
-    for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
+    for (const [where, schema] of [
+      ['path', route.params],
+      ['query', route.query],
+    ] as const) {
       if (!schema) continue;
-      const js = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+      const js = jsonSchema(schema) as {
+        properties?: Record<string, unknown>;
+        required?: string[];
+      };
       for (const [name, prop] of Object.entries(js.properties ?? {})) {
-        parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: prop });
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || (js.required ?? []).includes(name),
+          schema: prop,
+        });
       }
     }
     const status = String(route.status ?? 200);
@@ -27,11 +38,19 @@ export function buildOpenApi(registry: RouteRegistry, version: string): Record<s
       security: route.auth === false ? [] : [{ bearer: [] }, { cookie: [] }],
       parameters,
       ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(route.body) } },
+            },
+          }
         : {}),
       responses: {
         [status]: { description: status === '204' ? 'No content' : 'Success' },
-        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        default: {
+          description: 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     };
   }

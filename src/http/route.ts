@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 
 import type { RequestContext } from '../domain/context.js';
 import { HushError } from '../errors.js';
@@ -56,7 +56,7 @@ export function addRoute<P = undefined, Q = undefined, B = undefined>(
   spec: RouteSpec<P, Q, B>,
   handler: (input: RouteInput<P, Q, B>) => Promise<unknown>,
 ): void {
-  registry.push(spec as RouteSpec<unknown, unknown, unknown>);
+  registry.push(spec);
   app.route({
     method: spec.method,
     url: spec.url,

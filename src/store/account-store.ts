@@ -68,7 +68,9 @@ export function findLiveApiToken(db: Kysely<Schema>, tokenHash: string, at: stri
     .select('users.email')
     .where('apiTokens.tokenHash', '=', tokenHash)
     .where('apiTokens.revokedAt', 'is', null)
-    .where((eb) => eb.or([eb('apiTokens.expiresAt', 'is', null), eb('apiTokens.expiresAt', '>', at)]))
+    .where((eb) =>
+      eb.or([eb('apiTokens.expiresAt', 'is', null), eb('apiTokens.expiresAt', '>', at)]),
+    )
     .executeTakeFirst();
 }
 

@@ -53,10 +53,7 @@ export interface AuditQuery {
 }
 
 /** Lists events newest first with the given filters; `afterSeq` pages toward newer events. */
-export async function listAuditEvents(
-  db: Kysely<Schema>,
-  q: AuditQuery,
-): Promise<AuditEventRow[]> {
+export async function listAuditEvents(db: Kysely<Schema>, q: AuditQuery): Promise<AuditEventRow[]> {
   let query = db.selectFrom('auditEvents').selectAll().where('orgId', '=', q.orgId);
   if (q.since) query = query.where('timestamp', '>=', q.since);
   if (q.until) query = query.where('timestamp', '<', q.until);
@@ -66,7 +63,11 @@ export async function listAuditEvents(
   if (q.actor) query = query.where('actor', '=', q.actor);
   if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq);
   if (q.afterSeq !== undefined) {
-    const rows = await query.where('seq', '>', q.afterSeq).orderBy('seq', 'asc').limit(q.limit).execute();
+    const rows = await query
+      .where('seq', '>', q.afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(q.limit)
+      .execute();
     return rows.map(normalize).reverse();
   }
   const rows = await query.orderBy('seq', 'desc').limit(q.limit).execute();

@@ -107,7 +107,11 @@ export async function updateMemberRole(
 }
 
 /** Removes a member. */
-export async function deleteMember(db: Kysely<Schema>, orgId: string, userId: string): Promise<void> {
+export async function deleteMember(
+  db: Kysely<Schema>,
+  orgId: string,
+  userId: string,
+): Promise<void> {
   await db.deleteFrom('members').where('orgId', '=', orgId).where('userId', '=', userId).execute();
 }
 

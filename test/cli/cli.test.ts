@@ -14,11 +14,17 @@ describe.each(DIALECTS)('the hush CLI against a real server on %s', (dialect) =>
 
   beforeAll(async () => {
     const db = await freshDatabase(dialect);
-    serverEnv = { HUSH_DATA_DIR: db.dataDir, ...(db.databaseUrl ? { HUSH_DATABASE_URL: db.databaseUrl } : {}) };
-    const boot = await runHush(['admin', 'bootstrap', '--email', 'owner@example.com', '--org', 'acme', '--password-stdin'], {
-      env: serverEnv,
-      stdin: 'correct horse battery\n',
-    });
+    serverEnv = {
+      HUSH_DATA_DIR: db.dataDir,
+      ...(db.databaseUrl ? { HUSH_DATABASE_URL: db.databaseUrl } : {}),
+    };
+    const boot = await runHush(
+      ['admin', 'bootstrap', '--email', 'owner@example.com', '--org', 'acme', '--password-stdin'],
+      {
+        env: serverEnv,
+        stdin: 'correct horse battery\n',
+      },
+    );
     expect(boot.stderr).toContain('generated a new master key');
     expect(boot.code, boot.stderr).toBe(0);
     server = await spawnServer(serverEnv);
@@ -27,59 +33,117 @@ describe.each(DIALECTS)('the hush CLI against a real server on %s', (dialect) =>
   afterAll(() => server.stop());
 
   it('refuses a wrong password with a one-line error and exit 1', async () => {
-    const r = await hush(['login', '--email', 'owner@example.com', '--password-stdin'], 'nope-nope-nope\n');
+    const r = await hush(
+      ['login', '--email', 'owner@example.com', '--password-stdin'],
+      'nope-nope-nope\n',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('INVALID_CREDENTIALS');
   });
 
   it('logs in and saves the credential with mode 0600', async () => {
-    const r = await hush(['login', '--email', 'owner@example.com', '--password-stdin'], 'correct horse battery\n');
+    const r = await hush(
+      ['login', '--email', 'owner@example.com', '--password-stdin'],
+      'correct horse battery\n',
+    );
     expect(r.code, r.stderr).toBe(0);
     const file = path.join(cliEnv.HUSH_CONFIG_DIR!, 'credentials.json');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const who = await hush(['whoami', '--json']);
-    expect(JSON.parse(who.stdout)).toMatchObject({ email: 'owner@example.com', organizations: [{ slug: 'acme', role: 'owner' }] });
+    expect(JSON.parse(who.stdout)).toMatchObject({
+      email: 'owner@example.com',
+      organizations: [{ slug: 'acme', role: 'owner' }],
+    });
   });
 
   it('creates an organization, project, production environment and service, and lists them with --json', async () => {
     expect((await hush(['org', 'create', 'ninja'])).code).toBe(0);
     const project = await hush(['project', 'create', 'maps', '--org', 'ninja', '--json']);
     expect(JSON.parse(project.stdout)).toMatchObject({ slug: 'maps', id: expect.any(String) });
-    const env = await hush(['env', 'create', 'prod', '--project', 'maps', '--type', 'production', '--org', 'ninja', '--json']);
+    const env = await hush([
+      'env',
+      'create',
+      'prod',
+      '--project',
+      'maps',
+      '--type',
+      'production',
+      '--org',
+      'ninja',
+      '--json',
+    ]);
     expect(JSON.parse(env.stdout)).toMatchObject({ slug: 'prod', type: 'production' });
-    const svc = await hush(['service', 'create', 'sync', '--project', 'maps', '--env', 'prod', '--command', 'echo hi', '--org', 'ninja', '--json']);
+    const svc = await hush([
+      'service',
+      'create',
+      'sync',
+      '--project',
+      'maps',
+      '--env',
+      'prod',
+      '--command',
+      'echo hi',
+      '--org',
+      'ninja',
+      '--json',
+    ]);
     expect(svc.code, svc.stderr).toBe(0);
     expect(JSON.parse(svc.stdout)).toMatchObject({ name: 'sync', timeoutSeconds: 3600 });
 
-    const orgs = JSON.parse((await hush(['org', 'list', '--json'])).stdout) as { slug: string; id: string }[];
+    const orgs = JSON.parse((await hush(['org', 'list', '--json'])).stdout) as {
+      slug: string;
+      id: string;
+    }[];
     expect(orgs.map((o) => o.slug)).toEqual(['acme', 'ninja']);
-    const projects = JSON.parse((await hush(['project', 'list', '--org', 'ninja', '--json'])).stdout) as unknown[];
+    const projects = JSON.parse(
+      (await hush(['project', 'list', '--org', 'ninja', '--json'])).stdout,
+    ) as unknown[];
     expect(projects).toEqual([expect.objectContaining({ slug: 'maps', id: expect.any(String) })]);
-    const envs = JSON.parse((await hush(['env', 'list', '--project', 'maps', '--org', 'ninja', '--json'])).stdout) as unknown[];
+    const envs = JSON.parse(
+      (await hush(['env', 'list', '--project', 'maps', '--org', 'ninja', '--json'])).stdout,
+    ) as unknown[];
     expect(envs).toEqual([expect.objectContaining({ slug: 'prod', id: expect.any(String) })]);
-    const services = JSON.parse((await hush(['service', 'list', '--project', 'maps', '--org', 'ninja', '--json'])).stdout) as unknown[];
+    const services = JSON.parse(
+      (await hush(['service', 'list', '--project', 'maps', '--org', 'ninja', '--json'])).stdout,
+    ) as unknown[];
     expect(services).toEqual([expect.objectContaining({ name: 'sync', id: expect.any(String) })]);
     const table = await hush(['project', 'list', '--org', 'ninja']);
     expect(table.stdout).toMatch(/SLUG\s+NAME/);
   });
 
   it('invites a member who accepts with --password-stdin and gets the role', async () => {
-    const inv = await hush(['member', 'invite', 'dev@example.com', '--role', 'devops', '--org', 'ninja', '--json']);
+    const inv = await hush([
+      'member',
+      'invite',
+      'dev@example.com',
+      '--role',
+      'devops',
+      '--org',
+      'ninja',
+      '--json',
+    ]);
     const { token } = JSON.parse(inv.stdout) as { token: string };
     const devEnv = { ...cliEnv, HUSH_CONFIG_DIR: tempDir('hush-cli-dev-') };
-    const acc = await runHush(['member', 'accept', token, '--password-stdin'], { env: devEnv, stdin: 'dev password 123\n' });
+    const acc = await runHush(['member', 'accept', token, '--password-stdin'], {
+      env: devEnv,
+      stdin: 'dev password 123\n',
+    });
     expect(acc.code, acc.stderr).toBe(0);
     const denied = await runHush(['project', 'create', 'nope', '--org', 'ninja'], { env: devEnv });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain('PERMISSION_DENIED');
-    const reused = await runHush(['member', 'accept', token, '--password-stdin'], { env: devEnv, stdin: 'dev password 123\n' });
+    const reused = await runHush(['member', 'accept', token, '--password-stdin'], {
+      env: devEnv,
+      stdin: 'dev password 123\n',
+    });
     expect(reused.stderr).toContain('INVITATION_NOT_FOUND');
   });
 
   it('shows the audit trail with an intact chain', async () => {
     const list = await hush(['audit', 'list', '--org', 'ninja', '--json']);
-    const events = (JSON.parse(list.stdout) as { events: { eventType: string; tool: string }[] }).events;
+    const events = (JSON.parse(list.stdout) as { events: { eventType: string; tool: string }[] })
+      .events;
     expect(events.length).toBeGreaterThanOrEqual(6);
     expect(events.every((e) => e.tool === 'cli')).toBe(true);
     const verify = await hush(['audit', 'verify', '--org', 'ninja']);
@@ -97,7 +161,9 @@ describe.each(DIALECTS)('the hush CLI against a real server on %s', (dialect) =>
   });
 
   it('logs out: the saved session is revoked and forgotten', async () => {
-    const saved = JSON.parse(fs.readFileSync(path.join(cliEnv.HUSH_CONFIG_DIR!, 'credentials.json'), 'utf8')) as { token: string };
+    const saved = JSON.parse(
+      fs.readFileSync(path.join(cliEnv.HUSH_CONFIG_DIR!, 'credentials.json'), 'utf8'),
+    ) as { token: string };
     expect((await hush(['logout'])).code).toBe(0);
     const who = await hush(['whoami']);
     expect(who.code).toBe(1);
@@ -106,7 +172,12 @@ describe.each(DIALECTS)('the hush CLI against a real server on %s', (dialect) =>
   });
 
   it('has --help on every command', async () => {
-    for (const args of [['--help'], ['org', '--help'], ['admin', 'bootstrap', '--help'], ['audit', 'list', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['org', '--help'],
+      ['admin', 'bootstrap', '--help'],
+      ['audit', 'list', '--help'],
+    ]) {
       const r = await hush(args);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout).toContain('Usage: hush');

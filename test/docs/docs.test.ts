@@ -10,7 +10,12 @@ function tableRows(file: string): string[][] {
     .readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('| `'))
-    .map((l) => l.split('|').slice(1, -1).map((c) => c.trim().replace(/^`|`$/g, '')));
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/^`|`$/g, '')),
+    );
 }
 
 describe('docs/errors.md', () => {

@@ -27,11 +27,18 @@ export interface TestServer {
   logs: string[];
   /** Every response body sent to a client. */
   responses: string[];
-  call(method: string, url: string, opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<CallResult>;
+  call(
+    method: string,
+    url: string,
+    opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<CallResult>;
   close(): Promise<void>;
 }
 
-export async function startTestServer(dialect: TestDialect, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  dialect: TestDialect,
+  env: Record<string, string> = {},
+): Promise<TestServer> {
   const { dataDir, databaseUrl } = await freshDatabase(dialect);
   const config = loadConfig({ dataDir, databaseUrl, logLevel: 'info' }, env);
   const app = await createApp(config);
@@ -43,7 +50,10 @@ export async function startTestServer(dialect: TestDialect, env: Record<string, 
       done();
     },
   });
-  const server = await buildServer(config, { services: app.services, logger: createLogger('info', sink) });
+  const server = await buildServer(config, {
+    services: app.services,
+    logger: createLogger('info', sink),
+  });
   const handle = track(`test server (${dialect})`, async () => {
     await server.close();
     await app.close();
@@ -97,8 +107,17 @@ export async function login(t: TestServer, email: string, password: string): Pro
 }
 
 /** Invites a member with a role and accepts; returns the member's session token. */
-export async function addMember(t: TestServer, ownerToken: string, email: string, role: string, org = OWNER.org): Promise<string> {
-  const inv = await t.call('POST', `/api/v1/orgs/${org}/invitations`, { token: ownerToken, body: { email, role } });
+export async function addMember(
+  t: TestServer,
+  ownerToken: string,
+  email: string,
+  role: string,
+  org = OWNER.org,
+): Promise<string> {
+  const inv = await t.call('POST', `/api/v1/orgs/${org}/invitations`, {
+    token: ownerToken,
+    body: { email, role },
+  });
   if (inv.status !== 201) throw new Error(`invite failed: ${inv.text}`);
   const acc = await t.call('POST', '/api/v1/invitations/accept', {
     body: { token: (inv.body as { token: string }).token, password: 'member password 1' },

@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Runs the real `hush` binary (built dist/) with a private config dir and optional stdin. */
-export function runHush(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliResult> {
+export function runHush(
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
@@ -29,9 +32,16 @@ export function runHush(args: string[], opts: { env?: Record<string, string>; st
 }
 
 /** A real `hush serve` process on a free port; resolves once it prints its URL. */
-export async function spawnServer(env: Record<string, string>): Promise<{ url: string; output: () => string; stop: () => Promise<void>; child: ChildProcess }> {
+export async function spawnServer(
+  env: Record<string, string>,
+): Promise<{ url: string; output: () => string; stop: () => Promise<void>; child: ChildProcess }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HUSH_LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      HUSH_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

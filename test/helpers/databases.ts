@@ -11,7 +11,9 @@ import { track } from './resources.js';
 export type TestDialect = 'sqlite' | 'postgres';
 
 /** The dialects this run covers (HUSH_TEST_DIALECTS narrows; global setup drops a missing PostgreSQL loudly). */
-export const DIALECTS: TestDialect[] = inject('dialects').filter((d): d is TestDialect => d === 'sqlite' || d === 'postgres');
+export const DIALECTS: TestDialect[] = inject('dialects').filter(
+  (d): d is TestDialect => d === 'sqlite' || d === 'postgres',
+);
 
 /** A temporary directory removed when the test file ends. */
 export function tempDir(prefix = 'hush-test-'): string {
@@ -31,7 +33,8 @@ export async function freshDatabase(
   if (dialect === 'sqlite') return { dataDir, drop: () => Promise.resolve() };
   const name = `hush_t_${randomBytes(6).toString('hex')}`;
   await pgAdmin((c) => c.query(`create database ${name} template ${TEMPLATE_DB}`));
-  const drop = () => pgAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined);
+  const drop = () =>
+    pgAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined);
   track(`postgres database ${name}`, drop, { lingering: true });
   return { dataDir, databaseUrl: pgUrl(name), drop };
 }

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, CamelCasePlugin } from 'kysely';
+import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 
@@ -16,12 +16,17 @@ export default async function globalSetup(project: TestProject): Promise<void> {
   if (!wanted.includes('postgres')) return;
   if (!(await postgresAvailable())) {
     if (process.env.HUSH_TEST_REQUIRE_POSTGRES === '1') {
-      throw new Error(`HUSH_TEST_REQUIRE_POSTGRES=1 but PostgreSQL at ${PG_ADMIN_URL} does not answer`);
+      throw new Error(
+        `HUSH_TEST_REQUIRE_POSTGRES=1 but PostgreSQL at ${PG_ADMIN_URL} does not answer`,
+      );
     }
     console.warn(
       `\n!!!!! PostgreSQL at ${PG_ADMIN_URL} does not answer: SKIPPING every PostgreSQL test. !!!!!\n`,
     );
-    project.provide('dialects', wanted.filter((d) => d !== 'postgres'));
+    project.provide(
+      'dialects',
+      wanted.filter((d) => d !== 'postgres'),
+    );
     return;
   }
   await pgAdmin(async (c) => {
@@ -29,7 +34,9 @@ export default async function globalSetup(project: TestProject): Promise<void> {
     await c.query(`create database ${TEMPLATE_DB}`);
   });
   const db = new Kysely<Schema>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgUrl(TEMPLATE_DB), max: 1 }) }),
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString: pgUrl(TEMPLATE_DB), max: 1 }),
+    }),
     plugins: [new CamelCasePlugin()],
   });
   await migrateToLatest(db);

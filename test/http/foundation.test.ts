@@ -26,7 +26,10 @@ describe.each(DIALECTS)('a new user on %s', (dialect) => {
     expect(org.status).toBe(201);
     expect(org.body).toMatchObject({ slug: 'ninja-corp', id: expect.any(String) });
 
-    const project = await t.call('POST', '/api/v1/orgs/ninja-corp/projects', { token, body: { slug: 'maps' } });
+    const project = await t.call('POST', '/api/v1/orgs/ninja-corp/projects', {
+      token,
+      body: { slug: 'maps' },
+    });
     expect(project.status).toBe(201);
     const env = await t.call('POST', '/api/v1/orgs/ninja-corp/projects/maps/environments', {
       token,
@@ -42,17 +45,28 @@ describe.each(DIALECTS)('a new user on %s', (dialect) => {
     expect(service.body).toMatchObject({ name: 'sync', environment: 'prod', timeoutSeconds: 600 });
 
     const orgs = await t.call('GET', '/api/v1/orgs', { token });
-    expect((orgs.body as { slug: string }[]).map((o) => o.slug).sort()).toEqual(['acme', 'ninja-corp']);
+    expect((orgs.body as { slug: string }[]).map((o) => o.slug).sort()).toEqual([
+      'acme',
+      'ninja-corp',
+    ]);
     const projects = await t.call('GET', '/api/v1/orgs/ninja-corp/projects', { token });
-    expect(projects.body).toEqual([expect.objectContaining({ slug: 'maps', id: expect.any(String) })]);
-    const services = await t.call('GET', '/api/v1/orgs/ninja-corp/projects/maps/services', { token });
+    expect(projects.body).toEqual([
+      expect.objectContaining({ slug: 'maps', id: expect.any(String) }),
+    ]);
+    const services = await t.call('GET', '/api/v1/orgs/ninja-corp/projects/maps/services', {
+      token,
+    });
     expect(services.body).toEqual([expect.objectContaining({ name: 'sync', environment: 'prod' })]);
   });
 
   it('audits every call with an intact chain', async () => {
     const page = await t.call('GET', '/api/v1/orgs/ninja-corp/audit?limit=100', { token });
     expect(page.status).toBe(200);
-    const events = (page.body as { events: { eventType: string; targetType: string; actor: string; tool: string }[] }).events;
+    const events = (
+      page.body as {
+        events: { eventType: string; targetType: string; actor: string; tool: string }[];
+      }
+    ).events;
     expect(events.map((e) => `${e.eventType} ${e.targetType}`).reverse()).toEqual([
       'CREATE organization',
       'CREATE project',
@@ -65,36 +79,106 @@ describe.each(DIALECTS)('a new user on %s', (dialect) => {
   });
 
   it('refuses a wrong password with 401 and audits LOGIN_FAILED', async () => {
-    const res = await t.call('POST', '/api/v1/auth/login', { body: { email: OWNER.email, password: 'wrong password' } });
+    const res = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: OWNER.email, password: 'wrong password' },
+    });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
     const page = await t.call('GET', '/api/v1/orgs/acme/audit?eventType=LOGIN_FAILED', { token });
     expect(page.body.events).toHaveLength(1);
-    expect(page.body.events[0]).toMatchObject({ targetName: OWNER.email, eventType: 'LOGIN_FAILED' });
+    expect(page.body.events[0]).toMatchObject({
+      targetName: OWNER.email,
+      eventType: 'LOGIN_FAILED',
+    });
     expect(JSON.stringify(page.body)).not.toContain('wrong password');
   });
 
   it.each([
-    ['a bad slug', 'POST', '/api/v1/orgs/ninja-corp/projects', { slug: 'Bad Slug!' }, 400, 'VALIDATION_FAILED'],
-    ['a duplicate slug', 'POST', '/api/v1/orgs/ninja-corp/projects', { slug: 'maps' }, 409, 'NAME_TAKEN'],
-    ['an unknown field', 'POST', '/api/v1/orgs/ninja-corp/projects', { slug: 'other', colour: 'red' }, 400, 'VALIDATION_FAILED'],
-    ['an unknown environment type', 'POST', '/api/v1/orgs/ninja-corp/projects/maps/environments', { slug: 'x1', type: 'qa' }, 400, 'VALIDATION_FAILED'],
-    ['a duplicate environment', 'POST', '/api/v1/orgs/ninja-corp/projects/maps/environments', { slug: 'prod', type: 'staging' }, 409, 'NAME_TAKEN'],
-    ['a service in an unknown environment', 'POST', '/api/v1/orgs/ninja-corp/projects/maps/services', { name: 'job2', environment: 'nope', command: 'true' }, 404, 'ENVIRONMENT_NOT_FOUND'],
-    ['a bad timeout', 'POST', '/api/v1/orgs/ninja-corp/projects/maps/services', { name: 'job3', command: 'true', timeout: 'soon' }, 400, 'VALIDATION_FAILED'],
+    [
+      'a bad slug',
+      'POST',
+      '/api/v1/orgs/ninja-corp/projects',
+      { slug: 'Bad Slug!' },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a duplicate slug',
+      'POST',
+      '/api/v1/orgs/ninja-corp/projects',
+      { slug: 'maps' },
+      409,
+      'NAME_TAKEN',
+    ],
+    [
+      'an unknown field',
+      'POST',
+      '/api/v1/orgs/ninja-corp/projects',
+      { slug: 'other', colour: 'red' },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an unknown environment type',
+      'POST',
+      '/api/v1/orgs/ninja-corp/projects/maps/environments',
+      { slug: 'x1', type: 'qa' },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a duplicate environment',
+      'POST',
+      '/api/v1/orgs/ninja-corp/projects/maps/environments',
+      { slug: 'prod', type: 'staging' },
+      409,
+      'NAME_TAKEN',
+    ],
+    [
+      'a service in an unknown environment',
+      'POST',
+      '/api/v1/orgs/ninja-corp/projects/maps/services',
+      { name: 'job2', environment: 'nope', command: 'true' },
+      404,
+      'ENVIRONMENT_NOT_FOUND',
+    ],
+    [
+      'a bad timeout',
+      'POST',
+      '/api/v1/orgs/ninja-corp/projects/maps/services',
+      { name: 'job3', command: 'true', timeout: 'soon' },
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['a duplicate organization', 'POST', '/api/v1/orgs', { slug: 'acme' }, 409, 'NAME_TAKEN'],
-  ])('answers %s with %i %s and writes nothing', async (_label, method, url, body, status, code) => {
-    const before = await Promise.all([count('organizations'), count('projects'), count('environments'), count('services')]);
-    const res = await t.call(method, url, { token, body });
-    expect(res.status).toBe(status);
-    expect(res.body.error.code).toBe(code);
-    expect(typeof res.body.error.message).toBe('string');
-    const after = await Promise.all([count('organizations'), count('projects'), count('environments'), count('services')]);
-    expect(after).toEqual(before);
-  });
+  ])(
+    'answers %s with %i %s and writes nothing',
+    async (_label, method, url, body, status, code) => {
+      const before = await Promise.all([
+        count('organizations'),
+        count('projects'),
+        count('environments'),
+        count('services'),
+      ]);
+      const res = await t.call(method, url, { token, body });
+      expect(res.status).toBe(status);
+      expect(res.body.error.code).toBe(code);
+      expect(typeof res.body.error.message).toBe('string');
+      const after = await Promise.all([
+        count('organizations'),
+        count('projects'),
+        count('environments'),
+        count('services'),
+      ]);
+      expect(after).toEqual(before);
+    },
+  );
 
   it('names the field of a validation error', async () => {
-    const res = await t.call('POST', '/api/v1/orgs/ninja-corp/projects', { token, body: { slug: 'Bad Slug!' } });
+    const res = await t.call('POST', '/api/v1/orgs/ninja-corp/projects', {
+      token,
+      body: { slug: 'Bad Slug!' },
+    });
     expect(res.body.error.details.fields).toEqual([{ field: 'slug', message: expect.any(String) }]);
   });
 
@@ -105,7 +189,10 @@ describe.each(DIALECTS)('a new user on %s', (dialect) => {
   });
 
   it('answers an oversized body with 413 PAYLOAD_TOO_LARGE', async () => {
-    const res = await t.call('POST', '/api/v1/orgs', { token, body: { slug: 'big', name: 'x'.repeat(3 * 1024 * 1024) } });
+    const res = await t.call('POST', '/api/v1/orgs', {
+      token,
+      body: { slug: 'big', name: 'x'.repeat(3 * 1024 * 1024) },
+    });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(await count('organizations')).toBe(2);
@@ -119,7 +206,9 @@ describe.each(DIALECTS)('a new user on %s', (dialect) => {
   });
 
   it('hides organizations the caller does not belong to', async () => {
-    const other = await t.call('POST', '/api/v1/invitations/accept', { body: { token: 'hush_inv_nope', password: 'whatever123' } });
+    const other = await t.call('POST', '/api/v1/invitations/accept', {
+      body: { token: 'hush_inv_nope', password: 'whatever123' },
+    });
     expect(other.status).toBe(404);
     const res = await t.call('GET', '/api/v1/orgs/does-not-exist', { token });
     expect(res.status).toBe(404);
@@ -135,16 +224,30 @@ describe.each(DIALECTS)('a new user on %s', (dialect) => {
   });
 
   it('deletes a service, an environment and a project, auditing each', async () => {
-    expect((await t.call('DELETE', '/api/v1/orgs/ninja-corp/projects/maps/services/sync', { token })).status).toBe(204);
-    expect((await t.call('DELETE', '/api/v1/orgs/ninja-corp/projects/maps/environments/prod', { token })).status).toBe(204);
-    expect((await t.call('DELETE', '/api/v1/orgs/ninja-corp/projects/maps', { token })).status).toBe(204);
+    expect(
+      (await t.call('DELETE', '/api/v1/orgs/ninja-corp/projects/maps/services/sync', { token }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await t.call('DELETE', '/api/v1/orgs/ninja-corp/projects/maps/environments/prod', { token }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await t.call('DELETE', '/api/v1/orgs/ninja-corp/projects/maps', { token })).status,
+    ).toBe(204);
     expect(await count('projects')).toBe(0);
     const page = await t.call('GET', '/api/v1/orgs/ninja-corp/audit?eventType=DELETE', { token });
-    expect(page.body.events.map((e: { targetType: string }) => e.targetType)).toEqual(['project', 'environment', 'service']);
+    expect(page.body.events.map((e: { targetType: string }) => e.targetType)).toEqual([
+      'project',
+      'environment',
+      'service',
+    ]);
   });
 
   it('signs out: the session stops working on the next request', async () => {
-    const res = await t.call('POST', '/api/v1/auth/login', { body: { email: OWNER.email, password: OWNER.password } });
+    const res = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: OWNER.email, password: OWNER.password },
+    });
     const session = res.body.token as string;
     expect((await t.call('GET', '/api/v1/auth/whoami', { token: session })).status).toBe(200);
     expect((await t.call('POST', '/api/v1/auth/logout', { token: session })).status).toBe(204);

@@ -1,7 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type Action, ACTIONS, BUILTIN_ROLES, builtinRoleAllows, type BuiltinRole } from '../../src/domain/policy/roles.js';
-import { addMember, bootstrapOwner, OWNER, startTestServer, type TestServer } from '../helpers/app.js';
+import {
+  type Action,
+  ACTIONS,
+  BUILTIN_ROLES,
+  type BuiltinRole,
+  builtinRoleAllows,
+} from '../../src/domain/policy/roles.js';
+import {
+  addMember,
+  bootstrapOwner,
+  OWNER,
+  startTestServer,
+  type TestServer,
+} from '../helpers/app.js';
 import { DIALECTS } from '../helpers/databases.js';
 
 const ORG = OWNER.org;
@@ -22,16 +34,45 @@ const PROBES: Partial<Record<Action, Probe>> = {
   'org:read': { method: 'GET', url: () => P, ok: 200 },
   'org:edit': { method: 'PATCH', url: () => P, body: (n) => ({ name: `Acme ${n}` }), ok: 200 },
   'org:delete': { method: 'DELETE', url: (n) => `/api/v1/orgs/victim-${n}`, ok: 204 },
-  'billing:manage': { method: 'PATCH', url: () => `${P}/billing`, body: () => ({ auditRetentionDays: 400 }), ok: 200 },
-  'members:manage': { method: 'POST', url: () => `${P}/invitations`, body: (n) => ({ email: `new${n}@example.com`, role: 'viewer' }), ok: 201 },
+  'billing:manage': {
+    method: 'PATCH',
+    url: () => `${P}/billing`,
+    body: () => ({ auditRetentionDays: 400 }),
+    ok: 200,
+  },
+  'members:manage': {
+    method: 'POST',
+    url: () => `${P}/invitations`,
+    body: (n) => ({ email: `new${n}@example.com`, role: 'viewer' }),
+    ok: 201,
+  },
   'project:read': { method: 'GET', url: () => `${P}/projects/base`, ok: 200 },
   'project:edit': { method: 'DELETE', url: (n) => `${P}/projects/doomed-${n}`, ok: 204 },
-  'project:create': { method: 'POST', url: () => `${P}/projects`, body: (n) => ({ slug: `p-${n}` }), ok: 201 },
+  'project:create': {
+    method: 'POST',
+    url: () => `${P}/projects`,
+    body: (n) => ({ slug: `p-${n}` }),
+    ok: 201,
+  },
   'environment:read': { method: 'GET', url: () => `${P}/projects/base/environments`, ok: 200 },
-  'environment:edit': { method: 'DELETE', url: (n) => `${P}/projects/base/environments/doomed-${n}`, ok: 204 },
-  'environment:create': { method: 'POST', url: () => `${P}/projects/base/environments`, body: (n) => ({ slug: `e-${n}`, type: 'staging' }), ok: 201 },
+  'environment:edit': {
+    method: 'DELETE',
+    url: (n) => `${P}/projects/base/environments/doomed-${n}`,
+    ok: 204,
+  },
+  'environment:create': {
+    method: 'POST',
+    url: () => `${P}/projects/base/environments`,
+    body: (n) => ({ slug: `e-${n}`, type: 'staging' }),
+    ok: 201,
+  },
   'audit:read': { method: 'GET', url: () => `${P}/audit`, ok: 200 },
-  'tokens:manage': { method: 'POST', url: () => `${P}/tokens`, body: (n) => ({ name: `t-${n}`, role: 'viewer' }), ok: 201 },
+  'tokens:manage': {
+    method: 'POST',
+    url: () => `${P}/tokens`,
+    body: (n) => ({ name: `t-${n}`, role: 'viewer' }),
+    ok: 201,
+  },
 };
 
 const CELLS = BUILTIN_ROLES.flatMap((role) => ACTIONS.map((action) => [role, action] as const));
@@ -60,13 +101,22 @@ describe.each(DIALECTS)('the built-in role table through REST on %s', (dialect) 
       // The victim organization gets the role under test too, owned by the Owner.
       await t.call('POST', '/api/v1/orgs', { token: ownerToken, body: { slug: `victim-${i}` } });
       if (role !== 'owner') {
-        const inv = await t.call('POST', `/api/v1/orgs/victim-${i}/invitations`, { token: ownerToken, body: { email: `${role}@example.com`, role } });
-        await t.call('POST', '/api/v1/invitations/accept', { body: { token: inv.body.token, password: 'member password 1' } });
+        const inv = await t.call('POST', `/api/v1/orgs/victim-${i}/invitations`, {
+          token: ownerToken,
+          body: { email: `${role}@example.com`, role },
+        });
+        await t.call('POST', '/api/v1/invitations/accept', {
+          body: { token: inv.body.token, password: 'member password 1' },
+        });
       }
     }
-    if (action === 'project:edit') await t.call('POST', `${P}/projects`, { token: ownerToken, body: { slug: `doomed-${i}` } });
+    if (action === 'project:edit')
+      await t.call('POST', `${P}/projects`, { token: ownerToken, body: { slug: `doomed-${i}` } });
     if (action === 'environment:edit') {
-      await t.call('POST', `${P}/projects/base/environments`, { token: ownerToken, body: { slug: `doomed-${i}`, type: 'preview' } });
+      await t.call('POST', `${P}/projects/base/environments`, {
+        token: ownerToken,
+        body: { slug: `doomed-${i}`, type: 'preview' },
+      });
     }
   }
 
@@ -74,19 +124,29 @@ describe.each(DIALECTS)('the built-in role table through REST on %s', (dialect) 
     const probe = PROBES[action]!;
     const i = n++;
     await arrange(action, i, role);
-    const res = await t.call(probe.method, probe.url(i), { token: tokens[role], body: probe.body?.(i) });
+    const res = await t.call(probe.method, probe.url(i), {
+      token: tokens[role],
+      body: probe.body?.(i),
+    });
     if (builtinRoleAllows(role, action)) {
       expect(res.status, res.text).toBe(probe.ok);
     } else {
       expect(res.status, res.text).toBe(403);
-      expect(res.body.error).toMatchObject({ code: 'PERMISSION_DENIED', details: { permission: action } });
+      expect(res.body.error).toMatchObject({
+        code: 'PERMISSION_DENIED',
+        details: { permission: action },
+      });
       expect(res.body.error.message).toContain(action);
     }
   });
 
   it('records every denial in the audit log', async () => {
-    const denied = REST_CELLS.filter(([role, action]) => !builtinRoleAllows(role, action) && action !== 'org:delete');
-    const page = await t.call('GET', `${P}/audit?eventType=DENIED&limit=1000`, { token: ownerToken });
+    const denied = REST_CELLS.filter(
+      ([role, action]) => !builtinRoleAllows(role, action) && action !== 'org:delete',
+    );
+    const page = await t.call('GET', `${P}/audit?eventType=DENIED&limit=1000`, {
+      token: ownerToken,
+    });
     expect(page.body.events.length).toBe(denied.length);
     const verify = await t.call('GET', `${P}/audit/verify`, { token: ownerToken });
     expect(verify.body.ok).toBe(true);

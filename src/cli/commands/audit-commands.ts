@@ -30,9 +30,15 @@ export function registerAuditCommands(program: Command): void {
     .description('Events, newest first (e.g. --target ninja --since 7d)')
     .option('--since <time>', 'from this time (ISO-8601, or 30m, 12h, 7d ago)')
     .option('--until <time>', 'before this time')
-    .option('--target-type <type>', 'organization, member, role, project, environment, service, secret, job, token, invitation, settings')
+    .option(
+      '--target-type <type>',
+      'organization, member, role, project, environment, service, secret, job, token, invitation, settings',
+    )
     .option('--target <name>', 'target name')
-    .option('--event-type <type>', 'CREATE, UPDATE, DELETE, ROTATE, ROLLBACK, TRIGGER_JOB, CANCEL_JOB, ACCESS, LOGIN, LOGIN_FAILED, DENIED, EXPORT')
+    .option(
+      '--event-type <type>',
+      'CREATE, UPDATE, DELETE, ROTATE, ROLLBACK, TRIGGER_JOB, CANCEL_JOB, ACCESS, LOGIN, LOGIN_FAILED, DENIED, EXPORT',
+    )
     .option('--actor <actor>', 'e-mail or token:NAME')
     .option('--limit <n>', 'events per page', '50')
     .option('--cursor <cursor>', 'page cursor printed by a previous call')
@@ -50,7 +56,15 @@ export function registerAuditCommands(program: Command): void {
         cursor: opts.cursor,
       });
       output(!!globals(cmd).json, page, () => {
-        printTable(page.events, ['timestamp', 'eventType', 'targetType', 'targetName', 'actor', 'tool', 'change']);
+        printTable(page.events, [
+          'timestamp',
+          'eventType',
+          'targetType',
+          'targetName',
+          'actor',
+          'tool',
+          'change',
+        ]);
         if (page.nextCursor) process.stderr.write(`older: --cursor ${page.nextCursor}\n`);
         if (page.prevCursor) process.stderr.write(`newer: --cursor ${page.prevCursor}\n`);
       });
@@ -61,7 +75,11 @@ export function registerAuditCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (id: string, opts: { org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      printJson(await client.get(`${orgPath(await resolveOrg(client, opts.org))}/audit/${encodeURIComponent(id)}`));
+      printJson(
+        await client.get(
+          `${orgPath(await resolveOrg(client, opts.org))}/audit/${encodeURIComponent(id)}`,
+        ),
+      );
     });
   audit
     .command('verify')
@@ -69,9 +87,11 @@ export function registerAuditCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (opts: { org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const verdict = await client.get<{ ok: boolean; checked: number; brokenAt?: { id: string; seq: number; reason: string } }>(
-        `${orgPath(await resolveOrg(client, opts.org))}/audit/verify`,
-      );
+      const verdict = await client.get<{
+        ok: boolean;
+        checked: number;
+        brokenAt?: { id: string; seq: number; reason: string };
+      }>(`${orgPath(await resolveOrg(client, opts.org))}/audit/verify`);
       output(!!globals(cmd).json, verdict, () =>
         process.stdout.write(
           verdict.ok

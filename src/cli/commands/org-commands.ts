@@ -16,7 +16,9 @@ export function registerOrgCommands(program: Command): void {
     .option('--name <name>', 'display name')
     .action(async (slug: string, opts: { name?: string }, cmd: Command) => {
       const created = await clientFor(cmd).post<Row>('/orgs', { slug, name: opts.name });
-      output(!!globals(cmd).json, created, () => process.stdout.write(`Created organization ${slug}\n`));
+      output(!!globals(cmd).json, created, () =>
+        process.stdout.write(`Created organization ${slug}\n`),
+      );
     });
   org
     .command('list')
@@ -31,14 +33,18 @@ export function registerOrgCommands(program: Command): void {
     .action(async (slug: string | undefined, _opts: unknown, cmd: Command) => {
       const client = clientFor(cmd);
       const row = await client.get<Row>(orgPath(await resolveOrg(client, slug)));
-      output(!!globals(cmd).json, row, () => printTable([row], ['slug', 'name', 'plan', 'auditRetentionDays', 'createdAt']));
+      output(!!globals(cmd).json, row, () =>
+        printTable([row], ['slug', 'name', 'plan', 'auditRetentionDays', 'createdAt']),
+      );
     });
   org
     .command('delete <slug>')
     .description('Delete an organization with everything in it (Owner only)')
     .action(async (slug: string, _opts: unknown, cmd: Command) => {
       await clientFor(cmd).delete(orgPath(slug));
-      output(!!globals(cmd).json, { deleted: slug }, () => process.stdout.write(`Deleted organization ${slug}\n`));
+      output(!!globals(cmd).json, { deleted: slug }, () =>
+        process.stdout.write(`Deleted organization ${slug}\n`),
+      );
     });
 
   const member = program.command('member').description('Members and invitations');
@@ -50,20 +56,31 @@ export function registerOrgCommands(program: Command): void {
     .action(async (email: string, opts: { role: string; org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
       const slug = await resolveOrg(client, opts.org);
-      const inv = await client.post<Row & { token: string }>(`${orgPath(slug)}/invitations`, { email, role: opts.role });
+      const inv = await client.post<Row & { token: string }>(`${orgPath(slug)}/invitations`, {
+        email,
+        role: opts.role,
+      });
       output(!!globals(cmd).json, inv, () =>
-        process.stdout.write(`Invited ${email} as ${opts.role}. Give them this one-time token (shown once):\n${inv.token}\nThey run: hush member accept TOKEN --password-stdin\n`),
+        process.stdout.write(
+          `Invited ${email} as ${opts.role}. Give them this one-time token (shown once):\n${inv.token}\nThey run: hush member accept TOKEN --password-stdin\n`,
+        ),
       );
     });
   member
     .command('accept <token>')
-    .description('Accept an invitation: creates your account (or joins with your existing one) and signs in')
+    .description(
+      'Accept an invitation: creates your account (or joins with your existing one) and signs in',
+    )
     .option('--password-stdin', 'read the password from standard input')
     .action(async (token: string, _opts: unknown, cmd: Command) => {
       const { url, json } = globals(cmd);
       const password = await readStdin();
       const client = new ApiClient({ url, token: '' });
-      const session = await client.post<{ token: string; user: { email: string }; expiresAt: string }>('/invitations/accept', { token, password });
+      const session = await client.post<{
+        token: string;
+        user: { email: string };
+        expiresAt: string;
+      }>('/invitations/accept', { token, password });
       writeCredentials({ url: client.baseUrl, token: session.token, email: session.user.email });
       output(!!json, { user: session.user, expiresAt: session.expiresAt }, () =>
         process.stdout.write(`Joined; signed in as ${session.user.email}\n`),
@@ -75,7 +92,9 @@ export function registerOrgCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (opts: { org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const rows = await client.get<Row[]>(`${orgPath(await resolveOrg(client, opts.org))}/members`);
+      const rows = await client.get<Row[]>(
+        `${orgPath(await resolveOrg(client, opts.org))}/members`,
+      );
       output(!!globals(cmd).json, rows, () => printTable(rows, ['email', 'role', 'joinedAt']));
     });
   member
@@ -84,7 +103,10 @@ export function registerOrgCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (email: string, role: string, opts: { org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const row = await client.patch<Row>(`${orgPath(await resolveOrg(client, opts.org))}/members/${encodeURIComponent(email)}`, { role });
+      const row = await client.patch<Row>(
+        `${orgPath(await resolveOrg(client, opts.org))}/members/${encodeURIComponent(email)}`,
+        { role },
+      );
       output(!!globals(cmd).json, row, () => process.stdout.write(`${email} is now ${role}\n`));
     });
   member
@@ -93,7 +115,11 @@ export function registerOrgCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (email: string, opts: { org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      await client.delete(`${orgPath(await resolveOrg(client, opts.org))}/members/${encodeURIComponent(email)}`);
-      output(!!globals(cmd).json, { removed: email }, () => process.stdout.write(`Removed ${email}\n`));
+      await client.delete(
+        `${orgPath(await resolveOrg(client, opts.org))}/members/${encodeURIComponent(email)}`,
+      );
+      output(!!globals(cmd).json, { removed: email }, () =>
+        process.stdout.write(`Removed ${email}\n`),
+      );
     });
 }

@@ -15,7 +15,10 @@ export function registerProjectCommands(program: Command): void {
     .option('--name <name>', 'display name')
     .action(async (slug: string, opts: { org?: string; name?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const row = await client.post<Row>(`${orgPath(await resolveOrg(client, opts.org))}/projects`, { slug, name: opts.name });
+      const row = await client.post<Row>(
+        `${orgPath(await resolveOrg(client, opts.org))}/projects`,
+        { slug, name: opts.name },
+      );
       output(!!globals(cmd).json, row, () => process.stdout.write(`Created project ${slug}\n`));
     });
   project
@@ -24,7 +27,9 @@ export function registerProjectCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (opts: { org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const rows = await client.get<Row[]>(`${orgPath(await resolveOrg(client, opts.org))}/projects`);
+      const rows = await client.get<Row[]>(
+        `${orgPath(await resolveOrg(client, opts.org))}/projects`,
+      );
       output(!!globals(cmd).json, rows, () => printTable(rows, ['slug', 'name', 'createdAt']));
     });
   project
@@ -34,7 +39,9 @@ export function registerProjectCommands(program: Command): void {
     .action(async (slug: string, opts: { org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
       await client.delete(projectPath(await resolveOrg(client, opts.org), slug));
-      output(!!globals(cmd).json, { deleted: slug }, () => process.stdout.write(`Deleted project ${slug}\n`));
+      output(!!globals(cmd).json, { deleted: slug }, () =>
+        process.stdout.write(`Deleted project ${slug}\n`),
+      );
     });
 
   const env = program.command('env').description('Environments of a project');
@@ -44,11 +51,18 @@ export function registerProjectCommands(program: Command): void {
     .requiredOption('--project <slug>', 'project')
     .requiredOption('--type <type>', 'production, staging, development or preview')
     .option('--org <slug>', 'organization')
-    .action(async (slug: string, opts: { project: string; type: string; org?: string }, cmd: Command) => {
-      const client = clientFor(cmd);
-      const row = await client.post<Row>(`${projectPath(await resolveOrg(client, opts.org), opts.project)}/environments`, { slug, type: opts.type });
-      output(!!globals(cmd).json, row, () => process.stdout.write(`Created ${opts.type} environment ${slug} in ${opts.project}\n`));
-    });
+    .action(
+      async (slug: string, opts: { project: string; type: string; org?: string }, cmd: Command) => {
+        const client = clientFor(cmd);
+        const row = await client.post<Row>(
+          `${projectPath(await resolveOrg(client, opts.org), opts.project)}/environments`,
+          { slug, type: opts.type },
+        );
+        output(!!globals(cmd).json, row, () =>
+          process.stdout.write(`Created ${opts.type} environment ${slug} in ${opts.project}\n`),
+        );
+      },
+    );
   env
     .command('list')
     .description('Environments of a project')
@@ -56,7 +70,9 @@ export function registerProjectCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (opts: { project: string; org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const rows = await client.get<Row[]>(`${projectPath(await resolveOrg(client, opts.org), opts.project)}/environments`);
+      const rows = await client.get<Row[]>(
+        `${projectPath(await resolveOrg(client, opts.org), opts.project)}/environments`,
+      );
       output(!!globals(cmd).json, rows, () => printTable(rows, ['slug', 'type', 'createdAt']));
     });
   env
@@ -66,8 +82,12 @@ export function registerProjectCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (slug: string, opts: { project: string; org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      await client.delete(`${projectPath(await resolveOrg(client, opts.org), opts.project)}/environments/${encodeURIComponent(slug)}`);
-      output(!!globals(cmd).json, { deleted: slug }, () => process.stdout.write(`Deleted environment ${slug}\n`));
+      await client.delete(
+        `${projectPath(await resolveOrg(client, opts.org), opts.project)}/environments/${encodeURIComponent(slug)}`,
+      );
+      output(!!globals(cmd).json, { deleted: slug }, () =>
+        process.stdout.write(`Deleted environment ${slug}\n`),
+      );
     });
 
   const service = program.command('service').description('Services: job definitions of a project');
@@ -80,17 +100,35 @@ export function registerProjectCommands(program: Command): void {
     .option('--timeout <duration>', 'job timeout: seconds or 30s, 10m, 1h, 1d', '1h')
     .option('--working-dir <dir>', 'working directory of its jobs')
     .option('--org <slug>', 'organization')
-    .action(async (name: string, opts: { project: string; command: string; env?: string; timeout: string; workingDir?: string; org?: string }, cmd: Command) => {
-      const client = clientFor(cmd);
-      const row = await client.post<Row>(`${projectPath(await resolveOrg(client, opts.org), opts.project)}/services`, {
-        name,
-        environment: opts.env,
-        command: opts.command,
-        timeout: opts.timeout,
-        workingDir: opts.workingDir,
-      });
-      output(!!globals(cmd).json, row, () => process.stdout.write(`Created service ${name} in ${opts.project}\n`));
-    });
+    .action(
+      async (
+        name: string,
+        opts: {
+          project: string;
+          command: string;
+          env?: string;
+          timeout: string;
+          workingDir?: string;
+          org?: string;
+        },
+        cmd: Command,
+      ) => {
+        const client = clientFor(cmd);
+        const row = await client.post<Row>(
+          `${projectPath(await resolveOrg(client, opts.org), opts.project)}/services`,
+          {
+            name,
+            environment: opts.env,
+            command: opts.command,
+            timeout: opts.timeout,
+            workingDir: opts.workingDir,
+          },
+        );
+        output(!!globals(cmd).json, row, () =>
+          process.stdout.write(`Created service ${name} in ${opts.project}\n`),
+        );
+      },
+    );
   service
     .command('list')
     .description('Services of a project')
@@ -98,8 +136,12 @@ export function registerProjectCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (opts: { project: string; org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const rows = await client.get<Row[]>(`${projectPath(await resolveOrg(client, opts.org), opts.project)}/services`);
-      output(!!globals(cmd).json, rows, () => printTable(rows, ['name', 'environment', 'command', 'timeoutSeconds']));
+      const rows = await client.get<Row[]>(
+        `${projectPath(await resolveOrg(client, opts.org), opts.project)}/services`,
+      );
+      output(!!globals(cmd).json, rows, () =>
+        printTable(rows, ['name', 'environment', 'command', 'timeoutSeconds']),
+      );
     });
   service
     .command('delete <name>')
@@ -108,7 +150,11 @@ export function registerProjectCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (name: string, opts: { project: string; org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      await client.delete(`${projectPath(await resolveOrg(client, opts.org), opts.project)}/services/${encodeURIComponent(name)}`);
-      output(!!globals(cmd).json, { deleted: name }, () => process.stdout.write(`Deleted service ${name}\n`));
+      await client.delete(
+        `${projectPath(await resolveOrg(client, opts.org), opts.project)}/services/${encodeURIComponent(name)}`,
+      );
+      output(!!globals(cmd).json, { deleted: name }, () =>
+        process.stdout.write(`Deleted service ${name}\n`),
+      );
     });
 }

@@ -46,7 +46,9 @@ export function registerServerCommands(program: Command): void {
   withServerOptions(
     program
       .command('serve')
-      .description('Serve the REST API on HOST:PORT (SQLite in --data-dir unless HUSH_DATABASE_URL is set)')
+      .description(
+        'Serve the REST API on HOST:PORT (SQLite in --data-dir unless HUSH_DATABASE_URL is set)',
+      )
       .option('--host <host>', 'listen address (default 127.0.0.1)')
       .option('--port <port>', 'listen port (default 8080)')
       .option('--session-ttl-hours <hours>', 'lifetime of a session (default 168)')
@@ -60,7 +62,9 @@ export function registerServerCommands(program: Command): void {
     const server = await buildServer(config, { services: app.services, logger });
     const address = await server.listen({ host: config.host, port: config.port });
     const url = address.replace('[::1]', 'localhost');
-    process.stdout.write(`Hush is serving ${url} (${app.database.dialect}: ${app.database.location})\n`);
+    process.stdout.write(
+      `Hush is serving ${url} (${app.database.dialect}: ${app.database.location})\n`,
+    );
     const setupToken = await app.services.auth.issueSetupToken();
     if (setupToken) {
       process.stdout.write(
@@ -70,13 +74,18 @@ export function registerServerCommands(program: Command): void {
     }
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
-      void server.close().then(() => app.close()).then(() => process.exit(0));
+      void server
+        .close()
+        .then(() => app.close())
+        .then(() => process.exit(0));
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
 
-  const admin = program.command('admin').description('Administration on the server machine (talks to the database directly)');
+  const admin = program
+    .command('admin')
+    .description('Administration on the server machine (talks to the database directly)');
   withServerOptions(
     admin
       .command('bootstrap')
@@ -84,43 +93,67 @@ export function registerServerCommands(program: Command): void {
       .requiredOption('--email <email>', 'e-mail of the first Owner')
       .requiredOption('--org <slug>', 'slug of the first organization')
       .option('--password-stdin', 'read the password from standard input'),
-  ).action(async (opts: ServerFlags & { email: string; org: string; passwordStdin?: boolean }, cmd: Command) => {
-    const email = emailSchema.safeParse(opts.email);
-    if (!email.success) throw new CliError('--email: must be an e-mail address');
-    const org = slugSchema.safeParse(opts.org);
-    if (!org.success) throw new CliError(`--org: ${org.error.issues[0]?.message ?? 'invalid slug'}`);
-    const password = opts.passwordStdin ? await readStdin() : await promptHidden('Password for the Owner: ');
-    const pw = passwordSchema.safeParse(password);
-    if (!pw.success) throw new CliError(`password: ${pw.error.issues[0]?.message ?? 'invalid'}`);
-    const { passwordStdin: _p, email: _e, org: _o, ...flags } = opts;
-    const result = await withApp(flags, (app) =>
-      app.services.setup.bootstrap(CLI_CONTEXT, { email: email.data, password: pw.data, org: org.data }),
-    );
-    output(!!globals(cmd).json, result, () =>
-      process.stdout.write(`Created Owner ${result.user.email} of organization ${result.organization.slug}\n`),
-    );
-  });
-
-  withServerOptions(admin.command('migrate').description('Apply pending database migrations (also done at every start)')).action(
-    async (flags: ServerFlags, cmd: Command) => {
-      await withApp(flags, (app) => {
-        output(!!globals(cmd).json, { migrated: true, database: app.database.location }, () =>
-          process.stdout.write(`Database is up to date (${app.database.location})\n`),
-        );
-        return Promise.resolve();
-      });
+  ).action(
+    async (
+      opts: ServerFlags & { email: string; org: string; passwordStdin?: boolean },
+      cmd: Command,
+    ) => {
+      const email = emailSchema.safeParse(opts.email);
+      if (!email.success) throw new CliError('--email: must be an e-mail address');
+      const org = slugSchema.safeParse(opts.org);
+      if (!org.success)
+        throw new CliError(`--org: ${org.error.issues[0]?.message ?? 'invalid slug'}`);
+      const password = opts.passwordStdin
+        ? await readStdin()
+        : await promptHidden('Password for the Owner: ');
+      const pw = passwordSchema.safeParse(password);
+      if (!pw.success) throw new CliError(`password: ${pw.error.issues[0]?.message ?? 'invalid'}`);
+      const { passwordStdin: _p, email: _e, org: _o, ...flags } = opts;
+      const result = await withApp(flags, (app) =>
+        app.services.setup.bootstrap(CLI_CONTEXT, {
+          email: email.data,
+          password: pw.data,
+          org: org.data,
+        }),
+      );
+      output(!!globals(cmd).json, result, () =>
+        process.stdout.write(
+          `Created Owner ${result.user.email} of organization ${result.organization.slug}\n`,
+        ),
+      );
     },
   );
 
   withServerOptions(
     admin
+      .command('migrate')
+      .description('Apply pending database migrations (also done at every start)'),
+  ).action(async (flags: ServerFlags, cmd: Command) => {
+    await withApp(flags, (app) => {
+      output(!!globals(cmd).json, { migrated: true, database: app.database.location }, () =>
+        process.stdout.write(`Database is up to date (${app.database.location})\n`),
+      );
+      return Promise.resolve();
+    });
+  });
+
+  withServerOptions(
+    admin
       .command('rotate-master-key')
-      .description('Generate a new master key in the key file and re-wrap every data key with it (safe while serving)')
-      .option('--retire-old', 'remove the previous master keys from the file once every data key is re-wrapped'),
+      .description(
+        'Generate a new master key in the key file and re-wrap every data key with it (safe while serving)',
+      )
+      .option(
+        '--retire-old',
+        'remove the previous master keys from the file once every data key is re-wrapped',
+      ),
   ).action(async (opts: ServerFlags & { retireOld?: boolean }, cmd: Command) => {
     const { retireOld, ...flags } = opts;
     const config = loadConfig(flags);
-    if (config.masterKey) throw new CliError('HUSH_MASTER_KEY is set: rotate it in your key manager; this command rotates the key file');
+    if (config.masterKey)
+      throw new CliError(
+        'HUSH_MASTER_KEY is set: rotate it in your key manager; this command rotates the key file',
+      );
     const file = keyFilePath(config);
     const { newKeyId } = addKeyToFile(file);
     const count = await withApp(flags, async (app) => {
@@ -130,8 +163,13 @@ export function registerServerCommands(program: Command): void {
       return n;
     });
     if (retireOld) retireKeysInFile(file, [newKeyId]);
-    output(!!globals(cmd).json, { masterKeyId: newKeyId, rewrapped: count, retired: !!retireOld }, () =>
-      process.stdout.write(`Master key ${newKeyId} is active; re-wrapped ${count} data keys${retireOld ? '; old keys removed' : ''}\n`),
+    output(
+      !!globals(cmd).json,
+      { masterKeyId: newKeyId, rewrapped: count, retired: !!retireOld },
+      () =>
+        process.stdout.write(
+          `Master key ${newKeyId} is active; re-wrapped ${count} data keys${retireOld ? '; old keys removed' : ''}\n`,
+        ),
     );
   });
 }

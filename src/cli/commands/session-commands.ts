@@ -16,31 +16,45 @@ interface Whoami {
 export function registerSessionCommands(program: Command): void {
   program
     .command('login')
-    .description('Sign in (e-mail and password, or an API token) and save the credential (mode 0600)')
+    .description(
+      'Sign in (e-mail and password, or an API token) and save the credential (mode 0600)',
+    )
     .option('--email <email>', 'your e-mail address')
     .option('--password-stdin', 'read the password from standard input')
     .option('--token <token>', 'save an API token instead of signing in with a password')
-    .action(async (opts: { email?: string; passwordStdin?: boolean; token?: string }, cmd: Command) => {
-      const { url, json } = globals(cmd);
-      if (opts.token) {
-        const client = new ApiClient({ url, token: opts.token });
-        const me = await client.get<Whoami>('/auth/whoami');
-        writeCredentials({ url: client.baseUrl, token: opts.token, email: me.email });
-        output(!!json, me, () => process.stdout.write(`Signed in to ${client.baseUrl} as ${me.email ?? `token ${me.name}`}\n`));
-        return;
-      }
-      if (!opts.email) throw new CliError('give --email (or --token)');
-      const password = opts.passwordStdin ? await readStdin() : await promptHidden('Password: ');
-      const client = new ApiClient({ url, token: '' });
-      const session = await client.post<{ token: string; expiresAt: string; user: { email: string } }>('/auth/login', {
-        email: opts.email,
-        password,
-      });
-      writeCredentials({ url: client.baseUrl, token: session.token, email: session.user.email });
-      output(!!json, { user: session.user, expiresAt: session.expiresAt, url: client.baseUrl }, () =>
-        process.stdout.write(`Signed in to ${client.baseUrl} as ${session.user.email}\n`),
-      );
-    });
+    .action(
+      async (opts: { email?: string; passwordStdin?: boolean; token?: string }, cmd: Command) => {
+        const { url, json } = globals(cmd);
+        if (opts.token) {
+          const client = new ApiClient({ url, token: opts.token });
+          const me = await client.get<Whoami>('/auth/whoami');
+          writeCredentials({ url: client.baseUrl, token: opts.token, email: me.email });
+          output(!!json, me, () =>
+            process.stdout.write(
+              `Signed in to ${client.baseUrl} as ${me.email ?? `token ${me.name}`}\n`,
+            ),
+          );
+          return;
+        }
+        if (!opts.email) throw new CliError('give --email (or --token)');
+        const password = opts.passwordStdin ? await readStdin() : await promptHidden('Password: ');
+        const client = new ApiClient({ url, token: '' });
+        const session = await client.post<{
+          token: string;
+          expiresAt: string;
+          user: { email: string };
+        }>('/auth/login', {
+          email: opts.email,
+          password,
+        });
+        writeCredentials({ url: client.baseUrl, token: session.token, email: session.user.email });
+        output(
+          !!json,
+          { user: session.user, expiresAt: session.expiresAt, url: client.baseUrl },
+          () => process.stdout.write(`Signed in to ${client.baseUrl} as ${session.user.email}\n`),
+        );
+      },
+    );
 
   program
     .command('logout')
@@ -66,7 +80,8 @@ export function registerSessionCommands(program: Command): void {
       const me = await new ApiClient({ url }).get<Whoami>('/auth/whoami');
       output(!!json, me, () => {
         process.stdout.write(`${me.email ?? `token ${me.name}`}\n`);
-        for (const org of me.organizations) process.stdout.write(`  ${org.slug ?? org.id}: ${org.role}\n`);
+        for (const org of me.organizations)
+          process.stdout.write(`  ${org.slug ?? org.id}: ${org.role}\n`);
       });
     });
 }

@@ -22,26 +22,50 @@ export function registerTokenCommands(program: Command): void {
     .option('--personal', 'a personal token acting as you')
     .option('--role <role>', 'role of a service token: admin, devops, billing-manager or viewer')
     .option('--project <slug>', 'limit a service token to this project (repeatable)', collect, [])
-    .option('--env <project/env>', 'limit a service token to this environment (repeatable)', collect, [])
+    .option(
+      '--env <project/env>',
+      'limit a service token to this environment (repeatable)',
+      collect,
+      [],
+    )
     .option('--expires <days>', 'expire after N days, e.g. 30d')
     .option('--org <slug>', 'organization of a service token')
-    .action(async (name: string, opts: { personal?: boolean; role?: string; project: string[]; env: string[]; expires?: string; org?: string }, cmd: Command) => {
-      const client = clientFor(cmd);
-      if (opts.personal === !!opts.role) throw new CliError('give exactly one of --personal or --role ROLE');
-      const expiresInDays = days(opts.expires);
-      const created = opts.personal
-        ? await client.post<Row & { token: string }>('/me/tokens', { name, expiresInDays })
-        : await client.post<Row & { token: string }>(`${orgPath(await resolveOrg(client, opts.org))}/tokens`, {
-            name,
-            role: opts.role,
-            projects: opts.project,
-            environments: opts.env,
-            expiresInDays,
-          });
-      output(!!globals(cmd).json, created, () =>
-        process.stdout.write(`Created token ${name}. Copy it now, it is not shown again:\n${created.token}\n`),
-      );
-    });
+    .action(
+      async (
+        name: string,
+        opts: {
+          personal?: boolean;
+          role?: string;
+          project: string[];
+          env: string[];
+          expires?: string;
+          org?: string;
+        },
+        cmd: Command,
+      ) => {
+        const client = clientFor(cmd);
+        if (opts.personal === !!opts.role)
+          throw new CliError('give exactly one of --personal or --role ROLE');
+        const expiresInDays = days(opts.expires);
+        const created = opts.personal
+          ? await client.post<Row & { token: string }>('/me/tokens', { name, expiresInDays })
+          : await client.post<Row & { token: string }>(
+              `${orgPath(await resolveOrg(client, opts.org))}/tokens`,
+              {
+                name,
+                role: opts.role,
+                projects: opts.project,
+                environments: opts.env,
+                expiresInDays,
+              },
+            );
+        output(!!globals(cmd).json, created, () =>
+          process.stdout.write(
+            `Created token ${name}. Copy it now, it is not shown again:\n${created.token}\n`,
+          ),
+        );
+      },
+    );
   token
     .command('list')
     .description('Live service tokens of the organization (or --personal: yours)')
@@ -49,8 +73,12 @@ export function registerTokenCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (opts: { personal?: boolean; org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const rows = opts.personal ? await client.get<Row[]>('/me/tokens') : await client.get<Row[]>(`${orgPath(await resolveOrg(client, opts.org))}/tokens`);
-      output(!!globals(cmd).json, rows, () => printTable(rows, ['name', 'kind', 'role', 'createdAt', 'expiresAt']));
+      const rows = opts.personal
+        ? await client.get<Row[]>('/me/tokens')
+        : await client.get<Row[]>(`${orgPath(await resolveOrg(client, opts.org))}/tokens`);
+      output(!!globals(cmd).json, rows, () =>
+        printTable(rows, ['name', 'kind', 'role', 'createdAt', 'expiresAt']),
+      );
     });
   token
     .command('revoke <name>')
@@ -59,7 +87,13 @@ export function registerTokenCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (name: string, opts: { personal?: boolean; org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      await client.delete(opts.personal ? `/me/tokens/${encodeURIComponent(name)}` : `${orgPath(await resolveOrg(client, opts.org))}/tokens/${encodeURIComponent(name)}`);
-      output(!!globals(cmd).json, { revoked: name }, () => process.stdout.write(`Revoked token ${name}\n`));
+      await client.delete(
+        opts.personal
+          ? `/me/tokens/${encodeURIComponent(name)}`
+          : `${orgPath(await resolveOrg(client, opts.org))}/tokens/${encodeURIComponent(name)}`,
+      );
+      output(!!globals(cmd).json, { revoked: name }, () =>
+        process.stdout.write(`Revoked token ${name}\n`),
+      );
     });
 }

@@ -206,7 +206,10 @@ export function createAuthService(deps: {
     const stored = await getInstanceSetting(trx, SETUP_TOKEN_KEY);
     if ((await countUsers(trx)) > 0) throw hushError('ALREADY_SET_UP', 'Hush is already set up');
     if (!stored || stored !== hashToken(token)) {
-      throw hushError('UNAUTHENTICATED', 'the setup token is wrong; use the one the server printed');
+      throw hushError(
+        'UNAUTHENTICATED',
+        'the setup token is wrong; use the one the server printed',
+      );
     }
     await deleteInstanceSetting(trx, SETUP_TOKEN_KEY);
   }

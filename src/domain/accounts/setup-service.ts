@@ -18,14 +18,29 @@ export interface FirstOwnerInput {
 }
 
 /** The first account: `hush admin bootstrap` (offline) or the server's first-run setup. */
-export function createSetupService(deps: { db: Kysely<Schema>; auth: AuthService; orgs: OrgService }) {
+export function createSetupService(deps: {
+  db: Kysely<Schema>;
+  auth: AuthService;
+  orgs: OrgService;
+}) {
   const { db, auth, orgs } = deps;
 
-  async function createFirstOwner(trx: Kysely<Schema>, ctx: RequestContext, input: FirstOwnerInput, passwordHash: string) {
-    if ((await countUsers(trx)) > 0) throw hushError('ALREADY_SET_UP', 'Hush already has accounts; use invitations');
+  async function createFirstOwner(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    input: FirstOwnerInput,
+    passwordHash: string,
+  ) {
+    if ((await countUsers(trx)) > 0)
+      throw hushError('ALREADY_SET_UP', 'Hush already has accounts; use invitations');
     const user = { id: randomUUID(), email: input.email, passwordHash, createdAt: now() };
-    await translateDbErrors(() => insertUser(trx, user), { message: `${input.email} already has an account` });
-    const ownerCtx: RequestContext = { ...ctx, actor: { kind: 'user', userId: user.id, email: user.email } };
+    await translateDbErrors(() => insertUser(trx, user), {
+      message: `${input.email} already has an account`,
+    });
+    const ownerCtx: RequestContext = {
+      ...ctx,
+      actor: { kind: 'user', userId: user.id, email: user.email },
+    };
     const organization = await orgs.insertWithOwner(trx, ownerCtx, { slug: input.org }, user);
     return { user: { id: user.id, email: user.email }, organization, ownerCtx };
   }
@@ -47,7 +62,12 @@ export function createSetupService(deps: { db: Kysely<Schema>; auth: AuthService
     const passwordHash = await hashPassword(input.password);
     return db.transaction().execute(async (trx) => {
       await auth.consumeSetupToken(trx, input.token);
-      const { user, organization, ownerCtx } = await createFirstOwner(trx, ctx, input, passwordHash);
+      const { user, organization, ownerCtx } = await createFirstOwner(
+        trx,
+        ctx,
+        input,
+        passwordHash,
+      );
       const session = await auth.openSession(trx, ownerCtx, user);
       return { ...session, organization: { slug: organization.slug } };
     });

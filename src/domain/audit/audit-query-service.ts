@@ -59,7 +59,10 @@ export function createAuditQueryService(deps: { uow: UnitOfWork; audit: AuditSer
       });
       // One extra row tells whether a further page exists in the direction of travel.
       const more = events.length > limit;
-      const page = cursor?.direction === 'newer' ? events.slice(events.length - Math.min(limit, events.length)) : events.slice(0, limit);
+      const page =
+        cursor?.direction === 'newer'
+          ? events.slice(events.length - Math.min(limit, events.length))
+          : events.slice(0, limit);
       const first = page[0];
       const last = page.at(-1);
       const olderExists = cursor?.direction === 'newer' ? true : more;

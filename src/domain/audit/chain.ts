@@ -58,7 +58,11 @@ export type ChainVerdict =
   | {
       ok: false;
       checked: number;
-      brokenAt: { id: string; seq: number; reason: 'hash-mismatch' | 'prev-hash-mismatch' | 'seq-gap' };
+      brokenAt: {
+        id: string;
+        seq: number;
+        reason: 'hash-mismatch' | 'prev-hash-mismatch' | 'seq-gap';
+      };
     };
 
 /**
@@ -72,7 +76,10 @@ export function createChainVerifier(startPrevHash?: string) {
   let lastSeq: number | undefined;
   let broken: ChainVerdict | null = null;
 
-  function fail(e: StoredEvent, reason: 'hash-mismatch' | 'prev-hash-mismatch' | 'seq-gap'): ChainVerdict {
+  function fail(
+    e: StoredEvent,
+    reason: 'hash-mismatch' | 'prev-hash-mismatch' | 'seq-gap',
+  ): ChainVerdict {
     broken = { ok: false, checked, brokenAt: { id: e.id, seq: e.seq, reason } };
     return broken;
   }

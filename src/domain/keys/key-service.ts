@@ -69,7 +69,12 @@ export function createKeyService(deps: { masterKey: MasterKeyProvider }) {
     try {
       return decryptValue(key, sealed.ciphertext, aad);
     } catch (error) {
-      throw hushError('DECRYPTION_FAILED', `ciphertext for ${aad} failed to decrypt`, undefined, error);
+      throw hushError(
+        'DECRYPTION_FAILED',
+        `ciphertext for ${aad} failed to decrypt`,
+        undefined,
+        error,
+      );
     }
   }
 

@@ -49,7 +49,12 @@ export function createMemberService(deps: {
     return uow.read(ctx, async (db) => {
       const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
       const rows = await listMembers(db, org.id);
-      return rows.map((m) => ({ id: m.userId, email: m.email, role: m.role, joinedAt: m.createdAt }));
+      return rows.map((m) => ({
+        id: m.userId,
+        email: m.email,
+        role: m.role,
+        joinedAt: m.createdAt,
+      }));
     });
   }
 
@@ -106,7 +111,10 @@ export function createMemberService(deps: {
   async function accept(ctx: RequestContext, token: string, password: string): Promise<Session> {
     const invitation = await findPendingInvitation(db, hashToken(token), now());
     if (!invitation) {
-      throw hushError('INVITATION_NOT_FOUND', 'the invitation is unknown, used, revoked or expired');
+      throw hushError(
+        'INVITATION_NOT_FOUND',
+        'the invitation is unknown, used, revoked or expired',
+      );
     }
     const existing = await findUserByEmail(db, invitation.email);
     if (existing && !(await verifyPassword(password, existing.passwordHash))) {

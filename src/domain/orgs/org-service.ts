@@ -65,11 +65,7 @@ export async function loadOrganization(
 }
 
 /** Organizations: create (the creator becomes Owner), list, show, edit, settings, delete. */
-export function createOrgService(deps: {
-  uow: UnitOfWork;
-  audit: AuditService;
-  keys: KeyService;
-}) {
+export function createOrgService(deps: { uow: UnitOfWork; audit: AuditService; keys: KeyService }) {
   const { uow, audit, keys } = deps;
 
   /** Inserts an organization, its Owner and its first data key in `trx`, and audits it. */
@@ -168,7 +164,9 @@ export function createOrgService(deps: {
       const next = {
         plan: patch.plan ?? org.plan,
         auditRetentionDays:
-          patch.auditRetentionDays === undefined ? org.auditRetentionDays : patch.auditRetentionDays,
+          patch.auditRetentionDays === undefined
+            ? org.auditRetentionDays
+            : patch.auditRetentionDays,
       };
       await updateOrganization(trx, org.id, next);
       await audit.append(trx, ctx, {

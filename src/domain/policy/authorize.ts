@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 
-import { HushError, hushError } from '../../errors.js';
+import type { HushError } from '../../errors.js';
+import { hushError } from '../../errors.js';
 import { findMemberRole } from '../../store/org-store.js';
 import type { Schema } from '../../store/schema.js';
 import type { TargetType } from '../audit/audit-service.js';

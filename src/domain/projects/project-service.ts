@@ -9,7 +9,6 @@ import {
   deleteProject,
   deleteService,
   findEnvironment,
-
   findProject,
   findService,
   insertEnvironment,
@@ -71,16 +70,29 @@ export async function loadEnvironment(
   slug: string,
 ): Promise<EnvironmentRow> {
   const env = await findEnvironment(db, project.id, slug);
-  if (!env) throw hushError('ENVIRONMENT_NOT_FOUND', `environment "${slug}" not found in ${project.slug}`);
+  if (!env)
+    throw hushError('ENVIRONMENT_NOT_FOUND', `environment "${slug}" not found in ${project.slug}`);
   return env;
 }
 
 function toProject(row: ProjectRow, org: OrganizationRow) {
-  return { id: row.id, slug: row.slug, name: row.name, organization: org.slug, createdAt: row.createdAt };
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    organization: org.slug,
+    createdAt: row.createdAt,
+  };
 }
 
 function toEnvironment(row: EnvironmentRow, project: ProjectRow) {
-  return { id: row.id, slug: row.slug, type: row.type, project: project.slug, createdAt: row.createdAt };
+  return {
+    id: row.id,
+    slug: row.slug,
+    type: row.type,
+    project: project.slug,
+    createdAt: row.createdAt,
+  };
 }
 
 function toService(row: ServiceRow, project: ProjectRow, envSlug: string | null) {
@@ -100,7 +112,11 @@ function toService(row: ServiceRow, project: ProjectRow, envSlug: string | null)
 export function createProjectService(deps: { uow: UnitOfWork; audit: AuditService }) {
   const { uow, audit } = deps;
 
-  function createProject(ctx: RequestContext, orgSlug: string, input: { slug: string; name?: string | undefined }) {
+  function createProject(
+    ctx: RequestContext,
+    orgSlug: string,
+    input: { slug: string; name?: string | undefined },
+  ) {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
       await authorize(trx, ctx, 'project:create', {
@@ -139,7 +155,9 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
       const org = await loadOrganization(db, ctx, orgSlug, 'project:read');
       const scope = ctx.actor.kind === 'service-token' ? ctx.actor.scope.projects : [];
       const rows = await listProjects(db, org.id);
-      return rows.filter((r) => scope.length === 0 || scope.includes(r.id)).map((r) => toProject(r, org));
+      return rows
+        .filter((r) => scope.length === 0 || scope.includes(r.id))
+        .map((r) => toProject(r, org));
     });
   }
 
@@ -172,8 +190,20 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
     input: { slug: string; type: EnvironmentType },
   ) {
     return uow.write(ctx, async (trx) => {
-      const { org, project } = await loadProject(trx, ctx, orgSlug, projectSlug, 'environment:create');
-      const row: EnvironmentRow = { id: randomUUID(), projectId: project.id, slug: input.slug, type: input.type, createdAt: now() };
+      const { org, project } = await loadProject(
+        trx,
+        ctx,
+        orgSlug,
+        projectSlug,
+        'environment:create',
+      );
+      const row: EnvironmentRow = {
+        id: randomUUID(),
+        projectId: project.id,
+        slug: input.slug,
+        type: input.type,
+        createdAt: now(),
+      };
       await translateDbErrors(() => insertEnvironment(trx, row), {
         message: `environment "${input.slug}" already exists in ${project.slug}`,
         details: { field: 'slug' },
@@ -199,9 +229,20 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
     });
   }
 
-  function removeEnvironment(ctx: RequestContext, orgSlug: string, projectSlug: string, slug: string) {
+  function removeEnvironment(
+    ctx: RequestContext,
+    orgSlug: string,
+    projectSlug: string,
+    slug: string,
+  ) {
     return uow.write(ctx, async (trx) => {
-      const { org, project } = await loadProject(trx, ctx, orgSlug, projectSlug, 'environment:edit');
+      const { org, project } = await loadProject(
+        trx,
+        ctx,
+        orgSlug,
+        projectSlug,
+        'environment:edit',
+      );
       const env = await loadEnvironment(trx, project, slug);
       await deleteEnvironment(trx, env.id);
       await audit.append(trx, ctx, {
@@ -215,9 +256,20 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
     });
   }
 
-  function createService(ctx: RequestContext, orgSlug: string, projectSlug: string, input: ServiceInput) {
+  function createService(
+    ctx: RequestContext,
+    orgSlug: string,
+    projectSlug: string,
+    input: ServiceInput,
+  ) {
     return uow.write(ctx, async (trx) => {
-      const { org, project } = await loadProject(trx, ctx, orgSlug, projectSlug, 'environment:create');
+      const { org, project } = await loadProject(
+        trx,
+        ctx,
+        orgSlug,
+        projectSlug,
+        'environment:create',
+      );
       const env = input.environment ? await loadEnvironment(trx, project, input.environment) : null;
       const row: ServiceRow = {
         id: randomUUID(),
@@ -259,9 +311,16 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
 
   function removeService(ctx: RequestContext, orgSlug: string, projectSlug: string, name: string) {
     return uow.write(ctx, async (trx) => {
-      const { org, project } = await loadProject(trx, ctx, orgSlug, projectSlug, 'environment:edit');
+      const { org, project } = await loadProject(
+        trx,
+        ctx,
+        orgSlug,
+        projectSlug,
+        'environment:edit',
+      );
       const service = await findService(trx, project.id, name);
-      if (!service) throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
+      if (!service)
+        throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
       await deleteService(trx, service.id);
       await audit.append(trx, ctx, {
         orgId: org.id,

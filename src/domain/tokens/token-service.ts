@@ -3,11 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 
 import { hushError, invalid } from '../../errors.js';
-import {
-  insertApiToken,
-  listApiTokens,
-  revokeApiToken,
-} from '../../store/account-store.js';
+import { insertApiToken, listApiTokens, revokeApiToken } from '../../store/account-store.js';
 import { translateDbErrors } from '../../store/db-errors.js';
 import { findProject } from '../../store/project-store.js';
 import type { ApiTokenRow, OrganizationRow, Schema } from '../../store/schema.js';
@@ -15,8 +11,8 @@ import { hashToken, newToken } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext, type TokenScope } from '../context.js';
 import { loadOrganization } from '../orgs/org-service.js';
-import { loadEnvironment } from '../projects/project-service.js';
 import { BUILTIN_ROLES, isBuiltinRole } from '../policy/roles.js';
+import { loadEnvironment } from '../projects/project-service.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
 export interface ServiceTokenInput {
@@ -135,7 +131,9 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
 
   function requireUser(ctx: RequestContext) {
     if (ctx.actor.kind !== 'user') {
-      throw hushError('PERMISSION_DENIED', 'personal tokens belong to people', { permission: 'user' });
+      throw hushError('PERMISSION_DENIED', 'personal tokens belong to people', {
+        permission: 'user',
+      });
     }
     return ctx.actor;
   }
@@ -180,13 +178,12 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
 
   function listPersonalTokens(ctx: RequestContext) {
     const user = requireUser(ctx);
-    return uow.read(ctx, async (db) => (await listApiTokens(db, { userId: user.userId })).map(toToken));
+    return uow.read(ctx, async (db) =>
+      (await listApiTokens(db, { userId: user.userId })).map(toToken),
+    );
   }
 
-  function revokePersonalToken(
-    ctx: RequestContext,
-    name: string,
-  ) {
+  function revokePersonalToken(ctx: RequestContext, name: string) {
     const user = requireUser(ctx);
     return uow.write(ctx, async (trx) => {
       const row = await revokeApiToken(trx, { userId: user.userId }, name, now());

@@ -22,14 +22,46 @@ const listQuery = z
   .strict();
 
 /** The audit log of an organization: list with filters, detail, chain verification. */
-export function registerAuditRoutes(app: FastifyInstance, registry: RouteRegistry, s: Services): void {
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/audit', summary: 'Audit events, newest first, filtered, cursor-paginated', tag: 'audit', params: orgParams, query: listQuery },
-    ({ ctx, params, query }) => s.auditQuery.list(ctx, params.org, query));
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/audit/verify', summary: 'Recompute the hash chain and name the first broken link', tag: 'audit', params: orgParams },
-    ({ ctx, params }) => s.auditQuery.verify(ctx, params.org));
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/audit/:id', summary: "An event's full JSON", tag: 'audit', params: orgParams.extend({ id: z.string() }) },
-    ({ ctx, params }) => s.auditQuery.show(ctx, params.org, params.id));
+export function registerAuditRoutes(
+  app: FastifyInstance,
+  registry: RouteRegistry,
+  s: Services,
+): void {
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/audit',
+      summary: 'Audit events, newest first, filtered, cursor-paginated',
+      tag: 'audit',
+      params: orgParams,
+      query: listQuery,
+    },
+    ({ ctx, params, query }) => s.auditQuery.list(ctx, params.org, query),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/audit/verify',
+      summary: 'Recompute the hash chain and name the first broken link',
+      tag: 'audit',
+      params: orgParams,
+    },
+    ({ ctx, params }) => s.auditQuery.verify(ctx, params.org),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/audit/:id',
+      summary: "An event's full JSON",
+      tag: 'audit',
+      params: orgParams.extend({ id: z.string() }),
+    },
+    ({ ctx, params }) => s.auditQuery.show(ctx, params.org, params.id),
+  );
 }

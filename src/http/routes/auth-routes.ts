@@ -1,23 +1,39 @@
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
-import { emailSchema, passwordSchema, slugSchema } from '../../domain/validation.js';
 import type { Services } from '../../app.js';
+import { emailSchema, passwordSchema, slugSchema } from '../../domain/validation.js';
 import { clearedSessionCookie, sessionCookie } from '../auth.js';
 import { addRoute, type RouteRegistry } from '../route.js';
-import type { FastifyInstance } from 'fastify';
 
 const loginBody = z.object({ email: emailSchema, password: z.string().min(1).max(1024) }).strict();
 const setupBody = z
-  .object({ token: z.string().min(1), email: emailSchema, password: passwordSchema, org: slugSchema })
+  .object({
+    token: z.string().min(1),
+    email: emailSchema,
+    password: passwordSchema,
+    org: slugSchema,
+  })
   .strict();
 const acceptBody = z.object({ token: z.string().min(1), password: passwordSchema }).strict();
 
 /** Sign-in, sign-out, whoami, first-run setup and invitation acceptance. */
-export function registerAuthRoutes(app: FastifyInstance, registry: RouteRegistry, s: Services): void {
+export function registerAuthRoutes(
+  app: FastifyInstance,
+  registry: RouteRegistry,
+  s: Services,
+): void {
   addRoute(
     app,
     registry,
-    { method: 'POST', url: '/api/v1/auth/login', summary: 'Sign in with e-mail and password', tag: 'auth', auth: false, body: loginBody },
+    {
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      summary: 'Sign in with e-mail and password',
+      tag: 'auth',
+      auth: false,
+      body: loginBody,
+    },
     async ({ ctx, body, reply }) => {
       const session = await s.auth.login(ctx, body.email, body.password);
       void reply.header('set-cookie', sessionCookie(session.token, session.expiresAt));
@@ -27,7 +43,13 @@ export function registerAuthRoutes(app: FastifyInstance, registry: RouteRegistry
   addRoute(
     app,
     registry,
-    { method: 'POST', url: '/api/v1/auth/logout', summary: 'Revoke the current session', tag: 'auth', status: 204 },
+    {
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      summary: 'Revoke the current session',
+      tag: 'auth',
+      status: 204,
+    },
     async ({ ctx, reply }) => {
       await s.auth.logout(ctx);
       void reply.header('set-cookie', clearedSessionCookie());
@@ -36,19 +58,38 @@ export function registerAuthRoutes(app: FastifyInstance, registry: RouteRegistry
   addRoute(
     app,
     registry,
-    { method: 'GET', url: '/api/v1/auth/whoami', summary: 'Who the credential belongs to', tag: 'auth' },
+    {
+      method: 'GET',
+      url: '/api/v1/auth/whoami',
+      summary: 'Who the credential belongs to',
+      tag: 'auth',
+    },
     ({ ctx }) => s.auth.whoami(ctx),
   );
   addRoute(
     app,
     registry,
-    { method: 'GET', url: '/api/v1/setup', summary: 'Whether first-run setup is open', tag: 'auth', auth: false },
+    {
+      method: 'GET',
+      url: '/api/v1/setup',
+      summary: 'Whether first-run setup is open',
+      tag: 'auth',
+      auth: false,
+    },
     async () => ({ open: await s.auth.setupOpen() }),
   );
   addRoute(
     app,
     registry,
-    { method: 'POST', url: '/api/v1/setup', summary: 'First-run setup with the one-time token the server printed', tag: 'auth', auth: false, body: setupBody, status: 201 },
+    {
+      method: 'POST',
+      url: '/api/v1/setup',
+      summary: 'First-run setup with the one-time token the server printed',
+      tag: 'auth',
+      auth: false,
+      body: setupBody,
+      status: 201,
+    },
     async ({ ctx, body, reply }) => {
       const session = await s.setup.completeSetup(ctx, body);
       void reply.header('set-cookie', sessionCookie(session.token, session.expiresAt));
@@ -58,7 +99,15 @@ export function registerAuthRoutes(app: FastifyInstance, registry: RouteRegistry
   addRoute(
     app,
     registry,
-    { method: 'POST', url: '/api/v1/invitations/accept', summary: 'Accept an invitation (creates or joins the account) and sign in', tag: 'members', auth: false, body: acceptBody, status: 201 },
+    {
+      method: 'POST',
+      url: '/api/v1/invitations/accept',
+      summary: 'Accept an invitation (creates or joins the account) and sign in',
+      tag: 'members',
+      auth: false,
+      body: acceptBody,
+      status: 201,
+    },
     async ({ ctx, body, reply }) => {
       const session = await s.members.accept(ctx, body.token, body.password);
       void reply.header('set-cookie', sessionCookie(session.token, session.expiresAt));

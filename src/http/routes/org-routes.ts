@@ -9,44 +9,154 @@ const orgParams = z.object({ org: z.string() });
 const memberParams = z.object({ org: z.string(), email: emailSchema });
 
 /** Organizations, their settings and members. */
-export function registerOrgRoutes(app: FastifyInstance, registry: RouteRegistry, s: Services): void {
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs', summary: 'Organizations of the caller', tag: 'organizations' },
-    ({ ctx }) => s.orgs.list(ctx));
-  addRoute(app, registry,
-    { method: 'POST', url: '/api/v1/orgs', summary: 'Create an organization (the caller becomes Owner)', tag: 'organizations', status: 201,
-      body: z.object({ slug: slugSchema, name: z.string().min(1).max(200).optional() }).strict() },
-    ({ ctx, body }) => s.orgs.create(ctx, body));
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org', summary: 'Show an organization', tag: 'organizations', params: orgParams },
-    ({ ctx, params }) => s.orgs.get(ctx, params.org));
-  addRoute(app, registry,
-    { method: 'PATCH', url: '/api/v1/orgs/:org', summary: 'Rename an organization', tag: 'organizations', params: orgParams,
-      body: z.object({ name: z.string().min(1).max(200) }).strict() },
-    ({ ctx, params, body }) => s.orgs.rename(ctx, params.org, body.name));
-  addRoute(app, registry,
-    { method: 'PATCH', url: '/api/v1/orgs/:org/billing', summary: 'Change plan and audit retention', tag: 'organizations', params: orgParams,
-      body: z.object({ plan: z.enum(['free', 'team', 'enterprise']).optional(), auditRetentionDays: z.number().int().min(1).max(36500).nullable().optional() }).strict() },
-    ({ ctx, params, body }) => s.orgs.updateBilling(ctx, params.org, body));
-  addRoute(app, registry,
-    { method: 'DELETE', url: '/api/v1/orgs/:org', summary: 'Delete an organization (Owner only)', tag: 'organizations', params: orgParams, status: 204 },
-    ({ ctx, params }) => s.orgs.remove(ctx, params.org));
+export function registerOrgRoutes(
+  app: FastifyInstance,
+  registry: RouteRegistry,
+  s: Services,
+): void {
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs',
+      summary: 'Organizations of the caller',
+      tag: 'organizations',
+    },
+    ({ ctx }) => s.orgs.list(ctx),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs',
+      summary: 'Create an organization (the caller becomes Owner)',
+      tag: 'organizations',
+      status: 201,
+      body: z.object({ slug: slugSchema, name: z.string().min(1).max(200).optional() }).strict(),
+    },
+    ({ ctx, body }) => s.orgs.create(ctx, body),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org',
+      summary: 'Show an organization',
+      tag: 'organizations',
+      params: orgParams,
+    },
+    ({ ctx, params }) => s.orgs.get(ctx, params.org),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'PATCH',
+      url: '/api/v1/orgs/:org',
+      summary: 'Rename an organization',
+      tag: 'organizations',
+      params: orgParams,
+      body: z.object({ name: z.string().min(1).max(200) }).strict(),
+    },
+    ({ ctx, params, body }) => s.orgs.rename(ctx, params.org, body.name),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'PATCH',
+      url: '/api/v1/orgs/:org/billing',
+      summary: 'Change plan and audit retention',
+      tag: 'organizations',
+      params: orgParams,
+      body: z
+        .object({
+          plan: z.enum(['free', 'team', 'enterprise']).optional(),
+          auditRetentionDays: z.number().int().min(1).max(36500).nullable().optional(),
+        })
+        .strict(),
+    },
+    ({ ctx, params, body }) => s.orgs.updateBilling(ctx, params.org, body),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'DELETE',
+      url: '/api/v1/orgs/:org',
+      summary: 'Delete an organization (Owner only)',
+      tag: 'organizations',
+      params: orgParams,
+      status: 204,
+    },
+    ({ ctx, params }) => s.orgs.remove(ctx, params.org),
+  );
 
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/members', summary: 'Members and their roles', tag: 'members', params: orgParams },
-    ({ ctx, params }) => s.members.list(ctx, params.org));
-  addRoute(app, registry,
-    { method: 'POST', url: '/api/v1/orgs/:org/invitations', summary: 'Invite an e-mail address with a role; returns the one-time token', tag: 'members', params: orgParams, status: 201,
-      body: z.object({ email: emailSchema, role: z.string().min(1) }).strict() },
-    ({ ctx, params, body }) => s.members.invite(ctx, params.org, body.email, body.role));
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/invitations', summary: 'Pending invitations', tag: 'members', params: orgParams },
-    ({ ctx, params }) => s.members.listInvitations(ctx, params.org));
-  addRoute(app, registry,
-    { method: 'PATCH', url: '/api/v1/orgs/:org/members/:email', summary: "Change a member's role", tag: 'members', params: memberParams,
-      body: z.object({ role: z.string().min(1) }).strict() },
-    ({ ctx, params, body }) => s.members.setRole(ctx, params.org, params.email, body.role));
-  addRoute(app, registry,
-    { method: 'DELETE', url: '/api/v1/orgs/:org/members/:email', summary: 'Remove a member', tag: 'members', params: memberParams, status: 204 },
-    ({ ctx, params }) => s.members.remove(ctx, params.org, params.email));
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/members',
+      summary: 'Members and their roles',
+      tag: 'members',
+      params: orgParams,
+    },
+    ({ ctx, params }) => s.members.list(ctx, params.org),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs/:org/invitations',
+      summary: 'Invite an e-mail address with a role; returns the one-time token',
+      tag: 'members',
+      params: orgParams,
+      status: 201,
+      body: z.object({ email: emailSchema, role: z.string().min(1) }).strict(),
+    },
+    ({ ctx, params, body }) => s.members.invite(ctx, params.org, body.email, body.role),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/invitations',
+      summary: 'Pending invitations',
+      tag: 'members',
+      params: orgParams,
+    },
+    ({ ctx, params }) => s.members.listInvitations(ctx, params.org),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'PATCH',
+      url: '/api/v1/orgs/:org/members/:email',
+      summary: "Change a member's role",
+      tag: 'members',
+      params: memberParams,
+      body: z.object({ role: z.string().min(1) }).strict(),
+    },
+    ({ ctx, params, body }) => s.members.setRole(ctx, params.org, params.email, body.role),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'DELETE',
+      url: '/api/v1/orgs/:org/members/:email',
+      summary: 'Remove a member',
+      tag: 'members',
+      params: memberParams,
+      status: 204,
+    },
+    ({ ctx, params }) => s.members.remove(ctx, params.org, params.email),
+  );
 }

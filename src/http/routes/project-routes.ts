@@ -12,7 +12,11 @@ const serviceParams = projectParams.extend({ service: z.string() });
 
 /** Parses `1h`, `30m`, `90s`, `2d` or a number of seconds. */
 export const durationSchema = z.union([
-  z.number().int().min(1).max(7 * 86400),
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86400),
   z
     .string()
     .regex(/^\d+(s|m|h|d)?$/, 'use a number of seconds or 30s, 10m, 1h, 1d')
@@ -21,55 +25,166 @@ export const durationSchema = z.union([
       const unit = v.at(-1);
       return n * (unit === 'm' ? 60 : unit === 'h' ? 3600 : unit === 'd' ? 86400 : 1);
     })
-    .pipe(z.number().int().min(1, 'must be at least 1 second').max(7 * 86400, 'must be at most 7 days')),
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(1, 'must be at least 1 second')
+        .max(7 * 86400, 'must be at most 7 days'),
+    ),
 ]);
 
 const serviceBody = z
   .object({
     name: slugSchema,
     environment: z.string().optional(),
-    command: z.string().min(1).max(8192).refine((c) => !c.includes('\0'), 'must not contain NUL'),
+    command: z
+      .string()
+      .min(1)
+      .max(8192)
+      .refine((c) => !c.includes('\0'), 'must not contain NUL'),
     workingDir: z.string().min(1).max(4096).optional(),
     timeout: durationSchema.default(3600),
   })
   .strict();
 
 /** Projects, environments and services. */
-export function registerProjectRoutes(app: FastifyInstance, registry: RouteRegistry, s: Services): void {
+export function registerProjectRoutes(
+  app: FastifyInstance,
+  registry: RouteRegistry,
+  s: Services,
+): void {
   const p = s.projects;
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/projects', summary: 'Projects of an organization', tag: 'projects', params: orgParams },
-    ({ ctx, params }) => p.listProjects(ctx, params.org));
-  addRoute(app, registry,
-    { method: 'POST', url: '/api/v1/orgs/:org/projects', summary: 'Create a project', tag: 'projects', params: orgParams, status: 201,
-      body: z.object({ slug: slugSchema, name: z.string().min(1).max(200).optional() }).strict() },
-    ({ ctx, params, body }) => p.createProject(ctx, params.org, body));
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/projects/:project', summary: 'Show a project', tag: 'projects', params: projectParams },
-    ({ ctx, params }) => p.getProject(ctx, params.org, params.project));
-  addRoute(app, registry,
-    { method: 'DELETE', url: '/api/v1/orgs/:org/projects/:project', summary: 'Delete a project with its environments and services', tag: 'projects', params: projectParams, status: 204 },
-    ({ ctx, params }) => p.removeProject(ctx, params.org, params.project));
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/projects',
+      summary: 'Projects of an organization',
+      tag: 'projects',
+      params: orgParams,
+    },
+    ({ ctx, params }) => p.listProjects(ctx, params.org),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs/:org/projects',
+      summary: 'Create a project',
+      tag: 'projects',
+      params: orgParams,
+      status: 201,
+      body: z.object({ slug: slugSchema, name: z.string().min(1).max(200).optional() }).strict(),
+    },
+    ({ ctx, params, body }) => p.createProject(ctx, params.org, body),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/projects/:project',
+      summary: 'Show a project',
+      tag: 'projects',
+      params: projectParams,
+    },
+    ({ ctx, params }) => p.getProject(ctx, params.org, params.project),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'DELETE',
+      url: '/api/v1/orgs/:org/projects/:project',
+      summary: 'Delete a project with its environments and services',
+      tag: 'projects',
+      params: projectParams,
+      status: 204,
+    },
+    ({ ctx, params }) => p.removeProject(ctx, params.org, params.project),
+  );
 
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/projects/:project/environments', summary: 'Environments of a project', tag: 'environments', params: projectParams },
-    ({ ctx, params }) => p.listEnvironments(ctx, params.org, params.project));
-  addRoute(app, registry,
-    { method: 'POST', url: '/api/v1/orgs/:org/projects/:project/environments', summary: 'Create a typed environment', tag: 'environments', params: projectParams, status: 201,
-      body: z.object({ slug: slugSchema, type: z.enum(ENVIRONMENT_TYPES) }).strict() },
-    ({ ctx, params, body }) => p.createEnvironment(ctx, params.org, params.project, body));
-  addRoute(app, registry,
-    { method: 'DELETE', url: '/api/v1/orgs/:org/projects/:project/environments/:env', summary: 'Delete an environment', tag: 'environments', params: envParams, status: 204 },
-    ({ ctx, params }) => p.removeEnvironment(ctx, params.org, params.project, params.env));
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/projects/:project/environments',
+      summary: 'Environments of a project',
+      tag: 'environments',
+      params: projectParams,
+    },
+    ({ ctx, params }) => p.listEnvironments(ctx, params.org, params.project),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs/:org/projects/:project/environments',
+      summary: 'Create a typed environment',
+      tag: 'environments',
+      params: projectParams,
+      status: 201,
+      body: z.object({ slug: slugSchema, type: z.enum(ENVIRONMENT_TYPES) }).strict(),
+    },
+    ({ ctx, params, body }) => p.createEnvironment(ctx, params.org, params.project, body),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'DELETE',
+      url: '/api/v1/orgs/:org/projects/:project/environments/:env',
+      summary: 'Delete an environment',
+      tag: 'environments',
+      params: envParams,
+      status: 204,
+    },
+    ({ ctx, params }) => p.removeEnvironment(ctx, params.org, params.project, params.env),
+  );
 
-  addRoute(app, registry,
-    { method: 'GET', url: '/api/v1/orgs/:org/projects/:project/services', summary: 'Services of a project', tag: 'services', params: projectParams },
-    ({ ctx, params }) => p.listServices(ctx, params.org, params.project));
-  addRoute(app, registry,
-    { method: 'POST', url: '/api/v1/orgs/:org/projects/:project/services', summary: 'Create a service (a job definition)', tag: 'services', params: projectParams, status: 201, body: serviceBody },
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/projects/:project/services',
+      summary: 'Services of a project',
+      tag: 'services',
+      params: projectParams,
+    },
+    ({ ctx, params }) => p.listServices(ctx, params.org, params.project),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs/:org/projects/:project/services',
+      summary: 'Create a service (a job definition)',
+      tag: 'services',
+      params: projectParams,
+      status: 201,
+      body: serviceBody,
+    },
     ({ ctx, params, body }) =>
-      p.createService(ctx, params.org, params.project, { ...body, timeoutSeconds: body.timeout }));
-  addRoute(app, registry,
-    { method: 'DELETE', url: '/api/v1/orgs/:org/projects/:project/services/:service', summary: 'Delete a service', tag: 'services', params: serviceParams, status: 204 },
-    ({ ctx, params }) => p.removeService(ctx, params.org, params.project, params.service));
+      p.createService(ctx, params.org, params.project, { ...body, timeoutSeconds: body.timeout }),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'DELETE',
+      url: '/api/v1/orgs/:org/projects/:project/services/:service',
+      summary: 'Delete a service',
+      tag: 'services',
+      params: serviceParams,
+      status: 204,
+    },
+    ({ ctx, params }) => p.removeService(ctx, params.org, params.project, params.service),
+  );
 }

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { type App, createApp } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { secretAad } from '../../../src/crypto/envelope.js';
+import { addKeyToFile, retireKeysInFile } from '../../../src/crypto/key-file.js';
+import { SYSTEM_CONTEXT } from '../../../src/domain/context.js';
+import { HushError } from '../../../src/errors.js';
+import { DIALECTS, freshDatabase } from '../../helpers/databases.js';
+import { track } from '../../helpers/resources.js';
+
+function configOf(settings: { dataDir: string; databaseUrl?: string }) {
+  return loadConfig({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl }, {});
+}
+
+async function open(settings: { dataDir: string; databaseUrl?: string }): Promise<App> {
+  const app = await createApp(configOf(settings));
+  const handle = track('app', () => app.close());
+  return { ...app, close: () => handle.close() };
+}
+
+async function orgId(app: App, slug: string): Promise<string> {
+  const row = await app.database.db.selectFrom('organizations').select('id').where('slug', '=', slug).executeTakeFirstOrThrow();
+  return row.id;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<HushError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(HushError);
+  return error as HushError;
+}
+
+describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dialect) => {
+  let app: App | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function start() {
+    const settings = await freshDatabase(dialect);
+    app = await open(settings);
+    await app.services.setup.bootstrap(SYSTEM_CONTEXT, { email: 'o@example.com', password: 'password 123', org: 'acme' });
+    const id = await orgId(app, 'acme');
+    const sealed = await app.services.keys.seal(app.database.db, id, 'sentinel-value', secretAad('s1', 1));
+    return { settings, id, sealed };
+  }
+
+  it('generates the key file with mode 0600 on first start', async () => {
+    const { settings } = await start();
+    expect(app?.createdKeyFile).toBe(path.join(settings.dataDir, 'master.key'));
+    expect(fs.statSync(path.join(settings.dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('decrypts what it sealed and never stores the plaintext', async () => {
+    const { sealed } = await start();
+    expect(sealed.ciphertext).not.toContain('sentinel-value');
+    expect((await app!.services.keys.open(app!.database.db, sealed, secretAad('s1', 1))).toString()).toBe('sentinel-value');
+  });
+
+  it('refuses a tampered ciphertext with DECRYPTION_FAILED', async () => {
+    const { sealed } = await start();
+    const raw = Buffer.from(sealed.ciphertext.slice(3), 'base64url');
+    raw[raw.length - 1]! ^= 0x01;
+    const tampered = { ...sealed, ciphertext: 'v1.' + raw.toString('base64url') };
+    const error = await rejection(app!.services.keys.open(app!.database.db, tampered, secretAad('s1', 1)));
+    expect(error.code).toBe('DECRYPTION_FAILED');
+  });
+
+  it.each([
+    ['another secret', 's2', 1],
+    ['another version', 's1', 2],
+  ])('refuses a ciphertext moved to %s', async (_label, id, version) => {
+    const { sealed } = await start();
+    const error = await rejection(app!.services.keys.open(app!.database.db, sealed, secretAad(id, version)));
+    expect(error.code).toBe('DECRYPTION_FAILED');
+  });
+
+  it('stops at start with one line naming the key when the master key is wrong', async () => {
+    const { settings } = await start();
+    await app!.close();
+    app = undefined;
+    const file = path.join(settings.dataDir, 'master.key');
+    const content = JSON.parse(fs.readFileSync(file, 'utf8')) as { active: string; keys: Record<string, string> };
+    content.keys[content.active] = Buffer.alloc(32, 7).toString('base64');
+    fs.writeFileSync(file, JSON.stringify(content), { mode: 0o600 });
+    const error = await rejection(createApp(configOf(settings)));
+    expect(error.code).toBe('KEY_UNAVAILABLE');
+    expect(error.message).toContain(content.active);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('refuses to start without the key file once data keys exist, instead of making a new key', async () => {
+    const { settings } = await start();
+    await app!.close();
+    app = undefined;
+    fs.rmSync(path.join(settings.dataDir, 'master.key'));
+    const error = await rejection(createApp(configOf(settings)));
+    expect(error.code).toBe('KEY_UNAVAILABLE');
+    expect(error.message).toContain('master.key');
+    expect(fs.existsSync(path.join(settings.dataDir, 'master.key'))).toBe(false);
+  });
+
+  it('reads old values after the master key is rotated and the old key retired', async () => {
+    const { settings, sealed } = await start();
+    const file = path.join(settings.dataDir, 'master.key');
+    const { newKeyId } = addKeyToFile(file);
+    // The running app re-wraps online; its cached data keys keep working throughout.
+    expect(await app!.services.keys.rewrapAll(app!.database.db)).toBe(1);
+    retireKeysInFile(file, [newKeyId]);
+    await app!.close();
+    app = await open(settings);
+    const keys = await app.database.db.selectFrom('dataKeys').select('masterKeyId').execute();
+    expect(keys.map((k) => k.masterKeyId)).toEqual([newKeyId]);
+    expect((await app.services.keys.open(app.database.db, sealed, secretAad('s1', 1))).toString()).toBe('sentinel-value');
+  });
+});
