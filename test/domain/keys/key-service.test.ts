@@ -23,7 +23,11 @@ async function open(settings: { dataDir: string; databaseUrl?: string }): Promis
 }
 
 async function orgId(app: App, slug: string): Promise<string> {
-  const row = await app.database.db.selectFrom('organizations').select('id').where('slug', '=', slug).executeTakeFirstOrThrow();
+  const row = await app.database.db
+    .selectFrom('organizations')
+    .select('id')
+    .where('slug', '=', slug)
+    .executeTakeFirstOrThrow();
   return row.id;
 }
 
@@ -46,9 +50,18 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
   async function start() {
     const settings = await freshDatabase(dialect);
     app = await open(settings);
-    await app.services.setup.bootstrap(SYSTEM_CONTEXT, { email: 'o@example.com', password: 'password 123', org: 'acme' });
+    await app.services.setup.bootstrap(SYSTEM_CONTEXT, {
+      email: 'o@example.com',
+      password: 'password 123',
+      org: 'acme',
+    });
     const id = await orgId(app, 'acme');
-    const sealed = await app.services.keys.seal(app.database.db, id, 'sentinel-value', secretAad('s1', 1));
+    const sealed = await app.services.keys.seal(
+      app.database.db,
+      id,
+      'sentinel-value',
+      secretAad('s1', 1),
+    );
     return { settings, id, sealed };
   }
 
@@ -61,7 +74,9 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
   it('decrypts what it sealed and never stores the plaintext', async () => {
     const { sealed } = await start();
     expect(sealed.ciphertext).not.toContain('sentinel-value');
-    expect((await app!.services.keys.open(app!.database.db, sealed, secretAad('s1', 1))).toString()).toBe('sentinel-value');
+    expect(
+      (await app!.services.keys.open(app!.database.db, sealed, secretAad('s1', 1))).toString(),
+    ).toBe('sentinel-value');
   });
 
   it('refuses a tampered ciphertext with DECRYPTION_FAILED', async () => {
@@ -69,7 +84,9 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
     const raw = Buffer.from(sealed.ciphertext.slice(3), 'base64url');
     raw[raw.length - 1]! ^= 0x01;
     const tampered = { ...sealed, ciphertext: 'v1.' + raw.toString('base64url') };
-    const error = await rejection(app!.services.keys.open(app!.database.db, tampered, secretAad('s1', 1)));
+    const error = await rejection(
+      app!.services.keys.open(app!.database.db, tampered, secretAad('s1', 1)),
+    );
     expect(error.code).toBe('DECRYPTION_FAILED');
   });
 
@@ -78,7 +95,9 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
     ['another version', 's1', 2],
   ])('refuses a ciphertext moved to %s', async (_label, id, version) => {
     const { sealed } = await start();
-    const error = await rejection(app!.services.keys.open(app!.database.db, sealed, secretAad(id, version)));
+    const error = await rejection(
+      app!.services.keys.open(app!.database.db, sealed, secretAad(id, version)),
+    );
     expect(error.code).toBe('DECRYPTION_FAILED');
   });
 
@@ -87,7 +106,10 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
     await app!.close();
     app = undefined;
     const file = path.join(settings.dataDir, 'master.key');
-    const content = JSON.parse(fs.readFileSync(file, 'utf8')) as { active: string; keys: Record<string, string> };
+    const content = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      active: string;
+      keys: Record<string, string>;
+    };
     content.keys[content.active] = Buffer.alloc(32, 7).toString('base64');
     fs.writeFileSync(file, JSON.stringify(content), { mode: 0o600 });
     const error = await rejection(createApp(configOf(settings)));
@@ -118,6 +140,8 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
     app = await open(settings);
     const keys = await app.database.db.selectFrom('dataKeys').select('masterKeyId').execute();
     expect(keys.map((k) => k.masterKeyId)).toEqual([newKeyId]);
-    expect((await app.services.keys.open(app.database.db, sealed, secretAad('s1', 1))).toString()).toBe('sentinel-value');
+    expect(
+      (await app.services.keys.open(app.database.db, sealed, secretAad('s1', 1))).toString(),
+    ).toBe('sentinel-value');
   });
 });
