@@ -12,6 +12,8 @@ import { createKeyService } from './domain/keys/key-service.js';
 import { createMemberService } from './domain/orgs/member-service.js';
 import { createOrgService } from './domain/orgs/org-service.js';
 import { createProjectService } from './domain/projects/project-service.js';
+import { createResolveService } from './domain/secrets/resolve-service.js';
+import { createSecretService } from './domain/secrets/secret-service.js';
 import { createTokenService } from './domain/tokens/token-service.js';
 import { createUnitOfWork } from './domain/unit-of-work.js';
 import { hushError } from './errors.js';
@@ -29,6 +31,8 @@ export interface Services {
   tokens: ReturnType<typeof createTokenService>;
   auditQuery: ReturnType<typeof createAuditQueryService>;
   keys: ReturnType<typeof createKeyService>;
+  secrets: ReturnType<typeof createSecretService>;
+  resolve: ReturnType<typeof createResolveService>;
 }
 
 export interface App {
@@ -87,6 +91,8 @@ export async function createApp(config: HushConfig): Promise<App> {
       tokens: createTokenService({ uow, audit }),
       auditQuery: createAuditQueryService({ uow, audit }),
       keys,
+      secrets: createSecretService({ uow, audit, keys }),
+      resolve: createResolveService({ uow, keys }),
     };
     return { config, database, services, createdKeyFile: created, close: () => database.close() };
   } catch (error) {

@@ -11,6 +11,7 @@ import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
 import { registerOrgRoutes } from './routes/org-routes.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
+import { registerSecretRoutes } from './routes/secret-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 
 /**
@@ -36,6 +37,7 @@ export async function buildServer(
   registerOrgRoutes(app, registry, deps.services);
   registerProjectRoutes(app, registry, deps.services);
   registerTokenRoutes(app, registry, deps.services);
+  registerSecretRoutes(app, registry, deps.services);
   registerAuditRoutes(app, registry, deps.services);
 
   const openapi = buildOpenApi(registry, VERSION);

@@ -16,6 +16,8 @@ export interface Schema {
   auditEvents: AuditEventRow;
   auditHeads: AuditHeadRow;
   instanceSettings: InstanceSettingRow;
+  secrets: SecretRow;
+  secretVersions: SecretVersionRow;
 }
 
 export interface UserRow {
@@ -144,4 +146,36 @@ export interface AuditHeadRow {
 export interface InstanceSettingRow {
   key: string;
   value: string;
+}
+
+export interface SecretRow {
+  id: string;
+  orgId: string;
+  level: 'organization' | 'project' | 'environment' | 'service';
+  scopeId: string;
+  projectId: string | null;
+  environmentId: string | null;
+  serviceId: string | null;
+  kind: 'env' | 'pgservice' | 'file';
+  namespace: 'env' | 'pgservice';
+  name: string;
+  sensitivity: 'secret' | 'plain';
+  assigneeId: string | null;
+  fileName: string | null;
+  currentVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SecretVersionRow {
+  secretId: string;
+  version: number;
+  keyId: string;
+  ciphertext: string | null;
+  preview: string | null;
+  source: 'add' | 'rotate' | 'rollback';
+  fromVersion: number | null;
+  createdAt: string;
+  createdBy: string;
+  tool: string;
 }

@@ -28,7 +28,7 @@ interface Probe {
 }
 
 // One REST call per action. `n` makes every call unique so an allowed create never collides.
-// Actions whose routes arrive with later issues (secrets, jobs, runners, integrations) are
+// Actions whose routes arrive with later issues (jobs, runners, integrations) are
 // checked through the same authorize() in the unit table below until their routes exist.
 const PROBES: Partial<Record<Action, Probe>> = {
   'org:read': { method: 'GET', url: () => P, ok: 200 },
@@ -64,6 +64,12 @@ const PROBES: Partial<Record<Action, Probe>> = {
     method: 'POST',
     url: () => `${P}/projects/base/environments`,
     body: (n) => ({ slug: `e-${n}`, type: 'staging' }),
+    ok: 201,
+  },
+  'secrets:write': {
+    method: 'POST',
+    url: () => `${P}/secrets`,
+    body: (n) => ({ project: 'base', secret: { kind: 'env', name: `S_${n}`, value: 'v' } }),
     ok: 201,
   },
   'audit:read': { method: 'GET', url: () => `${P}/audit`, ok: 200 },

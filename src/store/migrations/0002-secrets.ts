@@ -5,7 +5,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('secrets')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('org_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+    .addColumn('org_id', 'text', (c) =>
+      c.notNull().references('organizations.id').onDelete('cascade'),
+    )
     .addColumn('level', 'text', (c) => c.notNull())
     // The id of the organization, project, environment or service the secret lives at.
     .addColumn('scope_id', 'text', (c) => c.notNull())
@@ -26,7 +28,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   // NULL assignees must not slip past uniqueness (SPEC §2): index the coalesced value.
   await sql`create unique index secrets_identity on secrets
     (level, scope_id, namespace, name, coalesce(assignee_id, ''))`.execute(db);
-  await db.schema.createIndex('secrets_scope').on('secrets').columns(['scope_id', 'namespace', 'name']).execute();
+  await db.schema
+    .createIndex('secrets_scope')
+    .on('secrets')
+    .columns(['scope_id', 'namespace', 'name'])
+    .execute();
   await db.schema.createIndex('secrets_org').on('secrets').column('org_id').execute();
 
   await db.schema

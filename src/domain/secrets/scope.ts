@@ -1,0 +1,160 @@
+import type { Kysely } from 'kysely';
+
+import { hushError, invalid } from '../../errors.js';
+import { findEnvironmentById, findService } from '../../store/project-store.js';
+import { findProject } from '../../store/project-store.js';
+import type {
+  EnvironmentRow,
+  OrganizationRow,
+  ProjectRow,
+  Schema,
+  ServiceRow,
+} from '../../store/schema.js';
+import type { Resource } from '../policy/authorize.js';
+import { loadEnvironment } from '../projects/project-service.js';
+import type { Level } from './resolve.js';
+
+/** Where a secret lives, as a client names it: nothing (organization), or project [+ env | service]. */
+export interface LevelRef {
+  project?: string | undefined;
+  env?: string | undefined;
+  service?: string | undefined;
+}
+
+/** A level resolved to rows: what the secret row stores and what `authorize` checks. */
+export interface ResolvedLevel {
+  level: Level;
+  scopeId: string;
+  project: ProjectRow | null;
+  environment: EnvironmentRow | null;
+  service: ServiceRow | null;
+  /** Human name of the level, e.g. `project maps` or `service maps/sync`. */
+  label: string;
+}
+
+async function loadProjectRow(
+  db: Kysely<Schema>,
+  org: OrganizationRow,
+  slug: string,
+): Promise<ProjectRow> {
+  const project = await findProject(db, org.id, slug);
+  if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`);
+  return project;
+}
+
+async function loadServiceRow(
+  db: Kysely<Schema>,
+  project: ProjectRow,
+  name: string,
+): Promise<ServiceRow> {
+  const service = await findService(db, project.id, name);
+  if (!service)
+    throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
+  return service;
+}
+
+/** Resolves a LEVEL reference. Throws VALIDATION_FAILED for env/service without project, or both. */
+export async function resolveLevel(
+  db: Kysely<Schema>,
+  org: OrganizationRow,
+  ref: LevelRef,
+): Promise<ResolvedLevel> {
+  if (!ref.project) {
+    if (ref.env || ref.service) throw invalid('project', 'is required with env or service');
+    return {
+      level: 'organization',
+      scopeId: org.id,
+      project: null,
+      environment: null,
+      service: null,
+      label: `organization ${org.slug}`,
+    };
+  }
+  if (ref.env && ref.service) throw invalid('service', 'give either env or service, not both');
+  const project = await loadProjectRow(db, org, ref.project);
+  if (ref.env) {
+    const environment = await loadEnvironment(db, project, ref.env);
+    return {
+      level: 'environment',
+      scopeId: environment.id,
+      project,
+      environment,
+      service: null,
+      label: `environment ${project.slug}/${environment.slug}`,
+    };
+  }
+  if (ref.service) {
+    const service = await loadServiceRow(db, project, ref.service);
+    const environment = service.environmentId
+      ? ((await findEnvironmentById(db, service.environmentId)) ?? null)
+      : null;
+    return {
+      level: 'service',
+      scopeId: service.id,
+      project,
+      environment,
+      service,
+      label: `service ${project.slug}/${service.name}`,
+    };
+  }
+  return {
+    level: 'project',
+    scopeId: project.id,
+    project,
+    environment: null,
+    service: null,
+    label: `project ${project.slug}`,
+  };
+}
+
+/** The policy resource of a level. */
+export function levelResource(
+  org: OrganizationRow,
+  at: ResolvedLevel,
+  targetName: string | null = null,
+): Resource {
+  return {
+    orgId: org.id,
+    orgSlug: org.slug,
+    targetType: 'secret',
+    targetName,
+    ...(at.project ? { projectId: at.project.id } : {}),
+    ...(at.environment ? { environmentId: at.environment.id } : {}),
+  };
+}
+
+/** A job context: the scopes whose secrets are candidates, deepest last. */
+export interface ContextScopes {
+  project: ProjectRow;
+  environment: EnvironmentRow | null;
+  service: ServiceRow | null;
+  /** scope id → level, for every level of the context. */
+  scopes: Map<string, Level>;
+}
+
+/**
+ * Resolves a job context (project, env?, service?). A service resolves through its own
+ * environment; naming a different environment is refused.
+ */
+export async function resolveContext(
+  db: Kysely<Schema>,
+  org: OrganizationRow,
+  ref: { project: string; env?: string | undefined; service?: string | undefined },
+): Promise<ContextScopes> {
+  const project = await loadProjectRow(db, org, ref.project);
+  const service = ref.service ? await loadServiceRow(db, project, ref.service) : null;
+  let environment = ref.env ? await loadEnvironment(db, project, ref.env) : null;
+  if (service?.environmentId) {
+    if (environment && environment.id !== service.environmentId) {
+      throw invalid('env', `service ${service.name} belongs to another environment`);
+    }
+    environment ??= (await findEnvironmentById(db, service.environmentId)) ?? null;
+  }
+  const scopes = new Map<string, Level>([
+    [org.id, 'organization'],
+    [project.id, 'project'],
+  ]);
+  if (environment) scopes.set(environment.id, 'environment');
+  if (service) scopes.set(service.id, 'service');
+  return { project, environment, service, scopes };
+}

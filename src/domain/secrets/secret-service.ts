@@ -1,0 +1,358 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Kysely } from 'kysely';
+
+import { secretAad } from '../../crypto/envelope.js';
+import { hushError, invalid } from '../../errors.js';
+import { translateDbErrors } from '../../store/db-errors.js';
+import { findMemberByEmail } from '../../store/org-store.js';
+import type { OrganizationRow, Schema, SecretRow } from '../../store/schema.js';
+import {
+  deleteSecret,
+  findSecret,
+  findSecretVersion,
+  insertSecret,
+  insertSecretVersion,
+  listSecretsAt,
+  listSecretVersions,
+  setCurrentVersion,
+} from '../../store/secret-store.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { now, type RequestContext } from '../context.js';
+import type { KeyService } from '../keys/key-service.js';
+import { loadOrganization } from '../orgs/org-service.js';
+import { authorize } from '../policy/authorize.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import { type LevelRef, levelResource, type ResolvedLevel, resolveLevel } from './scope.js';
+import {
+  plaintextOf,
+  previewOfValue,
+  type SecretInput,
+  type SecretValue,
+  validateSecretInput,
+  validateSecretValue,
+  valueOf,
+} from './secret-values.js';
+
+/** The public shape of a secret: metadata, a masked preview, and the value only when `plain`. */
+export interface Secret {
+  id: string;
+  name: string;
+  kind: SecretRow['kind'];
+  level: SecretRow['level'];
+  sensitivity: SecretRow['sensitivity'];
+  assignee: string | null;
+  fileName: string | null;
+  version: number;
+  preview: string | null;
+  value?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toSecret(
+  row: SecretRow,
+  assignee: string | null,
+  preview: string | null,
+  plainValue?: string,
+): Secret {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    level: row.level,
+    sensitivity: row.sensitivity,
+    assignee,
+    fileName: row.fileName,
+    version: row.currentVersion,
+    preview,
+    ...(plainValue !== undefined ? { value: plainValue } : {}),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** Secrets: add (validated by kind), list per level, rotate, history, rollback, remove — each audited without values. */
+export function createSecretService(deps: {
+  uow: UnitOfWork;
+  audit: AuditService;
+  keys: KeyService;
+}) {
+  const { uow, audit, keys } = deps;
+
+  async function assigneeId(trx: Kysely<Schema>, org: OrganizationRow, email: string | undefined) {
+    if (!email) return null;
+    const member = await findMemberByEmail(trx, org.id, email.toLowerCase());
+    if (!member) throw invalid('assignee', `${email} is not a member of ${org.slug}`);
+    return member.userId;
+  }
+
+  async function writeVersion(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    row: SecretRow,
+    version: number,
+    value: SecretValue,
+    source: 'add' | 'rotate' | 'rollback',
+    fromVersion: number | null = null,
+  ) {
+    const sealed = await keys.seal(trx, row.orgId, plaintextOf(value), secretAad(row.id, version));
+    const preview = previewOfValue(value);
+    await insertSecretVersion(trx, {
+      secretId: row.id,
+      version,
+      keyId: sealed.keyId,
+      ciphertext: sealed.ciphertext,
+      preview,
+      source,
+      fromVersion,
+      createdAt: now(),
+      createdBy:
+        ctx.actor.kind === 'user'
+          ? ctx.actor.email
+          : ctx.actor.kind === 'service-token'
+            ? `token:${ctx.actor.name}`
+            : 'system',
+      tool: ctx.tool,
+    });
+    return preview;
+  }
+
+  /** Inserts one secret (first version) inside `trx`; used by add and by pg_service imports. */
+  async function insertOne(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    org: OrganizationRow,
+    at: ResolvedLevel,
+    input: SecretInput,
+    assignee: { id: string | null; email: string | null },
+  ) {
+    validateSecretInput(input);
+    const t = now();
+    const row: SecretRow = {
+      id: randomUUID(),
+      orgId: org.id,
+      level: at.level,
+      scopeId: at.scopeId,
+      projectId: at.project?.id ?? null,
+      environmentId: at.level === 'environment' ? (at.environment?.id ?? null) : null,
+      serviceId: at.service?.id ?? null,
+      kind: input.kind,
+      namespace: input.kind === 'pgservice' ? 'pgservice' : 'env',
+      name: input.name,
+      sensitivity: input.kind === 'pgservice' ? 'secret' : input.sensitivity,
+      assigneeId: assignee.id,
+      fileName: input.kind === 'file' ? input.fileName : null,
+      currentVersion: 1,
+      createdAt: t,
+      updatedAt: t,
+    };
+    await translateDbErrors(() => insertSecret(trx, row), {
+      message: `${row.namespace === 'pgservice' ? 'pg service' : 'secret'} "${row.name}" already exists at ${at.label}${assignee.email ? ` for ${assignee.email}` : ''}; rotate or remove it instead`,
+      details: { field: 'name' },
+    });
+    const value: SecretValue =
+      input.kind === 'env'
+        ? { kind: 'env', value: input.value }
+        : input.kind === 'file'
+          ? { kind: 'file', content: input.content }
+          : { kind: 'pgservice', settings: input.settings };
+    const preview = await writeVersion(trx, ctx, row, 1, value, 'add');
+    const secret = toSecret(row, assignee.email, preview);
+    await audit.append(trx, ctx, {
+      orgId: org.id,
+      eventType: 'CREATE',
+      targetType: 'secret',
+      targetId: row.id,
+      targetName: row.name,
+      change: `added ${row.kind} secret ${row.name} at ${at.label}${assignee.email ? ` assigned to ${assignee.email}` : ''}`,
+      details: { secret: { ...secret, preview: undefined }, level: at.label },
+    });
+    return row.sensitivity === 'plain' && value.kind === 'env'
+      ? { ...secret, value: value.value }
+      : secret;
+  }
+
+  /** Adds secrets at a level, all or none (several come from one pg_service.conf text). */
+  function add(
+    ctx: RequestContext,
+    orgSlug: string,
+    ref: LevelRef,
+    inputs: SecretInput[],
+    assignee?: string,
+  ) {
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
+      const at = await resolveLevel(trx, org, ref);
+      await authorize(trx, ctx, 'secrets:write', levelResource(org, at, inputs[0]?.name ?? null));
+      const id = await assigneeId(trx, org, assignee);
+      const created: Secret[] = [];
+      for (const input of inputs)
+        created.push(
+          await insertOne(trx, ctx, org, at, input, {
+            id,
+            email: id ? ((assignee ?? null)?.toLowerCase() ?? null) : null,
+          }),
+        );
+      return created;
+    });
+  }
+
+  function list(ctx: RequestContext, orgSlug: string, ref: LevelRef) {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
+      const at = await resolveLevel(db, org, ref);
+      await authorize(
+        db,
+        ctx,
+        at.level === 'organization' ? 'project:read' : 'environment:read',
+        levelResource(org, at),
+      );
+      const rows = await listSecretsAt(db, at.level, at.scopeId);
+      return Promise.all(
+        rows.map(async (r) => {
+          if (r.sensitivity !== 'plain' || r.kind !== 'env')
+            return toSecret(r, r.assigneeEmail, r.preview);
+          const version = await findSecretVersion(db, r.id, r.currentVersion);
+          const value = version?.ciphertext
+            ? (
+                await keys.open(
+                  db,
+                  { keyId: version.keyId, ciphertext: version.ciphertext },
+                  secretAad(r.id, r.currentVersion),
+                )
+              ).toString('utf8')
+            : undefined;
+          return toSecret(r, r.assigneeEmail, r.preview, value);
+        }),
+      );
+    });
+  }
+
+  async function loadSecret(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    orgSlug: string,
+    id: string,
+    action: 'secrets:write' | 'environment:read',
+  ) {
+    const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
+    const row = await findSecret(trx, org.id, id);
+    if (!row) throw hushError('SECRET_NOT_FOUND', `secret ${id} not found`);
+    await authorize(
+      trx,
+      ctx,
+      row.level === 'organization' && action !== 'secrets:write' ? 'project:read' : action,
+      {
+        orgId: org.id,
+        orgSlug: org.slug,
+        targetType: 'secret',
+        targetId: row.id,
+        targetName: row.name,
+        ...(row.projectId ? { projectId: row.projectId } : {}),
+        ...(row.environmentId ? { environmentId: row.environmentId } : {}),
+      },
+    );
+    return { org, row };
+  }
+
+  function rotate(ctx: RequestContext, orgSlug: string, id: string, value: SecretValue) {
+    return uow.write(ctx, async (trx) => {
+      const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
+      validateSecretValue(row.kind, row.name, row.fileName, value);
+      const version = row.currentVersion + 1;
+      const preview = await writeVersion(trx, ctx, row, version, value, 'rotate');
+      await setCurrentVersion(trx, row.id, version, now());
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'ROTATE',
+        targetType: 'secret',
+        targetId: row.id,
+        targetName: row.name,
+        change: `rotated ${row.kind} secret ${row.name} to version ${version}`,
+        details: { from: row.currentVersion, to: version },
+      });
+      return toSecret({ ...row, currentVersion: version }, null, preview);
+    });
+  }
+
+  function history(ctx: RequestContext, orgSlug: string, id: string) {
+    return uow.read(ctx, async (db) => {
+      const { row } = await loadSecret(db, ctx, orgSlug, id, 'environment:read');
+      const versions = await listSecretVersions(db, row.id);
+      return versions.map((v) => ({
+        version: v.version,
+        current: v.version === row.currentVersion,
+        source: v.source,
+        fromVersion: v.fromVersion,
+        preview: v.preview,
+        createdAt: v.createdAt,
+        createdBy: v.createdBy,
+        tool: v.tool,
+        restorable: v.ciphertext !== null,
+      }));
+    });
+  }
+
+  function rollback(ctx: RequestContext, orgSlug: string, id: string, toVersion: number) {
+    return uow.write(ctx, async (trx) => {
+      const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
+      const old = await findSecretVersion(trx, row.id, toVersion);
+      if (!old)
+        throw hushError('SECRET_NOT_FOUND', `secret ${row.name} has no version ${toVersion}`, {
+          field: 'version',
+        });
+      if (!old.ciphertext)
+        throw hushError(
+          'CONFLICT',
+          `version ${toVersion} of ${row.name} is too old: its ciphertext was pruned`,
+          { field: 'version' },
+        );
+      const plaintext = await keys.open(
+        trx,
+        { keyId: old.keyId, ciphertext: old.ciphertext },
+        secretAad(row.id, toVersion),
+      );
+      const version = row.currentVersion + 1;
+      const preview = await writeVersion(
+        trx,
+        ctx,
+        row,
+        version,
+        valueOf(row.kind, plaintext),
+        'rollback',
+        toVersion,
+      );
+      await setCurrentVersion(trx, row.id, version, now());
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'ROLLBACK',
+        targetType: 'secret',
+        targetId: row.id,
+        targetName: row.name,
+        change: `rolled ${row.name} back to version ${toVersion} as version ${version}`,
+        details: { restored: toVersion, version },
+      });
+      return toSecret({ ...row, currentVersion: version }, null, preview);
+    });
+  }
+
+  function remove(ctx: RequestContext, orgSlug: string, id: string) {
+    return uow.write(ctx, async (trx) => {
+      const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
+      await deleteSecret(trx, row.id);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'DELETE',
+        targetType: 'secret',
+        targetId: row.id,
+        targetName: row.name,
+        change: `removed ${row.kind} secret ${row.name} (${row.level}) with its ${row.currentVersion} versions`,
+      });
+    });
+  }
+
+  return { add, list, rotate, history, rollback, remove };
+}
+
+export type SecretService = ReturnType<typeof createSecretService>;

@@ -1,0 +1,103 @@
+import { invalid } from '../../errors.js';
+import { previewOf, validateEnvName, validateEnvValue, validateFileSecret } from './kinds.js';
+import { type PgServiceSettings, validatePgService } from './pgservice.js';
+
+/** A secret's value as clients send it, by kind. */
+export type SecretInput =
+  | { kind: 'env'; name: string; value: string; sensitivity: 'secret' | 'plain' }
+  | {
+      kind: 'file';
+      name: string;
+      fileName: string;
+      content: Buffer;
+      sensitivity: 'secret' | 'plain';
+    }
+  | { kind: 'pgservice'; name: string; settings: PgServiceSettings };
+
+/** A new value for an existing secret (rotate). */
+export type SecretValue =
+  | { kind: 'env'; value: string }
+  | { kind: 'file'; content: Buffer }
+  | { kind: 'pgservice'; settings: PgServiceSettings };
+
+/** Validates a new secret by its kind (SPEC §3); throws VALIDATION_FAILED naming fields, never values. */
+export function validateSecretInput(input: SecretInput): void {
+  switch (input.kind) {
+    case 'env':
+      validateEnvName(input.name);
+      validateEnvValue(input.value);
+      return;
+    case 'file':
+      validateFileSecret({ name: input.name, fileName: input.fileName, content: input.content });
+      return;
+    case 'pgservice':
+      validatePgService({ name: input.name, settings: input.settings });
+      return;
+  }
+}
+
+/** Validates a rotation value against the secret's kind. */
+export function validateSecretValue(
+  kind: string,
+  name: string,
+  fileName: string | null,
+  value: SecretValue,
+): void {
+  if (value.kind !== kind) throw invalid('kind', `this secret is of kind ${kind}`);
+  switch (value.kind) {
+    case 'env':
+      return validateEnvValue(value.value);
+    case 'file':
+      return validateFileSecret({ name, fileName: fileName ?? 'file', content: value.content });
+    case 'pgservice':
+      return validatePgService({ name, settings: value.settings });
+  }
+}
+
+/** The bytes that get encrypted for a value. */
+export function plaintextOf(value: SecretValue): Buffer {
+  switch (value.kind) {
+    case 'env':
+      return Buffer.from(value.value, 'utf8');
+    case 'file':
+      return value.content;
+    case 'pgservice':
+      return Buffer.from(JSON.stringify(value.settings), 'utf8');
+  }
+}
+
+/** Turns decrypted bytes back into a value of the given kind. */
+export function valueOf(kind: 'env' | 'file' | 'pgservice', plaintext: Buffer): SecretValue {
+  switch (kind) {
+    case 'env':
+      return { kind, value: plaintext.toString('utf8') };
+    case 'file':
+      return { kind, content: plaintext };
+    case 'pgservice':
+      return { kind, settings: JSON.parse(plaintext.toString('utf8')) as PgServiceSettings };
+  }
+}
+
+/** The masked preview stored with a version (first/last 3 characters of a long enough value). */
+export function previewOfValue(value: SecretValue): string | null {
+  switch (value.kind) {
+    case 'env':
+      return previewOf(value.value);
+    case 'file':
+      return previewOf(value.content.toString('utf8'));
+    case 'pgservice':
+      return value.settings.password === undefined ? null : previewOf(value.settings.password);
+  }
+}
+
+/** Every string a job log must not show for this value (the redactor adds encodings). */
+export function sensitiveStrings(value: SecretValue): string[] {
+  switch (value.kind) {
+    case 'env':
+      return [value.value];
+    case 'file':
+      return [value.content.toString('utf8')];
+    case 'pgservice':
+      return value.settings.password === undefined ? [] : [value.settings.password];
+  }
+}
