@@ -4,6 +4,7 @@ import { CliError } from './cli/api-client.js';
 import { registerAuditCommands } from './cli/commands/audit-commands.js';
 import { registerOrgCommands } from './cli/commands/org-commands.js';
 import { registerProjectCommands } from './cli/commands/project-commands.js';
+import { registerSecretCommands } from './cli/commands/secret-commands.js';
 import { registerServerCommands } from './cli/commands/server-commands.js';
 import { registerSessionCommands } from './cli/commands/session-commands.js';
 import { registerTokenCommands } from './cli/commands/token-commands.js';
@@ -28,12 +29,23 @@ export function buildProgram(): Command {
   registerSessionCommands(program);
   registerOrgCommands(program);
   registerProjectCommands(program);
+  registerSecretCommands(program);
   registerTokenCommands(program);
   registerAuditCommands(program);
-  for (const cmd of program.commands) {
+  // Positional options keep the program's --version from swallowing `rollback --version N`;
+  // every leaf command takes --json and --url itself, so they work after the subcommand too.
+  program.enablePositionalOptions();
+  const finish = (cmd: Command) => {
     cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
-  }
+    if (cmd !== program && cmd.commands.length === 0) {
+      if (!cmd.options.some((o) => o.long === '--json'))
+        cmd.option('--json', 'print JSON instead of tables');
+      if (!cmd.options.some((o) => o.long === '--url'))
+        cmd.option('--url <url>', 'Hush server URL (HUSH_URL)');
+    }
+    cmd.commands.forEach(finish);
+  };
+  finish(program);
   return program;
 }
 

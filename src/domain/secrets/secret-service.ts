@@ -276,6 +276,14 @@ export function createSecretService(deps: {
     });
   }
 
+  function get(ctx: RequestContext, orgSlug: string, id: string) {
+    return uow.read(ctx, async (db) => {
+      const { row } = await loadSecret(db, ctx, orgSlug, id, 'environment:read');
+      const version = await findSecretVersion(db, row.id, row.currentVersion);
+      return toSecret(row, null, version?.preview ?? null);
+    });
+  }
+
   function history(ctx: RequestContext, orgSlug: string, id: string) {
     return uow.read(ctx, async (db) => {
       const { row } = await loadSecret(db, ctx, orgSlug, id, 'environment:read');
@@ -352,7 +360,7 @@ export function createSecretService(deps: {
     });
   }
 
-  return { add, list, rotate, history, rollback, remove };
+  return { add, list, get, rotate, history, rollback, remove };
 }
 
 export type SecretService = ReturnType<typeof createSecretService>;

@@ -141,6 +141,18 @@ export function registerSecretRoutes(
     app,
     registry,
     {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/secrets/:id',
+      summary: "A secret's metadata and preview",
+      tag: 'secrets',
+      params: idParams,
+    },
+    ({ ctx, params }) => s.secrets.get(ctx, params.org, params.id),
+  );
+  addRoute(
+    app,
+    registry,
+    {
       method: 'POST',
       url: '/api/v1/orgs/:org/secrets/:id/rotate',
       summary: 'Store a new version',
