@@ -7,6 +7,12 @@ import { clientFor, collect, globals, orgPath, resolveOrg } from '../context.js'
 import { output, printJson, printTable, readStdin } from '../output.js';
 
 type Row = Record<string, unknown>;
+interface Shadow {
+  id?: string;
+  level: string;
+  assignee: string | null;
+  version: number;
+}
 
 interface LevelOpts {
   org?: string;
@@ -338,7 +344,7 @@ export function registerSecretCommands(program: Command): void {
     .option('--org <slug>', 'organization')
     .action(async (opts: LevelOpts & { member?: string; project: string }, cmd: Command) => {
       const client = clientFor(cmd);
-      const rows = await client.get<(Row & { shadows: Row[] })[]>(
+      const rows = await client.get<(Row & { shadows: Shadow[] })[]>(
         `${orgPath(await resolveOrg(client, opts.org))}/secrets/resolve`,
         {
           project: opts.project,
@@ -360,10 +366,7 @@ export function registerSecretCommands(program: Command): void {
         rows.map((r) => ({
           ...r,
           shadows: r.shadows
-            .map(
-              (s) =>
-                `${String(s.level)}${s.assignee ? `+${String(s.assignee)}` : ''} v${String(s.version)}`,
-            )
+            .map((s) => `${s.level}${s.assignee ? `+${s.assignee}` : ''} v${s.version}`)
             .join(', '),
         })),
         ['name', 'kind', 'level', 'assignee', 'version', 'preview', 'shadows'],
