@@ -8,6 +8,7 @@ import {
   formatPgServiceConf,
   parsePgServiceConf,
   parseSetPairs,
+  type PgServiceEntry,
   validatePgService,
 } from '../../../src/domain/secrets/pgservice.js';
 import { HushError } from '../../../src/errors.js';
@@ -52,7 +53,7 @@ describe('parsePgServiceConf', () => {
   });
 
   it('round-trips through the formatter', () => {
-    const entries = [
+    const entries: PgServiceEntry[] = [
       {
         name: 'a',
         settings: {
