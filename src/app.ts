@@ -8,6 +8,7 @@ import { createAuthService } from './domain/accounts/auth-service.js';
 import { createSetupService } from './domain/accounts/setup-service.js';
 import { createAuditQueryService } from './domain/audit/audit-query-service.js';
 import { createAuditService } from './domain/audit/audit-service.js';
+import { createJobService } from './domain/jobs/job-service.js';
 import { createKeyService } from './domain/keys/key-service.js';
 import { createMemberService } from './domain/orgs/member-service.js';
 import { createOrgService } from './domain/orgs/org-service.js';
@@ -33,6 +34,8 @@ export interface Services {
   keys: ReturnType<typeof createKeyService>;
   secrets: ReturnType<typeof createSecretService>;
   resolve: ReturnType<typeof createResolveService>;
+  jobs: ReturnType<typeof createJobService>;
+  audit: ReturnType<typeof createAuditService>;
 }
 
 export interface App {
@@ -41,6 +44,8 @@ export interface App {
   services: Services;
   /** Set when this start generated the master key file (the caller warns). */
   createdKeyFile: string | null;
+  /** Registers a listener called when this process queues a job (in-process workers wake). */
+  onJobQueued(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -76,6 +81,7 @@ export async function createApp(config: HushConfig): Promise<App> {
     const db = database.db;
     await migrateToLatest(db);
     const { provider, created } = await openMasterKey(config, database);
+    const queued = new Set<() => void>();
     const audit = createAuditService();
     const uow = createUnitOfWork({ db, audit });
     const keys = createKeyService({ masterKey: provider });
@@ -92,9 +98,18 @@ export async function createApp(config: HushConfig): Promise<App> {
       auditQuery: createAuditQueryService({ uow, audit }),
       keys,
       secrets: createSecretService({ uow, audit, keys }),
-      resolve: createResolveService({ uow, keys }),
+      resolve: createResolveService({ uow, keys, audit }),
+      jobs: createJobService({ uow, audit, onQueued: () => queued.forEach((l) => l()) }),
+      audit,
     };
-    return { config, database, services, createdKeyFile: created, close: () => database.close() };
+    return {
+      config,
+      database,
+      services,
+      createdKeyFile: created,
+      onJobQueued: (listener) => queued.add(listener),
+      close: () => database.close(),
+    };
   } catch (error) {
     await database.close();
     throw error;

@@ -36,6 +36,15 @@ export const configSchema = z
       .string()
       .optional()
       .describe('Path of the master key file (default: master.key in the data directory).'),
+    workers: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(2)
+      .describe(
+        'How many jobs hush serve (or hush worker) runs at once; 0 disables in-process workers.',
+      ),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
@@ -72,6 +81,7 @@ export const CONFIG_SOURCES: Record<keyof ConfigInput, { env: string; flag: stri
   databaseUrl: { env: 'HUSH_DATABASE_URL', flag: '--database-url' },
   masterKey: { env: 'HUSH_MASTER_KEY', flag: '(environment only)' },
   masterKeyFile: { env: 'HUSH_MASTER_KEY_FILE', flag: '--master-key-file' },
+  workers: { env: 'HUSH_WORKERS', flag: '--workers' },
   logLevel: { env: 'HUSH_LOG_LEVEL', flag: '--log-level' },
   sessionTtlHours: { env: 'HUSH_SESSION_TTL_HOURS', flag: '--session-ttl-hours' },
   bodyLimitBytes: { env: 'HUSH_BODY_LIMIT_BYTES', flag: '--body-limit-bytes' },

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 
 import { CliError } from './cli/api-client.js';
 import { registerAuditCommands } from './cli/commands/audit-commands.js';
+import { registerJobCommands } from './cli/commands/job-commands.js';
 import { registerOrgCommands } from './cli/commands/org-commands.js';
 import { registerProjectCommands } from './cli/commands/project-commands.js';
 import { registerSecretCommands } from './cli/commands/secret-commands.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerOrgCommands(program);
   registerProjectCommands(program);
   registerSecretCommands(program);
+  registerJobCommands(program);
   registerTokenCommands(program);
   registerAuditCommands(program);
   // Positional options keep the program's --version from swallowing `rollback --version N`;
@@ -62,7 +64,7 @@ export async function main(argv: string[]): Promise<void> {
       error instanceof CliError || error instanceof HushError || error instanceof ConfigError
         ? error.message
         : `unexpected error: ${(error as Error).message}`;
-    process.stderr.write(`hush: ${message}\n`);
+    if (message) process.stderr.write(`hush: ${message}\n`);
     process.exitCode = error instanceof CliError ? error.exitCode : 1;
   }
 }

@@ -9,6 +9,7 @@ import { buildOpenApi } from './openapi.js';
 import type { RouteRegistry } from './route.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
+import { registerJobRoutes } from './routes/job-routes.js';
 import { registerOrgRoutes } from './routes/org-routes.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
 import { registerSecretRoutes } from './routes/secret-routes.js';
@@ -38,6 +39,7 @@ export async function buildServer(
   registerProjectRoutes(app, registry, deps.services);
   registerTokenRoutes(app, registry, deps.services);
   registerSecretRoutes(app, registry, deps.services);
+  registerJobRoutes(app, registry, deps.services);
   registerAuditRoutes(app, registry, deps.services);
 
   const openapi = buildOpenApi(registry, VERSION);

@@ -3,12 +3,14 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import { hushError } from '../errors.js';
 import * as foundation from './migrations/0001-foundation.js';
 import * as secrets from './migrations/0002-secrets.js';
+import * as jobs from './migrations/0003-jobs.js';
 import type { Schema } from './schema.js';
 
 // Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
 const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-secrets': secrets,
+  '0003-jobs': jobs,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

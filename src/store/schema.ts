@@ -18,6 +18,8 @@ export interface Schema {
   instanceSettings: InstanceSettingRow;
   secrets: SecretRow;
   secretVersions: SecretVersionRow;
+  jobs: JobRow;
+  jobLogs: JobLogRow;
 }
 
 export interface UserRow {
@@ -178,4 +180,40 @@ export interface SecretVersionRow {
   createdAt: string;
   createdBy: string;
   tool: string;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+
+export interface JobRow {
+  id: string;
+  orgId: string;
+  projectId: string;
+  environmentId: string | null;
+  serviceId: string | null;
+  kind: 'service' | 'adhoc';
+  command: string;
+  workingDir: string | null;
+  timeoutSeconds: number;
+  memberId: string | null;
+  triggeredBy: string;
+  status: JobStatus;
+  attempts: number;
+  exitCode: number | null;
+  error: string | null;
+  workerId: string | null;
+  heartbeatAt: string | null;
+  cancelRequestedAt: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  processStartedAt: string | null;
+  processExitedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobLogRow {
+  jobId: string;
+  seq: number;
+  stream: 'stdout' | 'stderr' | 'system';
+  text: string;
+  at: string;
 }

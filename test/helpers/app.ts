@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type App, createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { buildServer } from '../../src/http/server.js';
+import { createWorkerPool } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/logger.js';
 import { freshDatabase, type TestDialect } from './databases.js';
 import { track } from './resources.js';
@@ -38,6 +39,7 @@ export interface TestServer {
 export async function startTestServer(
   dialect: TestDialect,
   env: Record<string, string> = {},
+  opts: { workers?: number } = {},
 ): Promise<TestServer> {
   const { dataDir, databaseUrl } = await freshDatabase(dialect);
   const config = loadConfig({ dataDir, databaseUrl, logLevel: 'info' }, env);
@@ -50,12 +52,25 @@ export async function startTestServer(
       done();
     },
   });
-  const server = await buildServer(config, {
-    services: app.services,
-    logger: createLogger('info', sink),
-  });
+  const logger = createLogger('info', sink);
+  const server = await buildServer(config, { services: app.services, logger });
+  const pool = opts.workers
+    ? createWorkerPool({
+        database: app.database,
+        audit: app.services.audit,
+        resolve: app.services.resolve,
+        dataDir,
+        concurrency: opts.workers,
+        logger,
+      })
+    : null;
+  if (pool) {
+    await pool.start();
+    app.onJobQueued(pool.wake);
+  }
   const handle = track(`test server (${dialect})`, async () => {
     await server.close();
+    await pool?.stop();
     await app.close();
   });
   return {
@@ -124,4 +139,33 @@ export async function addMember(
   });
   if (acc.status !== 201) throw new Error(`accept failed: ${acc.text}`);
   return (acc.body as { token: string }).token;
+}
+
+/** Polls a job until it finishes; returns it. */
+export async function waitForJob(
+  t: TestServer,
+  token: string,
+  id: string,
+  org = OWNER.org,
+  timeoutMs = 20_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await t.call('GET', `/api/v1/orgs/${org}/jobs/${id}`, { token });
+    if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status))
+      return res.body;
+    if (Date.now() > deadline) throw new Error(`job ${id} did not finish: ${res.text}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The whole stored log of a job as text. */
+export async function jobLog(
+  t: TestServer,
+  token: string,
+  id: string,
+  org = OWNER.org,
+): Promise<string> {
+  const res = await t.call('GET', `/api/v1/orgs/${org}/jobs/${id}/logs`, { token });
+  return (res.body.lines as { text: string }[]).map((l) => l.text).join('');
 }

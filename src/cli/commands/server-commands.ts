@@ -6,6 +6,7 @@ import { addKeyToFile, retireKeysInFile } from '../../crypto/key-file.js';
 import type { RequestContext } from '../../domain/context.js';
 import { emailSchema, passwordSchema, slugSchema } from '../../domain/validation.js';
 import { buildServer } from '../../http/server.js';
+import { createWorkerPool } from '../../jobs/worker.js';
 import { createLogger } from '../../logger.js';
 import { CliError } from '../api-client.js';
 import { globals } from '../context.js';
@@ -53,7 +54,8 @@ export function registerServerCommands(program: Command): void {
       .option('--port <port>', 'listen port (default 8080)')
       .option('--session-ttl-hours <hours>', 'lifetime of a session (default 168)')
       .option('--body-limit-bytes <bytes>', 'largest request body (default 2 MiB)')
-      .option('--trust-proxy <bool>', 'trust X-Forwarded-For: true or false'),
+      .option('--trust-proxy <bool>', 'trust X-Forwarded-For: true or false')
+      .option('--workers <n>', 'jobs run at once by in-process workers (default 2; 0: none)'),
   ).action(async (flags: ServerFlags) => {
     const config = loadConfig(flags);
     const logger = createLogger(config.logLevel);
@@ -62,6 +64,21 @@ export function registerServerCommands(program: Command): void {
     const server = await buildServer(config, { services: app.services, logger });
     const address = await server.listen({ host: config.host, port: config.port });
     const url = address.replace('[::1]', 'localhost');
+    const pool =
+      config.workers > 0
+        ? createWorkerPool({
+            database: app.database,
+            audit: app.services.audit,
+            resolve: app.services.resolve,
+            dataDir: config.dataDir,
+            concurrency: config.workers,
+            logger,
+          })
+        : null;
+    if (pool) {
+      await pool.start();
+      app.onJobQueued(pool.wake);
+    }
     process.stdout.write(
       `Hush is serving ${url} (${app.database.dialect}: ${app.database.location})\n`,
     );

@@ -54,7 +54,11 @@ export async function authorize(
   if (role === null) {
     throw hushError('ORGANIZATION_NOT_FOUND', `organization "${resource.orgSlug}" not found`);
   }
-  if (roleAllows(role, action) && withinTokenScope(ctx, resource)) return;
+  const allowed =
+    action === 'secrets:read-values'
+      ? ctx.actor.kind === 'service-token' && roleAllows(role, 'environment:read')
+      : roleAllows(role, action);
+  if (allowed && withinTokenScope(ctx, resource)) return;
   throw deniedError(action, role, resource);
 }
 

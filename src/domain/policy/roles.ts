@@ -21,6 +21,7 @@ export const ACTIONS = [
   'jobs:shell',
   'audit:read',
   'tokens:manage',
+  'secrets:read-values',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -44,6 +45,7 @@ export const ACTION_LABELS: Record<Action, string> = {
   'jobs:shell': 'run ad-hoc jobs',
   'audit:read': 'view audit logs',
   'tokens:manage': 'manage API tokens',
+  'secrets:read-values': 'read secret values (service tokens only)',
 };
 
 export const BUILTIN_ROLES = ['owner', 'admin', 'devops', 'billing-manager', 'viewer'] as const;
@@ -80,6 +82,8 @@ const TABLE: Record<Action, readonly [boolean, boolean, boolean, boolean, boolea
   'jobs:shell': [Y, Y, Y, N, N],
   'audit:read': [Y, Y, N, N, N],
   'tokens:manage': [Y, Y, N, N, N],
+  // People never read secret values; service tokens may (see authorize).
+  'secrets:read-values': [N, N, N, N, N],
 };
 
 /** True when the built-in role may perform the action. */

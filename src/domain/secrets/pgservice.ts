@@ -1,56 +1,33 @@
 import { HushError } from '../../errors.js';
 
-/**
- * libpq's connection keywords (PostgreSQL 17 "Parameter Key Words"), minus `service` itself,
- * which a service file may not nest. Keywords added after PostgreSQL 15 are marked: an older
- * libpq refuses a service file that uses them.
- */
+// PostgreSQL 15 "Parameter Key Words" that libpq 15 reads in a service file (checked against
+// real psql 15 by the tests). `requiressl` and `tty` are gone from libpq; `service` itself is
+// refused inside a service ("nested service specifications not supported").
+const PG15_KEYWORDS = (
+  'host hostaddr port dbname user password passfile channel_binding connect_timeout ' +
+  'client_encoding options application_name fallback_application_name keepalives ' +
+  'keepalives_idle keepalives_interval keepalives_count tcp_user_timeout replication ' +
+  'gssencmode sslmode sslcompression sslcert sslkey sslpassword sslrootcert sslcrl sslcrldir ' +
+  'sslsni requirepeer ssl_min_protocol_version ssl_max_protocol_version krbsrvname gsslib ' +
+  'target_session_attrs'
+).split(' ');
+
+/** Keywords newer than PostgreSQL 15, with the major version that added them; an older libpq refuses only the service that uses one. */
+export const LIBPQ_KEYWORD_SINCE: Readonly<Record<string, number>> = Object.freeze({
+  require_auth: 16,
+  sslcertmode: 16,
+  load_balance_hosts: 16,
+  gssdelegation: 16,
+  sslnegotiation: 17,
+});
+
+/** Every libpq connection keyword a pg_service.conf section may set (PostgreSQL 15–17), `service` excluded. */
 export const LIBPQ_KEYWORDS: ReadonlySet<string> = new Set([
-  'host',
-  'hostaddr',
-  'port',
-  'dbname',
-  'user',
-  'password',
-  'passfile',
-  'channel_binding',
-  'connect_timeout',
-  'client_encoding',
-  'options',
-  'application_name',
-  'fallback_application_name',
-  'keepalives',
-  'keepalives_idle',
-  'keepalives_interval',
-  'keepalives_count',
-  'tcp_user_timeout',
-  'replication',
-  'gssencmode',
-  'sslmode',
-  'requiressl',
-  'sslcompression',
-  'sslcert',
-  'sslkey',
-  'sslpassword',
-  'sslrootcert',
-  'sslcrl',
-  'sslcrldir',
-  'sslsni',
-  'requirepeer',
-  'ssl_min_protocol_version',
-  'ssl_max_protocol_version',
-  'krbsrvname',
-  'gsslib',
-  'target_session_attrs',
-  // PostgreSQL 16+
-  'require_auth',
-  'sslcertmode',
-  'load_balance_hosts',
-  'gssdelegation',
-  // PostgreSQL 17+
-  'sslnegotiation',
+  ...PG15_KEYWORDS,
+  ...Object.keys(LIBPQ_KEYWORD_SINCE),
 ]);
 
+/** The values libpq accepts for `sslmode`. */
 export const SSL_MODES = [
   'disable',
   'allow',
@@ -59,12 +36,43 @@ export const SSL_MODES = [
   'verify-ca',
   'verify-full',
 ] as const;
-const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const MAX_VALUE = 4096;
-const MAX_KEYS = 64;
-const FIRST_KEYS = ['host', 'hostaddr', 'port', 'dbname', 'user', 'password'];
 
-/** keyword → value of one service. */
+/** The longest `key=value` line libpq reads, in UTF-8 bytes: its buffer is 1024 bytes, newline and NUL included. */
+export const MAX_LINE_BYTES = 1021;
+
+/** The most settings one service may have. */
+export const MAX_SETTINGS = 64;
+
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const FIRST_KEYS = ['host', 'hostaddr', 'port', 'dbname', 'user', 'password'];
+// Only a keyword-shaped key is echoed in a message: anything else may be a pasted value.
+const KEY_SHAPE = /^[a-z][a-z0-9_]{0,39}$/;
+// libpq trims with C isspace(), so only ASCII whitespace counts (a trailing NBSP is kept).
+const ASCII_SPACE = '[ \\t\\n\\v\\f\\r]';
+const LEADING_SPACE = new RegExp(`^${ASCII_SPACE}+`);
+const TRAILING_SPACE = new RegExp(`${ASCII_SPACE}+$`);
+const EDGE_SPACE = new RegExp(`^${ASCII_SPACE}|${ASCII_SPACE}$`);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const ENUMS: Readonly<Record<string, readonly string[]>> = {
+  sslmode: SSL_MODES,
+  gssencmode: ['disable', 'prefer', 'require'],
+  channel_binding: ['disable', 'prefer', 'require'],
+  target_session_attrs: ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'],
+  load_balance_hosts: ['disable', 'random'],
+  sslcertmode: ['disable', 'allow', 'require'],
+  sslnegotiation: ['postgres', 'direct'],
+};
+const INTEGERS = new Set([
+  'connect_timeout',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+]);
+
+/** The settings of one service: libpq keyword → value. */
 export type PgServiceSettings = Record<string, string>;
 
 /** One `[name]` section of a pg_service.conf. */
@@ -79,150 +87,228 @@ interface FieldProblem {
   line?: number;
 }
 
-function problems(list: FieldProblem[]): HushError {
-  return new HushError(
-    'VALIDATION_FAILED',
-    list.map((p) => `${p.field}: ${p.message}`).join('; '),
-    { fields: list },
-  );
+function failure(list: readonly FieldProblem[]): HushError {
+  const message = list.map((p) => (p.field === 'text' ? p.message : `${p.field}: ${p.message}`));
+  return new HushError('VALIDATION_FAILED', message.join('; '), { fields: list });
 }
 
-/**
- * Checks one service: its name, known keywords, port and sslmode values, no newline/NUL, sizes.
- * Throws one VALIDATION_FAILED listing every bad field; messages name keys, never values.
- */
-export function validatePgService(entry: PgServiceEntry, fieldPrefix = ''): void {
+function keyLabel(key: string): string {
+  return KEY_SHAPE.test(key) ? `"${key}"` : 'a key';
+}
+
+function isPort(p: string): boolean {
+  return /^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535;
+}
+
+function valueProblem(key: string, value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (/[\n\r\0]/.test(value)) return 'must not contain a newline, carriage return or NUL';
+  if (LONE_SURROGATE.test(value)) return 'must be valid Unicode text';
+  if (EDGE_SPACE.test(value)) {
+    return 'must not start or end with whitespace (libpq would not read it back as given)';
+  }
+  if (Buffer.byteLength(`${key}=${value}`, 'utf8') > MAX_LINE_BYTES) {
+    return `is too long: "key=value" must fit in ${MAX_LINE_BYTES} bytes, the line libpq reads`;
+  }
+  if (key === 'port' && !value.split(',').every(isPort)) {
+    return 'must be a port from 1 to 65535 (or a comma-separated list of ports)';
+  }
+  const allowed = ENUMS[key];
+  if (allowed && !allowed.includes(value)) return `must be one of ${allowed.join(', ')}`;
+  if (INTEGERS.has(key) && !/^\d{1,9}$/.test(value)) return 'must be a whole number';
+  return undefined;
+}
+
+function entryProblems(
+  entry: PgServiceEntry,
+  prefix: string,
+  lines?: ReadonlyMap<string, number>,
+  allowEmpty = false,
+): FieldProblem[] {
   const list: FieldProblem[] = [];
-  const f = (name: string) => `${fieldPrefix}${name}`;
-  if (!SERVICE_NAME.test(entry.name)) {
-    list.push({
-      field: f('name'),
-      message:
-        'service name must be 1-63 of A-Z, a-z, 0-9, "_", "." and "-", starting with a letter or digit',
-    });
+  const add = (field: string, message: string, line?: number) =>
+    list.push(
+      line === undefined
+        ? { field: `${prefix}${field}`, message }
+        : { field: `${prefix}${field}`, line, message: `line ${line}: ${message}` },
+    );
+  const header = lines?.get('[');
+  if (typeof entry.name !== 'string' || !SERVICE_NAME.test(entry.name)) {
+    add('name', 'must be 1-63 of A-Z a-z 0-9 _ . -, starting with a letter or digit', header);
   }
   const keys = Object.keys(entry.settings);
-  if (keys.length === 0) list.push({ field: f('settings'), message: 'give at least one setting' });
-  if (keys.length > MAX_KEYS)
-    list.push({ field: f('settings'), message: `at most ${MAX_KEYS} settings` });
+  if (keys.length === 0 && !allowEmpty) add('settings', 'give at least one setting', header);
+  if (keys.length > MAX_SETTINGS) add('settings', `at most ${MAX_SETTINGS} settings`, header);
   for (const key of keys) {
-    const value = entry.settings[key] ?? '';
-    if (!LIBPQ_KEYWORDS.has(key)) {
-      list.push({ field: f(key), message: `"${key}" is not a libpq connection keyword` });
-      continue;
-    }
-    if (/[\n\r\0]/.test(value))
-      list.push({ field: f(key), message: 'must not contain a newline or NUL' });
-    if (value.length > MAX_VALUE)
-      list.push({ field: f(key), message: `must be at most ${MAX_VALUE} characters` });
-    if (
-      key === 'port' &&
-      !value.split(',').every((p) => /^\d{1,5}$/.test(p.trim()) && +p >= 1 && +p <= 65535)
-    ) {
-      list.push({
-        field: f(key),
-        message: 'must be a port from 1 to 65535 (or a comma-separated list)',
-      });
-    }
-    if (key === 'sslmode' && !(SSL_MODES as readonly string[]).includes(value)) {
-      list.push({ field: f(key), message: `must be one of ${SSL_MODES.join(', ')}` });
+    const line = lines?.get(key);
+    const field = KEY_SHAPE.test(key) ? key : 'settings';
+    if (key === 'service') {
+      add(field, 'a service cannot name another service (libpq refuses nesting)', line);
+    } else if (!LIBPQ_KEYWORDS.has(key)) {
+      add(field, `${keyLabel(key)} is not a libpq connection keyword`, line);
+    } else {
+      const problem = valueProblem(key, entry.settings[key]);
+      if (problem !== undefined) add(field, problem, line);
     }
   }
-  if (list.length > 0) throw problems(list);
+  return list;
 }
 
 /**
- * Parses the text of a pg_service.conf as libpq reads it: blank lines and `#` comments skipped,
- * surrounding whitespace ignored, `[name]` sections of `key=value` lines. A syntax error names
- * its line; every section is validated before anything is returned (all or none).
+ * Checks one service: its name, known keywords, port and sslmode values, no newline or NUL,
+ * lines libpq can read; throws one VALIDATION_FAILED listing every bad field, never a value.
  */
-export function parsePgServiceConf(text: string): PgServiceEntry[] {
-  const entries: PgServiceEntry[] = [];
-  const seen = new Map<string, number>();
-  const list: FieldProblem[] = [];
-  let current: PgServiceEntry | undefined;
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    const n = index + 1;
-    if (line === '' || line.startsWith('#')) return;
-    if (line.startsWith('[')) {
-      const m = /^\[([^\]]*)\]$/.exec(line);
-      if (!m) {
-        list.push({
-          field: 'text',
-          line: n,
-          message: `line ${n}: a section header must look like [name]`,
-        });
-        return;
-      }
-      const name = (m[1] ?? '').trim();
-      const first = seen.get(name);
-      if (first !== undefined) {
-        list.push({
-          field: 'text',
-          line: n,
-          message: `line ${n}: service [${name}] is already defined on line ${first}`,
-        });
-      }
-      seen.set(name, n);
-      current = { name, settings: {} };
-      entries.push(current);
-      return;
-    }
-    const eq = line.indexOf('=');
-    if (eq <= 0) {
-      list.push({ field: 'text', line: n, message: `line ${n}: expected key=value or [service]` });
-      return;
-    }
-    const key = line.slice(0, eq).trim();
-    const value = line.slice(eq + 1).trim();
-    if (!current) {
-      list.push({
-        field: 'text',
-        line: n,
-        message: `line ${n}: "${key}" comes before any [service] section`,
-      });
-      return;
-    }
-    if (!LIBPQ_KEYWORDS.has(key)) {
-      list.push({
-        field: 'text',
-        line: n,
-        message: `line ${n}: "${key}" is not a libpq connection keyword`,
-      });
-      return;
-    }
-    current.settings[key] = value;
-  });
-  if (entries.length === 0 && list.length === 0)
-    list.push({ field: 'text', message: 'no [service] section found' });
-  if (list.length > 0) throw problems(list);
-  for (const entry of entries) validatePgService(entry, `[${entry.name}].`);
-  return entries;
+export function validatePgService(entry: PgServiceEntry, fieldPrefix = ''): void {
+  const list = entryProblems(entry, fieldPrefix);
+  if (list.length > 0) throw failure(list);
 }
 
-/** Writes entries as a pg_service.conf that libpq reads; keys in a fixed, readable order. */
+interface Section {
+  entry: PgServiceEntry;
+  settings: Map<string, string>;
+  lines: Map<string, number>;
+  // A bad or repeated header: its own error says enough, so its lines are skipped.
+  ignored: boolean;
+  // A line had a syntax error: "no settings" would only repeat it.
+  faulty: boolean;
+}
+
+function section(name: string, line: number, ignored: boolean): Section {
+  const entry = { name, settings: {} };
+  return { entry, settings: new Map(), lines: new Map([['[', line]]), ignored, faulty: false };
+}
+
+function textProblem(line: number, message: string): FieldProblem {
+  return { field: 'text', line, message: `line ${line}: ${message}` };
+}
+
+function readHeader(line: string, n: number, sections: Section[]): FieldProblem | undefined {
+  const m = /^\[([^\]]*)\]$/.exec(line);
+  const name = (m?.[1] ?? '').trim();
+  const first = sections.find((s) => !s.ignored && s.entry.name === name);
+  sections.push(section(name, n, !m || first !== undefined));
+  if (!m) return textProblem(n, 'a section header must look like [name]');
+  if (first) {
+    return textProblem(n, `service [${name}] is already defined on line ${first.lines.get('[')}`);
+  }
+  return undefined;
+}
+
+/** Reads one line into `sections`, returning the syntax problem it has, if any. */
+function readLine(raw: string, n: number, sections: Section[]): FieldProblem | undefined {
+  const line = raw.replace(LEADING_SPACE, '').replace(TRAILING_SPACE, '');
+  if (line === '' || line.startsWith('#')) return undefined;
+  if (line.startsWith('[')) return readHeader(line, n, sections);
+  const current = sections.at(-1);
+  if (current?.ignored) return undefined;
+  const eq = line.indexOf('=');
+  if (eq <= 0) return textProblem(n, 'expected key=value or [service]');
+  // libpq itself allows no space around "="; people write it, and the formatter drops it.
+  const key = line.slice(0, eq).replace(TRAILING_SPACE, '');
+  if (!current) return textProblem(n, `${keyLabel(key)} comes before any [service] section`);
+  if (key === 'service') return textProblem(n, 'a service cannot name another service');
+  if (!LIBPQ_KEYWORDS.has(key)) {
+    return textProblem(n, `${keyLabel(key)} is not a libpq connection keyword`);
+  }
+  const earlier = current.lines.get(key);
+  if (earlier !== undefined) {
+    return textProblem(n, `"${key}" is already set on line ${earlier} (libpq keeps the first)`);
+  }
+  current.settings.set(key, line.slice(eq + 1).replace(LEADING_SPACE, ''));
+  current.lines.set(key, n);
+  return undefined;
+}
+
+/**
+ * Parses pg_service.conf text into its sections, all or none: throws one VALIDATION_FAILED whose
+ * fields name every bad line (`line 7: …`) or setting, never a value.
+ *
+ * @example parsePgServiceConf('[ninja]\nhost=db\nport=5432\n') // [{ name: 'ninja', settings: { host: 'db', port: '5432' } }]
+ */
+export function parsePgServiceConf(text: string): PgServiceEntry[] {
+  const sections: Section[] = [];
+  const list: FieldProblem[] = [];
+  // libpq splits on "\n" only; a "\r" before it is trailing whitespace.
+  text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .forEach((raw, i) => {
+      const problem = readLine(raw, i + 1, sections);
+      if (!problem) return;
+      list.push(problem);
+      const current = sections.at(-1);
+      if (current) current.faulty = true;
+    });
+  if (sections.length === 0 && list.length === 0) {
+    list.push({ field: 'text', message: 'no [service] section found' });
+  }
+  const kept = sections.filter((s) => !s.ignored);
+  for (const s of kept) {
+    s.entry.settings = Object.fromEntries(s.settings);
+    list.push(...entryProblems(s.entry, `[${s.entry.name}].`, s.lines, s.faulty));
+  }
+  if (list.length > 0) throw failure(list);
+  return kept.map((s) => s.entry);
+}
+
+function compareKeys(a: string, b: string): number {
+  const ia = FIRST_KEYS.indexOf(a);
+  const ib = FIRST_KEYS.indexOf(b);
+  if (ia !== -1 || ib !== -1) {
+    return (ia === -1 ? FIRST_KEYS.length : ia) - (ib === -1 ? FIRST_KEYS.length : ib);
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Writes services as a pg_service.conf that libpq reads, keys in a fixed order (host, hostaddr,
+ * port, dbname, user, password, then alphabetical); throws VALIDATION_FAILED for an invalid
+ * or repeated service rather than write a file libpq would misread.
+ */
 export function formatPgServiceConf(entries: readonly PgServiceEntry[]): string {
+  const list: FieldProblem[] = [];
+  const seen = new Set<string>();
+  entries.forEach((entry, i) => {
+    if (seen.has(entry.name)) {
+      list.push({ field: `entries[${i}].name`, message: `service [${entry.name}] appears twice` });
+    }
+    seen.add(entry.name);
+    list.push(...entryProblems(entry, `entries[${i}].`));
+  });
+  if (list.length > 0) throw failure(list);
   return entries
     .map((entry) => {
-      const keys = Object.keys(entry.settings).sort((a, b) => {
-        const ia = FIRST_KEYS.indexOf(a);
-        const ib = FIRST_KEYS.indexOf(b);
-        if (ia !== -1 || ib !== -1) return (ia === -1 ? 99 : ia) - (ib === -1 ? 99 : ib);
-        return a < b ? -1 : 1;
-      });
-      return `[${entry.name}]\n${keys.map((k) => `${k}=${entry.settings[k]}`).join('\n')}\n`;
+      const keys = Object.keys(entry.settings).sort(compareKeys);
+      return `[${entry.name}]\n${keys.map((k) => `${k}=${entry.settings[k]}\n`).join('')}`;
     })
     .join('\n');
 }
 
-/** Parses CLI `--set key=value` pairs; errors name the pair's position, never its value. */
+/**
+ * Turns CLI `--set key=value` pairs into settings (validate them with {@link validatePgService});
+ * throws VALIDATION_FAILED naming each bad pair by position (`set[1]`), never its value.
+ */
 export function parseSetPairs(pairs: readonly string[]): PgServiceSettings {
-  const out: PgServiceSettings = {};
+  const settings = new Map<string, string>();
+  const where = new Map<string, number>();
+  const list: FieldProblem[] = [];
   pairs.forEach((pair, i) => {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw problems([{ field: `set[${i}]`, message: 'use key=value' }]);
-    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1);
+    const key =
+      eq > 0 ? pair.slice(0, eq).replace(LEADING_SPACE, '').replace(TRAILING_SPACE, '') : '';
+    if (key === '') {
+      list.push({ field: `set[${i}]`, message: 'use key=value' });
+      return;
+    }
+    const earlier = where.get(key);
+    if (earlier !== undefined) {
+      list.push({ field: `set[${i}]`, message: `repeats the key of set[${earlier}]` });
+      return;
+    }
+    where.set(key, i);
+    settings.set(key, pair.slice(eq + 1));
   });
-  return out;
+  if (list.length > 0) throw failure(list);
+  // fromEntries defines own properties, so a "__proto__" key stays a key (and is then refused).
+  return Object.fromEntries(settings);
 }

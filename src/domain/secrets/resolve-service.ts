@@ -5,6 +5,7 @@ import { invalid } from '../../errors.js';
 import { findMemberByEmail } from '../../store/org-store.js';
 import type { OrganizationRow, Schema } from '../../store/schema.js';
 import { listCandidates } from '../../store/secret-store.js';
+import type { AuditService } from '../audit/audit-service.js';
 import type { RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
 import { loadOrganization } from '../orgs/org-service.js';
@@ -51,8 +52,12 @@ type Candidate = Awaited<ReturnType<typeof listCandidates>>[number] & {
 };
 
 /** Resolution of a job context: explained (masked) for people, with values for jobs and tokens. */
-export function createResolveService(deps: { uow: UnitOfWork; keys: KeyService }) {
-  const { uow, keys } = deps;
+export function createResolveService(deps: {
+  uow: UnitOfWork;
+  keys: KeyService;
+  audit: AuditService;
+}) {
+  const { uow, keys, audit } = deps;
 
   async function memberId(
     db: Kysely<Schema>,
@@ -147,7 +152,41 @@ export function createResolveService(deps: { uow: UnitOfWork; keys: KeyService }
     );
   }
 
-  return { explain, resolveValues, resolveIn };
+  /**
+   * The runtime read (`hush run`): the resolved set with values, for actors holding
+   * "read secret values" (service tokens). The ACCESS event commits before the values leave.
+   */
+  function readValues(
+    ctx: RequestContext,
+    orgSlug: string,
+    ref: ContextRef,
+  ): Promise<ResolvedSecret[]> {
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
+      const context = await resolveContext(trx, org, ref);
+      await authorize(trx, ctx, 'secrets:read-values', {
+        orgId: org.id,
+        orgSlug: org.slug,
+        targetType: 'secret',
+        projectId: context.project.id,
+        ...(context.environment ? { environmentId: context.environment.id } : {}),
+      });
+      const values = await resolveValues(trx, context, null);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'ACCESS',
+        targetType: 'secret',
+        targetName: [context.project.slug, context.environment?.slug, context.service?.name]
+          .filter(Boolean)
+          .join('/'),
+        change: `read ${values.length} secret values`,
+        details: { secrets: values.map((v) => ({ name: v.name, kind: v.kind, level: v.level })) },
+      });
+      return values;
+    });
+  }
+
+  return { explain, resolveValues, resolveIn, readValues };
 }
 
 export type ResolveService = ReturnType<typeof createResolveService>;

@@ -1,0 +1,220 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { Command } from 'commander';
+
+import { JOB_PATH, materialize, type MaterialSecret } from '../../jobs/materialize.js';
+import { type ApiClient, CliError } from '../api-client.js';
+import { clientFor, globals, orgPath, projectPath, resolveOrg } from '../context.js';
+import { output, printJson, printTable } from '../output.js';
+
+interface Job {
+  id: string;
+  status: string;
+  exitCode: number | null;
+  error: string | null;
+}
+
+interface LogPage {
+  job: Job;
+  finished: boolean;
+  lines: { seq: number; stream: string; text: string }[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Prints a job's log as it grows until the job finishes; returns the finished job. */
+async function follow(client: ApiClient, org: string, id: string, toStdout: boolean): Promise<Job> {
+  let after = 0;
+  for (;;) {
+    const page = await client.get<LogPage>(`${orgPath(org)}/jobs/${id}/logs`, { after });
+    for (const line of page.lines) {
+      (line.stream === 'stderr' || !toStdout ? process.stderr : process.stdout).write(line.text);
+      after = line.seq;
+    }
+    if (page.finished && page.lines.length === 0) return page.job;
+    if (page.lines.length === 0) await sleep(100);
+  }
+}
+
+function exitCodeOf(job: Job): number {
+  if (job.status === 'succeeded') return 0;
+  return job.exitCode && job.exitCode > 0 ? job.exitCode : 1;
+}
+
+/** `hush job …` and `hush run`. */
+export function registerJobCommands(program: Command): void {
+  const job = program
+    .command('job')
+    .description('Jobs: runs of a service or an ad-hoc command, with their secrets');
+  job
+    .command('run')
+    .description('Run a job, stream its (redacted) log and exit with its exit code')
+    .requiredOption('--project <slug>', 'project')
+    .option('--env <slug>', 'environment')
+    .option('--service <name>', "run this service's command")
+    .option('--timeout <duration>', 'override the timeout: seconds or 30s, 10m, 1h')
+    .option('--org <slug>', 'organization')
+    .argument('[command...]', 'ad-hoc command after --')
+    .action(
+      async (
+        command: string[],
+        opts: { project: string; env?: string; service?: string; timeout?: string; org?: string },
+        cmd: Command,
+      ) => {
+        const client = clientFor(cmd);
+        const org = await resolveOrg(client, opts.org);
+        const created = await client.post<Job>(`${orgPath(org)}/jobs`, {
+          project: opts.project,
+          env: opts.env,
+          service: opts.service,
+          command: command.length > 0 ? command : undefined,
+          timeout: opts.timeout,
+        });
+        process.stderr.write(`job ${created.id} queued\n`);
+        const onInterrupt = () =>
+          void client.post(`${orgPath(org)}/jobs/${created.id}/cancel`).catch(() => undefined);
+        process.once('SIGINT', onInterrupt);
+        const done = await follow(client, org, created.id, true);
+        process.off('SIGINT', onInterrupt);
+        if (globals(cmd).json) printJson(done);
+        if (done.status !== 'succeeded')
+          process.stderr.write(
+            `hush: job ${done.id} ${done.status}${done.error ? `: ${done.error}` : ''}\n`,
+          );
+        process.exitCode = exitCodeOf(done);
+      },
+    );
+  job
+    .command('list')
+    .description('Jobs of a project, newest first')
+    .requiredOption('--project <slug>', 'project')
+    .option('--limit <n>', 'how many', '50')
+    .option('--org <slug>', 'organization')
+    .action(async (opts: { project: string; limit: string; org?: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      const rows = await client.get<Record<string, unknown>[]>(
+        `${projectPath(await resolveOrg(client, opts.org), opts.project)}/jobs`,
+        { limit: opts.limit },
+      );
+      output(!!globals(cmd).json, rows, () =>
+        printTable(rows, [
+          'id',
+          'kind',
+          'status',
+          'exitCode',
+          'triggeredBy',
+          'createdAt',
+          'finishedAt',
+        ]),
+      );
+    });
+  job
+    .command('show <id>')
+    .description('A job: status, exit code, timings')
+    .option('--org <slug>', 'organization')
+    .action(async (id: string, opts: { org?: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      const row = await client.get<Record<string, unknown>>(
+        `${orgPath(await resolveOrg(client, opts.org))}/jobs/${encodeURIComponent(id)}`,
+      );
+      output(!!globals(cmd).json, row, () =>
+        printTable([row], ['id', 'status', 'exitCode', 'error', 'startedAt', 'finishedAt']),
+      );
+    });
+  job
+    .command('logs <id>')
+    .description("A job's log (redacted); --follow waits for the end")
+    .option('--follow', 'keep printing until the job finishes')
+    .option('--org <slug>', 'organization')
+    .action(async (id: string, opts: { follow?: boolean; org?: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      const org = await resolveOrg(client, opts.org);
+      if (opts.follow) {
+        await follow(client, org, id, true);
+        return;
+      }
+      const page = await client.get<LogPage>(`${orgPath(org)}/jobs/${encodeURIComponent(id)}/logs`);
+      if (globals(cmd).json) printJson(page.lines);
+      else
+        for (const l of page.lines)
+          (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.text);
+    });
+  job
+    .command('cancel <id>')
+    .description('Cancel a queued or running job; its process tree is killed')
+    .option('--org <slug>', 'organization')
+    .action(async (id: string, opts: { org?: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      const row = await client.post<Job>(
+        `${orgPath(await resolveOrg(client, opts.org))}/jobs/${encodeURIComponent(id)}/cancel`,
+      );
+      output(!!globals(cmd).json, row, () => process.stdout.write(`Cancelling job ${id}\n`));
+    });
+
+  program
+    .command('run')
+    .description(
+      'Run CMD here with the resolved secrets (needs a token that may read values: a service token)',
+    )
+    .requiredOption('--project <slug>', 'project')
+    .option('--env <slug>', 'environment')
+    .option('--service <name>', 'service')
+    .option(
+      '--preserve-env <names>',
+      'comma-separated variables of yours that secrets must not override',
+    )
+    .option('--clean-env', "start from a job's clean environment instead of yours")
+    .option('--org <slug>', 'organization')
+    .argument('<command...>', 'command and arguments, after --')
+    .action(
+      async (
+        command: string[],
+        opts: {
+          project: string;
+          env?: string;
+          service?: string;
+          preserveEnv?: string;
+          cleanEnv?: boolean;
+          org?: string;
+        },
+        cmd: Command,
+      ) => {
+        const client = clientFor(cmd);
+        const org = await resolveOrg(client, opts.org);
+        const secrets = await client.get<MaterialSecret[]>(`${orgPath(org)}/runtime/secrets`, {
+          project: opts.project,
+          env: opts.env,
+          service: opts.service,
+        });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-run-'));
+        const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+        process.once('exit', cleanup);
+        const { env: resolved } = materialize(dir, secrets, {});
+        const preserved = new Set((opts.preserveEnv ?? '').split(',').filter(Boolean));
+        const base: Record<string, string | undefined> = opts.cleanEnv
+          ? { PATH: JOB_PATH, LANG: 'C.UTF-8', HOME: dir }
+          : { ...process.env };
+        for (const [k, v] of Object.entries(resolved))
+          if (!(preserved.has(k) && base[k] !== undefined)) base[k] = v;
+        const [file, ...args] = command;
+        const child = spawn(file ?? 'true', args, { stdio: 'inherit', env: base });
+        const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+          process.on(signal, forward(signal));
+        const code = await new Promise<number>((resolve) => {
+          child.once('error', (e: NodeJS.ErrnoException) => {
+            process.stderr.write(`hush: cannot run ${file}: ${e.code ?? e.message}\n`);
+            resolve(127);
+          });
+          child.once('exit', (c, signal) =>
+            resolve(c ?? 128 + (signal ? os.constants.signals[signal] : 0)),
+          );
+        });
+        cleanup();
+        if (code !== 0) throw new CliError('', code);
+      },
+    );
+}

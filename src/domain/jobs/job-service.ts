@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Kysely } from 'kysely';
+
+import { hushError, invalid } from '../../errors.js';
+import { findJob, insertJob, listJobs, readJobLogs, updateJob } from '../../store/job-store.js';
+import type { JobRow, OrganizationRow, Schema } from '../../store/schema.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { actorName, now, type RequestContext } from '../context.js';
+import { loadOrganization } from '../orgs/org-service.js';
+import { authorize } from '../policy/authorize.js';
+import { loadProject } from '../projects/project-service.js';
+import { resolveContext } from '../secrets/scope.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+
+export interface TriggerInput {
+  project: string;
+  env?: string | undefined;
+  service?: string | undefined;
+  /** Ad-hoc command (argv) instead of a service's command line. */
+  command?: string[] | undefined;
+  timeoutSeconds?: number | undefined;
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
+
+/** The public shape of a job. */
+export function toJob(row: JobRow) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    exitCode: row.exitCode,
+    error: row.error,
+    command: row.kind === 'adhoc' ? (JSON.parse(row.command) as string[]) : row.command,
+    triggeredBy: row.triggeredBy,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    timeoutSeconds: row.timeoutSeconds,
+  };
+}
+
+/** Jobs: trigger (service or ad-hoc), list, show, logs, cancel. Workers run them (src/jobs). */
+export function createJobService(deps: {
+  uow: UnitOfWork;
+  audit: AuditService;
+  onQueued: () => void;
+}) {
+  const { uow, audit } = deps;
+
+  function trigger(ctx: RequestContext, orgSlug: string, input: TriggerInput) {
+    if (!input.service && !input.command) throw invalid('service', 'give a service or a command');
+    if (input.service && input.command)
+      throw invalid('command', 'give either a service or a command');
+    return uow
+      .write(ctx, async (trx) => {
+        const { org, project } = await loadProject(
+          trx,
+          ctx,
+          orgSlug,
+          input.project,
+          'project:read',
+        );
+        const context = await resolveContext(trx, org, input);
+        await authorize(trx, ctx, input.command ? 'jobs:shell' : 'jobs:run', {
+          orgId: org.id,
+          orgSlug: org.slug,
+          targetType: 'job',
+          targetName: input.service ?? input.command?.[0] ?? null,
+          projectId: project.id,
+          ...(context.environment ? { environmentId: context.environment.id } : {}),
+        });
+        const service = context.service;
+        const row: JobRow = {
+          id: randomUUID(),
+          orgId: org.id,
+          projectId: project.id,
+          environmentId: context.environment?.id ?? null,
+          serviceId: service?.id ?? null,
+          kind: service ? 'service' : 'adhoc',
+          command: service ? service.command : JSON.stringify(input.command),
+          workingDir: service?.workingDir ?? null,
+          timeoutSeconds: input.timeoutSeconds ?? service?.timeoutSeconds ?? 3600,
+          memberId: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+          triggeredBy: actorName(ctx.actor),
+          status: 'queued',
+          attempts: 0,
+          exitCode: null,
+          error: null,
+          workerId: null,
+          heartbeatAt: null,
+          cancelRequestedAt: null,
+          createdAt: now(),
+          startedAt: null,
+          processStartedAt: null,
+          processExitedAt: null,
+          finishedAt: null,
+        };
+        await insertJob(trx, row);
+        await audit.append(trx, ctx, {
+          orgId: org.id,
+          eventType: 'TRIGGER_JOB',
+          targetType: 'job',
+          targetId: row.id,
+          targetName: service
+            ? `${project.slug}/${service.name}`
+            : `${project.slug}: ${input.command?.join(' ') ?? ''}`.slice(0, 200),
+          change: service ? `triggered service ${service.name}` : 'triggered an ad-hoc job',
+          details: { job: toJob(row), environment: context.environment?.slug ?? null },
+        });
+        return toJob(row);
+      })
+      .then((job) => {
+        deps.onQueued();
+        return job;
+      });
+  }
+
+  async function loadJob(
+    db: Kysely<Schema>,
+    ctx: RequestContext,
+    orgSlug: string,
+    id: string,
+    action: 'environment:read' | 'jobs:run',
+  ): Promise<{ org: OrganizationRow; job: JobRow }> {
+    const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
+    const job = await findJob(db, id);
+    if (!job || job.orgId !== org.id) throw hushError('JOB_NOT_FOUND', `job ${id} not found`);
+    await authorize(db, ctx, action, {
+      orgId: org.id,
+      orgSlug: org.slug,
+      targetType: 'job',
+      targetId: job.id,
+      projectId: job.projectId,
+      ...(job.environmentId ? { environmentId: job.environmentId } : {}),
+    });
+    return { org, job };
+  }
+
+  function list(ctx: RequestContext, orgSlug: string, projectSlug: string, limit = 50) {
+    return uow.read(ctx, async (db) => {
+      const { project } = await loadProject(db, ctx, orgSlug, projectSlug, 'environment:read');
+      return (await listJobs(db, project.id, limit)).map(toJob);
+    });
+  }
+
+  function show(ctx: RequestContext, orgSlug: string, id: string) {
+    return uow.read(ctx, async (db) =>
+      toJob((await loadJob(db, ctx, orgSlug, id, 'environment:read')).job),
+    );
+  }
+
+  /** Log lines after `afterSeq` (already redacted when stored) and whether the job is finished. */
+  function logs(ctx: RequestContext, orgSlug: string, id: string, afterSeq: number) {
+    return uow.read(ctx, async (db) => {
+      const { job } = await loadJob(db, ctx, orgSlug, id, 'environment:read');
+      const lines = await readJobLogs(db, id, afterSeq);
+      return {
+        job: toJob(job),
+        finished: FINISHED.has(job.status),
+        lines: lines.map((l) => ({ seq: l.seq, stream: l.stream, text: l.text, at: l.at })),
+      };
+    });
+  }
+
+  function cancel(ctx: RequestContext, orgSlug: string, id: string) {
+    return uow.write(ctx, async (trx) => {
+      const { org, job } = await loadJob(trx, ctx, orgSlug, id, 'jobs:run');
+      if (FINISHED.has(job.status))
+        throw hushError('CONFLICT', `job ${id} already finished (${job.status})`);
+      const at = now();
+      // A queued job is cancelled at once; a running one is stopped by its worker.
+      const patch: Partial<JobRow> =
+        job.status === 'queued'
+          ? {
+              status: 'cancelled',
+              cancelRequestedAt: at,
+              finishedAt: at,
+              error: 'cancelled before it started',
+            }
+          : { cancelRequestedAt: at };
+      await updateJob(trx, job.id, patch);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'CANCEL_JOB',
+        targetType: 'job',
+        targetId: job.id,
+        targetName: job.id,
+        change: `cancelled job ${job.id} (${job.status})`,
+      });
+      return toJob({ ...job, ...patch });
+    });
+  }
+
+  return { trigger, list, show, logs, cancel };
+}
+
+export type JobService = ReturnType<typeof createJobService>;

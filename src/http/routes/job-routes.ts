@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+
+import type { Services } from '../../app.js';
+import { toMaterial } from '../../jobs/runner.js';
+import { addRoute, type RouteRegistry } from '../route.js';
+import { durationSchema } from './project-routes.js';
+
+const orgParams = z.object({ org: z.string() });
+const idParams = orgParams.extend({ id: z.string() });
+
+/** Jobs (trigger, list, show, logs, cancel) and the runtime read of values for `hush run`. */
+export function registerJobRoutes(
+  app: FastifyInstance,
+  registry: RouteRegistry,
+  s: Services,
+): void {
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs/:org/jobs',
+      summary: "Queue a job: a service's command, or an ad-hoc argv (needs jobs:shell)",
+      tag: 'jobs',
+      params: orgParams,
+      status: 201,
+      body: z
+        .object({
+          project: z.string(),
+          env: z.string().optional(),
+          service: z.string().optional(),
+          command: z.array(z.string().max(65536)).min(1).max(1000).optional(),
+          timeout: durationSchema.optional(),
+        })
+        .strict(),
+    },
+    ({ ctx, params, body }) =>
+      s.jobs.trigger(ctx, params.org, { ...body, timeoutSeconds: body.timeout }),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/projects/:project/jobs',
+      summary: 'Jobs of a project, newest first',
+      tag: 'jobs',
+      params: orgParams.extend({ project: z.string() }),
+      query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }).strict(),
+    },
+    ({ ctx, params, query }) => s.jobs.list(ctx, params.org, params.project, query.limit),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/jobs/:id',
+      summary: 'A job: status, exit code, timings',
+      tag: 'jobs',
+      params: idParams,
+    },
+    ({ ctx, params }) => s.jobs.show(ctx, params.org, params.id),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/jobs/:id/logs',
+      summary: 'Redacted log lines after a sequence number (poll with after= to follow)',
+      tag: 'jobs',
+      params: idParams,
+      query: z.object({ after: z.coerce.number().int().min(0).default(0) }).strict(),
+    },
+    ({ ctx, params, query }) => s.jobs.logs(ctx, params.org, params.id, query.after),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs/:org/jobs/:id/cancel',
+      summary: 'Cancel a queued or running job (kills its process tree)',
+      tag: 'jobs',
+      params: idParams,
+    },
+    ({ ctx, params }) => s.jobs.cancel(ctx, params.org, params.id),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/runtime/secrets',
+      summary: 'The resolved set with values, for service tokens (hush run); audited as ACCESS',
+      tag: 'runtime',
+      params: orgParams,
+      query: z
+        .object({ project: z.string(), env: z.string().optional(), service: z.string().optional() })
+        .strict(),
+    },
+    async ({ ctx, params, query }) =>
+      (await s.resolve.readValues(ctx, params.org, query)).map(toMaterial),
+  );
+}

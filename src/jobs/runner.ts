@@ -1,0 +1,267 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+
+import type { AuditService } from '../domain/audit/audit-service.js';
+import { now, type RequestContext } from '../domain/context.js';
+import type { ResolvedSecret, ResolveService } from '../domain/secrets/resolve-service.js';
+import type { ContextScopes } from '../domain/secrets/scope.js';
+import { appendJobLogs, heartbeat, updateJob } from '../store/job-store.js';
+import { findEnvironmentById } from '../store/project-store.js';
+import type { JobLogRow, JobRow, JobStatus, Schema } from '../store/schema.js';
+import { JOB_PATH, materialize, type MaterialSecret } from './materialize.js';
+import { createRedactor } from './redact.js';
+
+const SYSTEM: RequestContext = { actor: { kind: 'system' }, tool: 'system', ip: null };
+const KILL_GRACE_MS = 3000;
+
+export interface RunnerDeps {
+  db: Kysely<Schema>;
+  audit: AuditService;
+  resolve: ResolveService;
+  jobsDir: string;
+  logger: Logger;
+}
+
+/** Turns a resolved secret into what materialization writes. */
+export function toMaterial(s: ResolvedSecret): MaterialSecret {
+  switch (s.value.kind) {
+    case 'env':
+      return { name: s.name, kind: 'env', value: s.value.value };
+    case 'file':
+      return {
+        name: s.name,
+        kind: 'file',
+        fileName: s.fileName,
+        contentBase64: s.value.content.toString('base64'),
+      };
+    case 'pgservice':
+      return { name: s.name, kind: 'pgservice', settings: s.value.settings };
+  }
+}
+
+async function loadContext(db: Kysely<Schema>, job: JobRow) {
+  const org = await db
+    .selectFrom('organizations')
+    .select(['id', 'slug'])
+    .where('id', '=', job.orgId)
+    .executeTakeFirstOrThrow();
+  const project = await db
+    .selectFrom('projects')
+    .selectAll()
+    .where('id', '=', job.projectId)
+    .executeTakeFirstOrThrow();
+  const environment = job.environmentId
+    ? ((await findEnvironmentById(db, job.environmentId)) ?? null)
+    : null;
+  const service = job.serviceId
+    ? ((await db
+        .selectFrom('services')
+        .selectAll()
+        .where('id', '=', job.serviceId)
+        .executeTakeFirst()) ?? null)
+    : null;
+  const scopes: ContextScopes['scopes'] = new Map([
+    [org.id, 'organization'],
+    [project.id, 'project'],
+  ]);
+  if (environment) scopes.set(environment.id, 'environment');
+  if (service) scopes.set(service.id, 'service');
+  const member = job.memberId
+    ? await db.selectFrom('users').select('email').where('id', '=', job.memberId).executeTakeFirst()
+    : undefined;
+  return {
+    org,
+    context: { project, environment, service, scopes },
+    memberEmail: member?.email ?? null,
+  };
+}
+
+/**
+ * Runs one claimed job to its end: resolve and decrypt its secrets (auditing the ACCESS first),
+ * write its private directory, spawn the process in a clean environment, capture and redact its
+ * output, enforce timeout and cancel on the whole process group, then record the outcome and
+ * delete the directory. A failure is stored on the job; the runner never throws.
+ */
+export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
+  const { db, audit } = deps;
+  const dir = path.join(deps.jobsDir, job.id);
+  let seq = 0;
+  let pending: JobLogRow[] = [];
+  const log = (stream: JobLogRow['stream'], text: string) => {
+    if (text) pending.push({ jobId: job.id, seq: ++seq, stream, text, at: now() });
+  };
+  const flush = async () => {
+    const rows = pending;
+    pending = [];
+    await appendJobLogs(db, rows);
+  };
+  const finish = async (status: JobStatus, patch: Partial<JobRow>) => {
+    await flush();
+    await db.transaction().execute(async (trx) => {
+      await updateJob(trx, job.id, { status, finishedAt: now(), ...patch });
+      await audit.append(trx, SYSTEM, {
+        orgId: job.orgId,
+        eventType: 'UPDATE',
+        targetType: 'job',
+        targetId: job.id,
+        targetName: job.id,
+        change: `job ${status}${patch.exitCode !== undefined && patch.exitCode !== null ? ` with exit code ${patch.exitCode}` : ''}`,
+        details: { status, exitCode: patch.exitCode ?? null, error: patch.error ?? null },
+      });
+    });
+  };
+
+  try {
+    const { org, context, memberEmail } = await loadContext(db, job);
+    const resolved = await deps.resolve.resolveValues(db, context, job.memberId);
+    // The ACCESS event is durable before any value leaves the worker's memory.
+    await db.transaction().execute((trx) =>
+      audit.append(trx, SYSTEM, {
+        orgId: job.orgId,
+        eventType: 'ACCESS',
+        targetType: 'job',
+        targetId: job.id,
+        targetName: job.id,
+        change: `job received ${resolved.length} secrets`,
+        details: {
+          secrets: resolved.map((s) => ({
+            name: s.name,
+            kind: s.kind,
+            level: s.level,
+            assigned: s.assigned,
+          })),
+          member: memberEmail,
+        },
+      }),
+    );
+    const { env, redact } = materialize(dir, resolved.map(toMaterial), {
+      PATH: JOB_PATH,
+      LANG: 'C.UTF-8',
+      HOME: dir,
+      HUSH_JOB_ID: job.id,
+      HUSH_ORGANIZATION: org.slug,
+      HUSH_PROJECT: context.project.slug,
+      HUSH_ENVIRONMENT: context.environment?.slug ?? '',
+      HUSH_SERVICE: context.service?.name ?? '',
+      HUSH_TRIGGERED_BY: job.triggeredBy,
+    });
+    const argv =
+      job.kind === 'service'
+        ? ['/bin/sh', '-c', job.command]
+        : (JSON.parse(job.command) as string[]);
+    const cwd = job.workingDir ?? dir;
+    if (!fs.existsSync(cwd)) {
+      await finish('failed', { error: `working directory ${cwd} does not exist` });
+      return;
+    }
+    const outcome = await spawnAndWatch(deps, job, argv, cwd, env, redact, log, flush);
+    await finish(outcome.status, outcome.patch);
+  } catch (error) {
+    deps.logger.warn(
+      { jobId: job.id, err: (error as Error).message },
+      'job failed before its process ran',
+    );
+    await finish('failed', { error: (error as Error).message }).catch((e: unknown) =>
+      deps.logger.error({ err: e }, 'could not record job failure'),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function spawnAndWatch(
+  deps: RunnerDeps,
+  job: JobRow,
+  argv: string[],
+  cwd: string,
+  env: Record<string, string>,
+  redactValues: string[],
+  log: (stream: JobLogRow['stream'], text: string) => void,
+  flush: () => Promise<void>,
+): Promise<{ status: JobStatus; patch: Partial<JobRow> }> {
+  const [file, ...args] = argv;
+  const child = spawn(file ?? '/bin/false', args, {
+    cwd,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const redactors = { stdout: createRedactor(redactValues), stderr: createRedactor(redactValues) };
+  let reason: 'timeout' | 'cancel' | null = null;
+  const killTree = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  const stop = (why: 'timeout' | 'cancel') => {
+    if (reason) return;
+    reason = why;
+    killTree('SIGTERM');
+    setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS).unref();
+  };
+  child.on(
+    'spawn',
+    () => void updateJob(deps.db, job.id, { processStartedAt: now() }).catch(() => undefined),
+  );
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream].setEncoding('utf8');
+    child[stream].on('data', (chunk: string) => log(stream, redactors[stream].push(chunk)));
+  }
+  const timer = setTimeout(() => stop('timeout'), job.timeoutSeconds * 1000);
+  const flusher = setInterval(() => void flush().catch(() => undefined), 100);
+  const beat = setInterval(() => {
+    void heartbeat(deps.db, job.id, now())
+      .then(({ cancelRequested }) => cancelRequested && stop('cancel'))
+      .catch(() => undefined);
+  }, 1000);
+  const result = await new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    error?: Error;
+  }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const exitedAt = now();
+  clearTimeout(timer);
+  clearInterval(flusher);
+  clearInterval(beat);
+  log('stdout', redactors.stdout.flush());
+  log('stderr', redactors.stderr.flush());
+  // Whatever the group left behind dies with the job.
+  killTree('SIGKILL');
+  const patch: Partial<JobRow> = { processExitedAt: exitedAt, exitCode: result.code };
+  if (result.error) {
+    const code = (result.error as NodeJS.ErrnoException).code;
+    return {
+      status: 'failed',
+      patch: {
+        ...patch,
+        error:
+          code === 'ENOENT'
+            ? `command not found: ${file}`
+            : `could not start the command (${code ?? 'error'})`,
+      },
+    };
+  }
+  if (reason === 'cancel') return { status: 'cancelled', patch: { ...patch, error: 'cancelled' } };
+  if (reason === 'timeout')
+    return {
+      status: 'timed_out',
+      patch: { ...patch, error: `timed out after ${job.timeoutSeconds} s` },
+    };
+  if (result.code === 0) return { status: 'succeeded', patch };
+  return {
+    status: 'failed',
+    patch: {
+      ...patch,
+      error: result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`,
+    },
+  };
+}

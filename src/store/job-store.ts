@@ -1,0 +1,107 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+
+import type { Database } from './db.js';
+import type { JobLogRow, JobRow, JobStatus, Schema } from './schema.js';
+
+/** Inserts a queued job. */
+export async function insertJob(db: Kysely<Schema>, row: JobRow): Promise<void> {
+  await db.insertInto('jobs').values(row).execute();
+}
+
+/** A job of an organization by id. */
+export function findJob(db: Kysely<Schema>, id: string): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Jobs of a project, newest first. */
+export function listJobs(db: Kysely<Schema>, projectId: string, limit: number): Promise<JobRow[]> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('projectId', '=', projectId)
+    .orderBy('createdAt', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Claims the oldest queued job for a worker, or returns undefined. On PostgreSQL the row is
+ * picked with FOR UPDATE SKIP LOCKED so concurrent workers never take the same job; SQLite has
+ * a single writer, so the UPDATE … WHERE id = (SELECT …) is atomic there.
+ */
+export async function claimNextJob(
+  database: Database,
+  workerId: string,
+  at: string,
+): Promise<JobRow | undefined> {
+  const lock = database.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+  const result = await sql<JobRow>`
+    update jobs set status = 'running', worker_id = ${workerId}, started_at = ${at},
+      heartbeat_at = ${at}, attempts = attempts + 1
+    where id = (select id from jobs where status = 'queued' order by created_at, id limit 1 ${lock})
+      and status = 'queued'
+    returning *`.execute(database.db);
+  return result.rows[0];
+}
+
+/** Records the worker's heartbeat and returns whether a cancel was requested. */
+export async function heartbeat(
+  db: Kysely<Schema>,
+  id: string,
+  at: string,
+): Promise<{ cancelRequested: boolean }> {
+  const row = await db
+    .updateTable('jobs')
+    .set({ heartbeatAt: at })
+    .where('id', '=', id)
+    .returning(['cancelRequestedAt'])
+    .executeTakeFirst();
+  return { cancelRequested: !!row?.cancelRequestedAt };
+}
+
+/** Updates fields of a job. */
+export async function updateJob(
+  db: Kysely<Schema>,
+  id: string,
+  patch: Partial<JobRow>,
+): Promise<void> {
+  await db.updateTable('jobs').set(patch).where('id', '=', id).execute();
+}
+
+/** Marks running jobs whose worker stopped sending heartbeats as failed; returns them. */
+export function failStaleJobs(db: Kysely<Schema>, staleBefore: string, at: string) {
+  return db
+    .updateTable('jobs')
+    .set({
+      status: 'failed' as JobStatus,
+      error: 'the worker running this job stopped (no heartbeat)',
+      finishedAt: at,
+    })
+    .where('status', '=', 'running')
+    .where('heartbeatAt', '<', staleBefore)
+    .returning(['id', 'orgId'])
+    .execute();
+}
+
+/** Appends log rows. */
+export async function appendJobLogs(db: Kysely<Schema>, rows: JobLogRow[]): Promise<void> {
+  if (rows.length > 0) await db.insertInto('jobLogs').values(rows).execute();
+}
+
+/** Log rows after a sequence number. */
+export function readJobLogs(
+  db: Kysely<Schema>,
+  jobId: string,
+  afterSeq: number,
+  limit = 1000,
+): Promise<JobLogRow[]> {
+  return db
+    .selectFrom('jobLogs')
+    .selectAll()
+    .where('jobId', '=', jobId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
