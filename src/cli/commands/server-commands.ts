@@ -100,6 +100,40 @@ export function registerServerCommands(program: Command): void {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
 
+  withServerOptions(
+    program
+      .command('worker')
+      .description('Run jobs only, no API (PostgreSQL: any number of workers share the queue)')
+      .option('--workers <n>', 'jobs run at once (default 2)'),
+  ).action(async (flags: ServerFlags) => {
+    const config = loadConfig(flags);
+    if (!config.databaseUrl) {
+      throw new CliError(
+        'hush worker needs PostgreSQL (HUSH_DATABASE_URL); with SQLite, hush serve runs the workers',
+      );
+    }
+    const logger = createLogger(config.logLevel);
+    const app = await createApp(config);
+    const concurrency = Math.max(1, config.workers);
+    const pool = createWorkerPool({
+      database: app.database,
+      audit: app.services.audit,
+      resolve: app.services.resolve,
+      dataDir: config.dataDir,
+      concurrency,
+      logger,
+    });
+    await pool.start();
+    process.stdout.write(`Hush worker ${pool.workerId} runs up to ${concurrency} jobs at once\n`);
+    const stop = () =>
+      void pool
+        .stop()
+        .then(() => app.close())
+        .then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
   const admin = program
     .command('admin')
     .description('Administration on the server machine (talks to the database directly)');

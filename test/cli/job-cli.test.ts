@@ -1,0 +1,255 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { runHush, spawnServer } from '../helpers/cli.js';
+import { DIALECTS, freshDatabase, tempDir } from '../helpers/databases.js';
+import { track } from '../helpers/resources.js';
+
+describe.each(DIALECTS)('hush job and hush run on %s', (dialect) => {
+  let cliEnv: Record<string, string>;
+  let serverEnv: Record<string, string>;
+  let server: Awaited<ReturnType<typeof spawnServer>>;
+  let serviceToken: string;
+  const hush = (args: string[], stdin?: string, env = cliEnv) => runHush(args, { env, stdin });
+
+  beforeAll(async () => {
+    const db = await freshDatabase(dialect);
+    serverEnv = {
+      HUSH_DATA_DIR: db.dataDir,
+      ...(db.databaseUrl ? { HUSH_DATABASE_URL: db.databaseUrl } : {}),
+    };
+    await runHush(
+      ['admin', 'bootstrap', '--email', 'owner@example.com', '--org', 'acme', '--password-stdin'],
+      { env: serverEnv, stdin: 'correct horse battery\n' },
+    );
+    server = await spawnServer({ ...serverEnv, HUSH_SERVER_ONLY_VAR: 'nope' });
+    cliEnv = { HUSH_CONFIG_DIR: tempDir('hush-cli-'), HUSH_URL: server.url };
+    await hush(
+      ['login', '--email', 'owner@example.com', '--password-stdin'],
+      'correct horse battery\n',
+    );
+    await hush(['project', 'create', 'maps']);
+    await hush([
+      'service',
+      'create',
+      'greet',
+      '--project',
+      'maps',
+      '--command',
+      'echo "hello $GREETING"; echo oops >&2; exit 7',
+    ]);
+    await hush(
+      ['secret', 'add', 'env', 'GREETING', '--value-stdin', '--project', 'maps'],
+      'secret-greeting-value\n',
+    );
+    const token = await hush(['token', 'create', 'ci', '--role', 'devops', '--json']);
+    serviceToken = (JSON.parse(token.stdout) as { token: string }).token;
+  }, 90_000);
+  afterAll(() => server.stop());
+
+  it('streams the redacted log and exits with the job exit code', async () => {
+    const r = await hush(['job', 'run', '--project', 'maps', '--service', 'greet']);
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe('hello [REDACTED]\n');
+    expect(r.stderr).toContain('oops');
+    expect(r.stderr).toContain('failed');
+  });
+
+  it('runs an ad-hoc command after -- and lists, shows and prints logs of jobs', async () => {
+    const r = await hush([
+      'job',
+      'run',
+      '--project',
+      'maps',
+      '--',
+      'sh',
+      '-c',
+      'echo adhoc $HUSH_PROJECT',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('adhoc maps\n');
+    const list = JSON.parse(
+      (await hush(['job', 'list', '--project', 'maps', '--json'])).stdout,
+    ) as { id: string; status: string }[];
+    expect(list.map((j) => j.status)).toEqual(['succeeded', 'failed']);
+    const logs = await hush(['job', 'logs', list[1]!.id]);
+    expect(logs.stdout).toBe('hello [REDACTED]\n');
+    const cancel = await hush(['job', 'cancel', list[0]!.id]);
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr).toContain('CONFLICT');
+  });
+
+  it('hush run injects values locally for a service token, overriding all but --preserve-env', async () => {
+    const env = { ...cliEnv, HUSH_TOKEN: serviceToken, GREETING: 'mine' };
+    const r = await runHush(
+      ['run', '--project', 'maps', '--', 'sh', '-c', 'echo "$GREETING|$HOME"; exit 5'],
+      { env },
+    );
+    expect(r.code).toBe(5);
+    expect(r.stdout).toBe(`secret-greeting-value|${process.env.HOME ?? '/tmp'}\n`);
+    const kept = await runHush(
+      [
+        'run',
+        '--project',
+        'maps',
+        '--preserve-env',
+        'GREETING',
+        '--',
+        'sh',
+        '-c',
+        'echo "$GREETING"',
+      ],
+      { env },
+    );
+    expect(kept.stdout).toBe('mine\n');
+    const clean = await runHush(
+      [
+        'run',
+        '--project',
+        'maps',
+        '--clean-env',
+        '--',
+        'sh',
+        '-c',
+        'echo "${HUSH_CONFIG_DIR:-none} $GREETING"',
+      ],
+      { env },
+    );
+    expect(clean.stdout).toBe('none secret-greeting-value\n');
+  });
+
+  it('forwards signals to the command and removes its private directory', async () => {
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...cliEnv,
+      HUSH_TOKEN: serviceToken,
+    };
+    const child = spawn(
+      process.execPath,
+      [
+        path.resolve('bin/hush.js'),
+        'run',
+        '--project',
+        'maps',
+        '--',
+        'sh',
+        '-c',
+        'echo "$PWD"; trap "exit 42" TERM; sleep 20 & wait',
+      ],
+      { env },
+    );
+    const handle = track('hush run', () => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 100 && !out; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) =>
+      child.once('exit', (c) => resolve(c)),
+    );
+    await handle.close();
+    expect(code).toBe(42);
+  });
+
+  it('refuses hush run to a person: people never read secret values', async () => {
+    const r = await hush(['run', '--project', 'maps', '--', 'true']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('secrets:read-values');
+  });
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('two hush worker processes on PostgreSQL', () => {
+  it('run each of 200 queued jobs exactly once', async () => {
+    const db = await freshDatabase('postgres');
+    const serverEnv = {
+      HUSH_DATA_DIR: db.dataDir,
+      HUSH_DATABASE_URL: db.databaseUrl!,
+      HUSH_WORKERS: '0',
+    };
+    await runHush(
+      ['admin', 'bootstrap', '--email', 'owner@example.com', '--org', 'acme', '--password-stdin'],
+      { env: serverEnv, stdin: 'correct horse battery\n' },
+    );
+    const server = await spawnServer(serverEnv);
+    const cliEnv = { HUSH_CONFIG_DIR: tempDir('hush-cli-'), HUSH_URL: server.url };
+    await runHush(['login', '--email', 'owner@example.com', '--password-stdin'], {
+      env: cliEnv,
+      stdin: 'correct horse battery\n',
+    });
+    await runHush(['project', 'create', 'bulk'], { env: cliEnv });
+    await runHush(
+      ['service', 'create', 'tick', '--project', 'bulk', '--command', 'echo $HUSH_JOB_ID'],
+      { env: cliEnv },
+    );
+    const login = JSON.parse(
+      (await runHush(['token', 'create', 'bulk', '--role', 'devops', '--json'], { env: cliEnv }))
+        .stdout,
+    ) as { token: string };
+    const headers = { authorization: `Bearer ${login.token}`, 'content-type': 'application/json' };
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(`${server.url}/api/v1/orgs/acme/jobs`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ project: 'bulk', service: 'tick' }),
+      });
+      expect(res.status).toBe(201);
+    }
+    const workers = [0, 1].map(() => {
+      const child = spawn(
+        process.execPath,
+        [path.resolve('bin/hush.js'), 'worker', '--workers', '4'],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? '/tmp',
+            ...serverEnv,
+            // Each worker has its own data directory for job files but shares the master key.
+            HUSH_DATA_DIR: tempDir(),
+            HUSH_MASTER_KEY_FILE: path.join(db.dataDir, 'master.key'),
+            HUSH_LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      );
+      const exited = new Promise((r) => child.once('exit', r));
+      return track('hush worker', async () => {
+        child.kill('SIGTERM');
+        await exited;
+      });
+    });
+    const pool = new (await import('pg')).default.Pool({
+      connectionString: db.databaseUrl,
+      max: 1,
+    });
+    try {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const { rows } = await pool.query<{ n: string }>(
+          "select count(*) as n from jobs where status in ('queued', 'running')",
+        );
+        if (rows[0]?.n === '0' || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const { rows } = await pool.query<{
+        status: string;
+        attempts: number;
+        workers: string;
+        n: string;
+      }>(
+        'select status, attempts, count(distinct worker_id) as workers, count(*) as n from jobs group by status, attempts',
+      );
+      expect(rows).toEqual([{ status: 'succeeded', attempts: 1, workers: '2', n: '200' }]);
+      const access = await pool.query<{ n: string }>(
+        "select count(*) as n from audit_events where event_type = 'ACCESS'",
+      );
+      expect(access.rows[0]?.n).toBe('200');
+    } finally {
+      await pool.end();
+      for (const w of workers) await w.close();
+      await server.stop();
+    }
+  }, 180_000);
+});
