@@ -93,6 +93,7 @@ export function registerServerCommands(program: Command): void {
       logger.info({ signal }, 'shutting down');
       void server
         .close()
+        .then(() => pool?.stop())
         .then(() => app.close())
         .then(() => process.exit(0));
     };
