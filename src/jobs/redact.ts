@@ -34,8 +34,8 @@ export function redactionPatterns(values: readonly string[]): string[] {
 
 /**
  * A streaming redactor: `push` returns the text that can no longer be part of a match, holding
- * back at most (longest pattern − 1) characters so a value split across chunks is still caught;
- * `flush` returns the rest.
+ * back only a tail that is the start of some pattern, so a value split across chunks is still
+ * caught while other output streams at once; `flush` returns the rest.
  */
 export function createRedactor(values: readonly string[]): {
   push(chunk: string): string;
@@ -45,16 +45,22 @@ export function createRedactor(values: readonly string[]): {
   if (patterns.length === 0) return { push: (c) => c, flush: () => '' };
   const re = new RegExp(patterns.map(escapeRegExp).join('|'), 'g');
   const hold = (patterns[0]?.length ?? 1) - 1;
+  // Every proper prefix of every pattern: only a tail that could still grow into a match is
+  // held back, so ordinary output streams at once.
+  const prefixes = new Set<string>();
+  for (const p of patterns) for (let i = 1; i < p.length; i++) prefixes.add(p.slice(0, i));
+  const pendingTail = (text: string): number => {
+    for (let len = Math.min(hold, text.length); len > 0; len--) {
+      if (prefixes.has(text.slice(text.length - len))) return len;
+    }
+    return 0;
+  };
   let buffer = '';
   return {
     push(chunk) {
       buffer += chunk;
       const redacted = buffer.replace(re, REDACTION_MARK);
-      // Keep the tail that might still grow into a match; never cut a redaction mark.
-      let cut = Math.max(0, redacted.length - hold);
-      const lastMark = redacted.lastIndexOf(REDACTION_MARK);
-      if (lastMark !== -1 && lastMark < cut && lastMark + REDACTION_MARK.length > cut)
-        cut = lastMark + REDACTION_MARK.length;
+      const cut = redacted.length - pendingTail(redacted);
       buffer = redacted.slice(cut);
       return redacted.slice(0, cut);
     },

@@ -14,6 +14,8 @@ import { loadConfig } from '../src/config.js';
 import type { RequestContext } from '../src/domain/context.js';
 import { resolveContext } from '../src/domain/secrets/scope.js';
 import type { SecretInput } from '../src/domain/secrets/secret-values.js';
+import { createWorkerPool } from '../src/jobs/worker.js';
+import { createLogger } from '../src/logger.js';
 import { findOrganizationBySlug } from '../src/store/org-store.js';
 
 const quick = process.argv.includes('--quick');
@@ -103,8 +105,75 @@ async function resolveBench(dialect: 'sqlite' | 'postgres') {
   });
 }
 
+/** Trigger → process running, and process exit → job marked done, with an in-process worker. */
+async function jobBench(dialect: 'sqlite' | 'postgres') {
+  await withDatabase(dialect, async (settings) => {
+    const config = loadConfig({ ...settings, logLevel: 'silent' }, {});
+    const app = await createApp(config);
+    const pool = createWorkerPool({
+      database: app.database,
+      audit: app.services.audit,
+      resolve: app.services.resolve,
+      dataDir: config.dataDir,
+      concurrency: 1,
+      logger: createLogger('silent'),
+    });
+    await pool.start();
+    app.onJobQueued(pool.wake);
+    try {
+      const s = app.services;
+      await s.setup.bootstrap(CLI, {
+        email: 'bench@example.com',
+        password: 'bench password',
+        org: 'bench',
+      });
+      await s.projects.createProject(CLI, 'bench', { slug: 'p' });
+      await s.projects.createService(CLI, 'bench', 'p', {
+        name: 'noop',
+        command: 'true',
+        timeoutSeconds: 60,
+      });
+      const inputs: SecretInput[] = Array.from({ length: 100 }, (_, i) => ({
+        kind: 'env',
+        name: `VAR_${i}`,
+        value: randomBytes(16).toString('hex'),
+        sensitivity: 'secret',
+      }));
+      await s.secrets.add(CLI, 'bench', { project: 'p' }, inputs);
+      const starts: number[] = [];
+      const dones: number[] = [];
+      const runs = quick ? 10 : 40;
+      for (let i = 0; i < runs; i++) {
+        const t0 = Date.now();
+        const job = await s.jobs.trigger(CLI, 'bench', { project: 'p', service: 'noop' });
+        for (;;) {
+          const row = await app.database.db
+            .selectFrom('jobs')
+            .selectAll()
+            .where('id', '=', job.id)
+            .executeTakeFirstOrThrow();
+          if (row.finishedAt && row.processStartedAt && row.processExitedAt) {
+            starts.push(Date.parse(row.processStartedAt) - t0);
+            dones.push(Date.parse(row.finishedAt) - Date.parse(row.processExitedAt));
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+      record('job_start_p50_ms', { dialect, value: median(starts), unit: 'ms' });
+      record('job_done_p50_ms', { dialect, value: median(dones), unit: 'ms' });
+    } finally {
+      await pool.stop();
+      await app.close();
+    }
+  });
+}
+
 async function main() {
-  for (const dialect of ['sqlite', 'postgres'] as const) await resolveBench(dialect);
+  for (const dialect of ['sqlite', 'postgres'] as const) {
+    await resolveBench(dialect);
+    await jobBench(dialect);
+  }
   if (asJson) {
     process.stdout.write(JSON.stringify(figures) + '\n');
     return;
