@@ -186,3 +186,29 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     expect(job).toMatchObject({ status: 'failed', error: expect.stringContaining('heartbeat') });
   });
 });
+
+describe('a worker starting after a crash', () => {
+  it('removes job directories left behind by jobs that are no longer running', async () => {
+    const t = await startTestServer(DIALECTS[0]!);
+    try {
+      const leftover = path.join(t.dataDir, 'jobs', 'crashed-job');
+      fs.mkdirSync(leftover, { recursive: true });
+      fs.writeFileSync(path.join(leftover, 'pg_service.conf'), '[x]\npassword=left-behind\n');
+      const { createWorkerPool } = await import('../../src/jobs/worker.js');
+      const { createLogger } = await import('../../src/logger.js');
+      const pool = createWorkerPool({
+        database: t.app.database,
+        audit: t.app.services.audit,
+        resolve: t.app.services.resolve,
+        dataDir: t.dataDir,
+        concurrency: 1,
+        logger: createLogger('silent'),
+      });
+      await pool.start();
+      await pool.stop();
+      expect(fs.existsSync(leftover)).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+});
