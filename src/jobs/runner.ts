@@ -9,8 +9,7 @@ import type { AuditService } from '../domain/audit/audit-service.js';
 import { now, type RequestContext } from '../domain/context.js';
 import type { ResolvedSecret, ResolveService } from '../domain/secrets/resolve-service.js';
 import type { ContextScopes } from '../domain/secrets/scope.js';
-import { appendJobLogs, heartbeat, updateJob } from '../store/job-store.js';
-import { findEnvironmentById } from '../store/project-store.js';
+import { appendJobLogs, findJobContext, heartbeat, updateJob } from '../store/job-store.js';
 import type { JobLogRow, JobRow, JobStatus, Schema } from '../store/schema.js';
 import { JOB_PATH, materialize, type MaterialSecret } from './materialize.js';
 import { createRedactor } from './redact.js';
@@ -44,40 +43,20 @@ export function toMaterial(s: ResolvedSecret): MaterialSecret {
 }
 
 async function loadContext(db: Kysely<Schema>, job: JobRow) {
-  const org = await db
-    .selectFrom('organizations')
-    .select(['id', 'slug'])
-    .where('id', '=', job.orgId)
-    .executeTakeFirstOrThrow();
-  const project = await db
-    .selectFrom('projects')
-    .selectAll()
-    .where('id', '=', job.projectId)
-    .executeTakeFirstOrThrow();
-  const environment = job.environmentId
-    ? ((await findEnvironmentById(db, job.environmentId)) ?? null)
-    : null;
-  const service = job.serviceId
-    ? ((await db
-        .selectFrom('services')
-        .selectAll()
-        .where('id', '=', job.serviceId)
-        .executeTakeFirst()) ?? null)
-    : null;
+  const rows = await findJobContext(db, job);
   const scopes: ContextScopes['scopes'] = new Map([
-    [org.id, 'organization'],
-    [project.id, 'project'],
+    [rows.org.id, 'organization'],
+    [rows.project.id, 'project'],
   ]);
-  if (environment) scopes.set(environment.id, 'environment');
-  if (service) scopes.set(service.id, 'service');
-  const member = job.memberId
-    ? await db.selectFrom('users').select('email').where('id', '=', job.memberId).executeTakeFirst()
-    : undefined;
-  return {
-    org,
-    context: { project, environment, service, scopes },
-    memberEmail: member?.email ?? null,
+  if (rows.environment) scopes.set(rows.environment.id, 'environment');
+  if (rows.service) scopes.set(rows.service.id, 'service');
+  const context: ContextScopes = {
+    project: rows.project,
+    environment: rows.environment,
+    service: rows.service,
+    scopes,
   };
+  return { org: rows.org, context, memberEmail: rows.memberEmail };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 
 import type { Database } from './db.js';
+import { findEnvironmentById } from './project-store.js';
 import type { JobLogRow, JobRow, JobStatus, Schema } from './schema.js';
 
 /** Inserts a queued job. */
@@ -104,4 +105,32 @@ export function readJobLogs(
     .orderBy('seq')
     .limit(limit)
     .execute();
+}
+
+/** The rows a job runs in: organization, project, environment, service and member e-mail. */
+export async function findJobContext(db: Kysely<Schema>, job: JobRow) {
+  const org = await db
+    .selectFrom('organizations')
+    .select(['id', 'slug'])
+    .where('id', '=', job.orgId)
+    .executeTakeFirstOrThrow();
+  const project = await db
+    .selectFrom('projects')
+    .selectAll()
+    .where('id', '=', job.projectId)
+    .executeTakeFirstOrThrow();
+  const environment = job.environmentId
+    ? ((await findEnvironmentById(db, job.environmentId)) ?? null)
+    : null;
+  const service = job.serviceId
+    ? ((await db
+        .selectFrom('services')
+        .selectAll()
+        .where('id', '=', job.serviceId)
+        .executeTakeFirst()) ?? null)
+    : null;
+  const member = job.memberId
+    ? await db.selectFrom('users').select('email').where('id', '=', job.memberId).executeTakeFirst()
+    : undefined;
+  return { org, project, environment, service, memberEmail: member?.email ?? null };
 }

@@ -32,8 +32,8 @@ export function findSecret(
     .executeTakeFirst();
 }
 
-/** Secrets at one level and scope, with their assignee's e-mail and current preview. */
-export function listSecretsAt(db: Kysely<Schema>, level: SecretRow['level'], scopeId: string) {
+/** Secrets with their assignee's e-mail and their current version's row. */
+function withCurrentVersion(db: Kysely<Schema>) {
   return db
     .selectFrom('secrets')
     .leftJoin('users', 'users.id', 'secrets.assigneeId')
@@ -43,7 +43,12 @@ export function listSecretsAt(db: Kysely<Schema>, level: SecretRow['level'], sco
         .onRef('secretVersions.version', '=', 'secrets.currentVersion'),
     )
     .selectAll('secrets')
-    .select(['users.email as assigneeEmail', 'secretVersions.preview'])
+    .select(['users.email as assigneeEmail', 'secretVersions.preview']);
+}
+
+/** Secrets at one level and scope, with their assignee's e-mail and current preview. */
+export function listSecretsAt(db: Kysely<Schema>, level: SecretRow['level'], scopeId: string) {
+  return withCurrentVersion(db)
     .where('secrets.level', '=', level)
     .where('secrets.scopeId', '=', scopeId)
     .orderBy('secrets.namespace')
@@ -56,21 +61,8 @@ export function listSecretsAt(db: Kysely<Schema>, level: SecretRow['level'], sco
  * ciphertext, preview and assignee e-mail: the resolver's input, in one query.
  */
 export function listCandidates(db: Kysely<Schema>, scopeIds: string[]) {
-  return db
-    .selectFrom('secrets')
-    .leftJoin('users', 'users.id', 'secrets.assigneeId')
-    .innerJoin('secretVersions', (j) =>
-      j
-        .onRef('secretVersions.secretId', '=', 'secrets.id')
-        .onRef('secretVersions.version', '=', 'secrets.currentVersion'),
-    )
-    .selectAll('secrets')
-    .select([
-      'users.email as assigneeEmail',
-      'secretVersions.preview',
-      'secretVersions.keyId',
-      'secretVersions.ciphertext',
-    ])
+  return withCurrentVersion(db)
+    .select(['secretVersions.keyId', 'secretVersions.ciphertext'])
     .where('secrets.scopeId', 'in', scopeIds)
     .execute();
 }

@@ -89,10 +89,11 @@ export function createResolveService(deps: {
     ctx: RequestContext,
     orgSlug: string,
     ref: ContextRef,
+    action: 'environment:read' | 'secrets:read-values' = 'environment:read',
   ) {
     const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
     const context = await resolveContext(db, org, ref);
-    await authorize(db, ctx, 'environment:read', {
+    await authorize(db, ctx, action, {
       orgId: org.id,
       orgSlug: org.slug,
       targetType: 'secret',
@@ -162,15 +163,7 @@ export function createResolveService(deps: {
     ref: ContextRef,
   ): Promise<ResolvedSecret[]> {
     return uow.write(ctx, async (trx) => {
-      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-      const context = await resolveContext(trx, org, ref);
-      await authorize(trx, ctx, 'secrets:read-values', {
-        orgId: org.id,
-        orgSlug: org.slug,
-        targetType: 'secret',
-        projectId: context.project.id,
-        ...(context.environment ? { environmentId: context.environment.id } : {}),
-      });
+      const { org, context } = await loadContext(trx, ctx, orgSlug, ref, 'secrets:read-values');
       const values = await resolveValues(trx, context, null);
       await audit.append(trx, ctx, {
         orgId: org.id,
