@@ -28,7 +28,7 @@ interface Probe {
 }
 
 // One REST call per action. `n` makes every call unique so an allowed create never collides.
-// Actions whose routes arrive with later issues (jobs, runners, integrations) are
+// Actions without a route yet (runners, integrations) are
 // checked through the same authorize() in the unit table below until their routes exist.
 const PROBES: Partial<Record<Action, Probe>> = {
   'org:read': { method: 'GET', url: () => P, ok: 200 },
@@ -72,6 +72,18 @@ const PROBES: Partial<Record<Action, Probe>> = {
     body: (n) => ({ project: 'base', secret: { kind: 'env', name: `S_${n}`, value: 'v' } }),
     ok: 201,
   },
+  'jobs:run': {
+    method: 'POST',
+    url: () => `${P}/jobs`,
+    body: () => ({ project: 'base', service: 'probe' }),
+    ok: 201,
+  },
+  'jobs:shell': {
+    method: 'POST',
+    url: () => `${P}/jobs`,
+    body: () => ({ project: 'base', command: ['true'] }),
+    ok: 201,
+  },
   'audit:read': { method: 'GET', url: () => `${P}/audit`, ok: 200 },
   'tokens:manage': {
     method: 'POST',
@@ -98,6 +110,10 @@ describe.each(DIALECTS)('the built-in role table through REST on %s', (dialect) 
       tokens[role] = await addMember(t, ownerToken, `${role}@example.com`, role);
     }
     await t.call('POST', `${P}/projects`, { token: ownerToken, body: { slug: 'base' } });
+    await t.call('POST', `${P}/projects/base/services`, {
+      token: ownerToken,
+      body: { name: 'probe', command: 'true' },
+    });
   }, 120_000);
   afterAll(() => t.close());
 

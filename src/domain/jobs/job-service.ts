@@ -55,14 +55,10 @@ export function createJobService(deps: {
       throw invalid('command', 'give either a service or a command');
     return uow
       .write(ctx, async (trx) => {
-        const { org, project } = await loadProject(
-          trx,
-          ctx,
-          orgSlug,
-          input.project,
-          'project:read',
-        );
+        // The job permission itself gates the trigger: no separate project:read check.
+        const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
         const context = await resolveContext(trx, org, input);
+        const project = context.project;
         await authorize(trx, ctx, input.command ? 'jobs:shell' : 'jobs:run', {
           orgId: org.id,
           orgSlug: org.slug,
