@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { type App, createApp, keyFilePath } from '../../app.js';
-import { type ConfigInput, loadConfig } from '../../config.js';
+import { CONFIG_SOURCES, type ConfigInput, loadConfig } from '../../config.js';
 import { addKeyToFile, retireKeysInFile } from '../../crypto/key-file.js';
 import type { RequestContext } from '../../domain/context.js';
 import { emailSchema, passwordSchema, slugSchema } from '../../domain/validation.js';
@@ -15,6 +15,11 @@ import { output, promptHidden, readStdin } from '../output.js';
 const CLI_CONTEXT: RequestContext = { actor: { kind: 'system' }, tool: 'cli', ip: null };
 
 type ServerFlags = Partial<Record<keyof ConfigInput, string>>;
+
+/** The configuration flags among a command's options (--json, --url and the like are not). */
+function configFlags(opts: object): ServerFlags {
+  return Object.fromEntries(Object.entries(opts).filter(([key]) => key in CONFIG_SOURCES));
+}
 
 function withServerOptions(cmd: Command): Command {
   return cmd
@@ -33,7 +38,7 @@ function warnCreatedKey(app: App): void {
 }
 
 async function withApp<T>(flags: ServerFlags, work: (app: App) => Promise<T>): Promise<T> {
-  const app = await createApp(loadConfig(flags));
+  const app = await createApp(loadConfig(configFlags(flags)));
   try {
     warnCreatedKey(app);
     return await work(app);
@@ -57,7 +62,7 @@ export function registerServerCommands(program: Command): void {
       .option('--trust-proxy <bool>', 'trust X-Forwarded-For: true or false')
       .option('--workers <n>', 'jobs run at once by in-process workers (default 2; 0: none)'),
   ).action(async (flags: ServerFlags) => {
-    const config = loadConfig(flags);
+    const config = loadConfig(configFlags(flags));
     const logger = createLogger(config.logLevel);
     const app = await createApp(config);
     warnCreatedKey(app);
@@ -107,7 +112,7 @@ export function registerServerCommands(program: Command): void {
       .description('Run jobs only, no API (PostgreSQL: any number of workers share the queue)')
       .option('--workers <n>', 'jobs run at once (default 2)'),
   ).action(async (flags: ServerFlags) => {
-    const config = loadConfig(flags);
+    const config = loadConfig(configFlags(flags));
     if (!config.databaseUrl) {
       throw new CliError(
         'hush worker needs PostgreSQL (HUSH_DATABASE_URL); with SQLite, hush serve runs the workers',
@@ -201,7 +206,7 @@ export function registerServerCommands(program: Command): void {
       ),
   ).action(async (opts: ServerFlags & { retireOld?: boolean }, cmd: Command) => {
     const { retireOld, ...flags } = opts;
-    const config = loadConfig(flags);
+    const config = loadConfig(configFlags(flags));
     if (config.masterKey)
       throw new CliError(
         'HUSH_MASTER_KEY is set: rotate it in your key manager; this command rotates the key file',
