@@ -50,8 +50,7 @@ export async function loadProject(
   action: Action,
 ): Promise<{ org: OrganizationRow; project: ProjectRow }> {
   const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
-  const project = await findProject(db, org.id, projectSlug);
-  if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${projectSlug}" not found`);
+  const project = await loadProjectRow(db, org, projectSlug);
   await authorize(db, ctx, action, {
     orgId: org.id,
     orgSlug: org.slug,
@@ -61,6 +60,30 @@ export async function loadProject(
     projectId: project.id,
   });
   return { org, project };
+}
+
+/** A project of an organization by slug, without authorization. Throws PROJECT_NOT_FOUND. */
+export async function loadProjectRow(
+  db: Kysely<Schema>,
+  org: OrganizationRow,
+  slug: string,
+): Promise<ProjectRow> {
+  const project = await findProject(db, org.id, slug);
+  if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`);
+  return project;
+}
+
+/** A service of a loaded project. Throws SERVICE_NOT_FOUND. */
+export async function loadService(
+  db: Kysely<Schema>,
+  project: ProjectRow,
+  name: string,
+): Promise<ServiceRow> {
+  const service = await findService(db, project.id, name);
+  if (!service) {
+    throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
+  }
+  return service;
 }
 
 /** Loads an environment of a loaded project. Throws ENVIRONMENT_NOT_FOUND. */
@@ -318,9 +341,7 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
         projectSlug,
         'environment:edit',
       );
-      const service = await findService(trx, project.id, name);
-      if (!service)
-        throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
+      const service = await loadService(trx, project, name);
       await deleteService(trx, service.id);
       await audit.append(trx, ctx, {
         orgId: org.id,

@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
 
-import { hushError, invalid } from '../../errors.js';
-import { findEnvironmentById, findService } from '../../store/project-store.js';
-import { findProject } from '../../store/project-store.js';
+import { invalid } from '../../errors.js';
+import { findEnvironmentById } from '../../store/project-store.js';
 import type {
   EnvironmentRow,
   OrganizationRow,
@@ -11,7 +10,7 @@ import type {
   ServiceRow,
 } from '../../store/schema.js';
 import type { Resource } from '../policy/authorize.js';
-import { loadEnvironment } from '../projects/project-service.js';
+import { loadEnvironment, loadProjectRow, loadService } from '../projects/project-service.js';
 import type { Level } from './resolve.js';
 
 /** Where a secret lives, as a client names it: nothing (organization), or project [+ env | service]. */
@@ -30,27 +29,6 @@ export interface ResolvedLevel {
   service: ServiceRow | null;
   /** Human name of the level, e.g. `project maps` or `service maps/sync`. */
   label: string;
-}
-
-async function loadProjectRow(
-  db: Kysely<Schema>,
-  org: OrganizationRow,
-  slug: string,
-): Promise<ProjectRow> {
-  const project = await findProject(db, org.id, slug);
-  if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`);
-  return project;
-}
-
-async function loadServiceRow(
-  db: Kysely<Schema>,
-  project: ProjectRow,
-  name: string,
-): Promise<ServiceRow> {
-  const service = await findService(db, project.id, name);
-  if (!service)
-    throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
-  return service;
 }
 
 /** Resolves a LEVEL reference. Throws VALIDATION_FAILED for env/service without project, or both. */
@@ -84,7 +62,7 @@ export async function resolveLevel(
     };
   }
   if (ref.service) {
-    const service = await loadServiceRow(db, project, ref.service);
+    const service = await loadService(db, project, ref.service);
     const environment = service.environmentId
       ? ((await findEnvironmentById(db, service.environmentId)) ?? null)
       : null;
@@ -142,7 +120,7 @@ export async function resolveContext(
   ref: { project: string; env?: string | undefined; service?: string | undefined },
 ): Promise<ContextScopes> {
   const project = await loadProjectRow(db, org, ref.project);
-  const service = ref.service ? await loadServiceRow(db, project, ref.service) : null;
+  const service = ref.service ? await loadService(db, project, ref.service) : null;
   let environment = ref.env ? await loadEnvironment(db, project, ref.env) : null;
   if (service?.environmentId) {
     if (environment && environment.id !== service.environmentId) {

@@ -5,14 +5,13 @@ import type { Kysely } from 'kysely';
 import { hushError, invalid } from '../../errors.js';
 import { insertApiToken, listApiTokens, revokeApiToken } from '../../store/account-store.js';
 import { translateDbErrors } from '../../store/db-errors.js';
-import { findProject } from '../../store/project-store.js';
 import type { ApiTokenRow, OrganizationRow, Schema } from '../../store/schema.js';
 import { hashToken, newToken } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext, type TokenScope } from '../context.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import { BUILTIN_ROLES, isBuiltinRole } from '../policy/roles.js';
-import { loadEnvironment } from '../projects/project-service.js';
+import { loadEnvironment, loadProjectRow } from '../projects/project-service.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
 export interface ServiceTokenInput {
@@ -52,16 +51,14 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
   ): Promise<TokenScope> {
     const projects: string[] = [];
     for (const slug of input.projects) {
-      const project = await findProject(trx, org.id, slug);
-      if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`);
+      const project = await loadProjectRow(trx, org, slug);
       projects.push(project.id);
     }
     const environments: string[] = [];
     for (const ref of input.environments) {
       const [projectSlug, envSlug] = ref.split('/');
       if (!projectSlug || !envSlug) throw invalid('environments', 'use PROJECT/ENV');
-      const project = await findProject(trx, org.id, projectSlug);
-      if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${projectSlug}" not found`);
+      const project = await loadProjectRow(trx, org, projectSlug);
       environments.push((await loadEnvironment(trx, project, envSlug)).id);
     }
     return { projects, environments };
