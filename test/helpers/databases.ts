@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { inject } from 'vitest';
 
-import { pgAdmin, pgUrl, TEMPLATE_DB } from './postgres.js';
+import { pgAdmin, pgUrl } from './postgres.js';
 import { track } from './resources.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
@@ -32,7 +32,7 @@ export async function freshDatabase(
   const dataDir = tempDir();
   if (dialect === 'sqlite') return { dataDir, drop: () => Promise.resolve() };
   const name = `hush_t_${randomBytes(6).toString('hex')}`;
-  await pgAdmin((c) => c.query(`create database ${name} template ${TEMPLATE_DB}`));
+  await pgAdmin((c) => c.query(`create database ${name} template ${inject('pgTemplate')}`));
   const drop = () =>
     pgAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined);
   track(`postgres database ${name}`, drop, { lingering: true });

@@ -4,16 +4,21 @@ import type { TestProject } from 'vitest/node';
 
 import { migrateToLatest } from '../../src/store/migrate.js';
 import type { Schema } from '../../src/store/schema.js';
-import { PG_ADMIN_URL, pgAdmin, pgUrl, postgresAvailable, TEMPLATE_DB } from './postgres.js';
+import { PG_ADMIN_URL, pgAdmin, pgUrl, postgresAvailable } from './postgres.js';
 
 /**
  * Once per run: decides whether the PostgreSQL half runs, and migrates a template database that
  * every PostgreSQL test file clones (CREATE DATABASE … TEMPLATE), as graphile-worker does.
  */
-export default async function globalSetup(project: TestProject): Promise<void> {
+export default async function globalSetup(
+  project: TestProject,
+): Promise<(() => Promise<void>) | undefined> {
+  // One template per run, so two runs on one machine never drop each other's template.
+  const TEMPLATE_DB = `hush_test_template_${process.pid}`;
+  project.provide('pgTemplate', TEMPLATE_DB);
   const wanted = (process.env.HUSH_TEST_DIALECTS ?? 'sqlite,postgres').split(',');
   project.provide('dialects', wanted);
-  if (!wanted.includes('postgres')) return;
+  if (!wanted.includes('postgres')) return undefined;
   if (!(await postgresAvailable())) {
     if (process.env.HUSH_TEST_REQUIRE_POSTGRES === '1') {
       throw new Error(
@@ -27,7 +32,7 @@ export default async function globalSetup(project: TestProject): Promise<void> {
       'dialects',
       wanted.filter((d) => d !== 'postgres'),
     );
-    return;
+    return undefined;
   }
   await pgAdmin(async (c) => {
     await c.query(`drop database if exists ${TEMPLATE_DB} with (force)`);
@@ -41,10 +46,14 @@ export default async function globalSetup(project: TestProject): Promise<void> {
   });
   await migrateToLatest(db);
   await db.destroy();
+  return async () => {
+    await pgAdmin((c) => c.query(`drop database if exists ${TEMPLATE_DB} with (force)`));
+  };
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     dialects: string[];
+    pgTemplate: string;
   }
 }

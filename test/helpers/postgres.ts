@@ -3,7 +3,6 @@ import pg from 'pg';
 /** Admin URL of the test PostgreSQL (HUSH_TEST_POSTGRES_URL, default: local trust auth). */
 export const PG_ADMIN_URL =
   process.env.HUSH_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEMPLATE_DB = 'hush_test_template';
 
 /** The URL of another database on the same server. */
 export function pgUrl(database: string): string {
