@@ -162,3 +162,16 @@ export function listPendingInvitations(db: Kysely<Schema>, orgId: string, at: st
     .orderBy('createdAt')
     .execute();
 }
+
+/** Revokes a pending invitation of an organization; returns it, or undefined if none. */
+export function revokeInvitation(db: Kysely<Schema>, orgId: string, id: string, at: string) {
+  return db
+    .updateTable('invitations')
+    .set({ revokedAt: at })
+    .where('orgId', '=', orgId)
+    .where('id', '=', id)
+    .where('acceptedAt', 'is', null)
+    .where('revokedAt', 'is', null)
+    .returning(['id', 'email', 'role'])
+    .executeTakeFirst();
+}

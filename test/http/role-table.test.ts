@@ -197,6 +197,7 @@ describe('the built-in role table (SPEC §5) as data', () => {
     'audit:read': 'YYNNN',
     'tokens:manage': 'YYNNN',
     'secrets:read-values': 'NNNNN',
+    'ownership:transfer': 'YNNNN',
   };
   it.each(CELLS)('%s: %s', (role, action) => {
     expect(builtinRoleAllows(role, action)).toBe(SPEC[action][BUILTIN_ROLES.indexOf(role)] === 'Y');

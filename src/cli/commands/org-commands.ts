@@ -110,6 +110,43 @@ export function registerOrgCommands(program: Command): void {
       output(!!globals(cmd).json, row, () => process.stdout.write(`${email} is now ${role}\n`));
     });
   member
+    .command('transfer-ownership <email>')
+    .description('Make a member the Owner; you (the Owner) become an Admin')
+    .option('--org <slug>', 'organization')
+    .action(async (email: string, opts: { org?: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      const row = await client.post<Row>(
+        `${orgPath(await resolveOrg(client, opts.org))}/members/${encodeURIComponent(email)}/transfer-ownership`,
+      );
+      output(!!globals(cmd).json, row, () => process.stdout.write(`${email} is now the Owner\n`));
+    });
+  member
+    .command('invitations')
+    .description('Pending invitations')
+    .option('--org <slug>', 'organization')
+    .action(async (opts: { org?: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      const rows = await client.get<Row[]>(
+        `${orgPath(await resolveOrg(client, opts.org))}/invitations`,
+      );
+      output(!!globals(cmd).json, rows, () =>
+        printTable(rows, ['id', 'email', 'role', 'expiresAt']),
+      );
+    });
+  member
+    .command('revoke-invitation <id>')
+    .description('Revoke a pending invitation; its token stops working')
+    .option('--org <slug>', 'organization')
+    .action(async (id: string, opts: { org?: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      await client.delete(
+        `${orgPath(await resolveOrg(client, opts.org))}/invitations/${encodeURIComponent(id)}`,
+      );
+      output(!!globals(cmd).json, { revoked: id }, () =>
+        process.stdout.write(`Revoked invitation ${id}\n`),
+      );
+    });
+  member
     .command('remove <email>')
     .description('Remove a member from the organization')
     .option('--org <slug>', 'organization')

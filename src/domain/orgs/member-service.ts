@@ -14,6 +14,7 @@ import {
   listMembers,
   listPendingInvitations,
   markInvitationAccepted,
+  revokeInvitation,
   updateMemberRole,
 } from '../../store/org-store.js';
 import type { Schema } from '../../store/schema.js';
@@ -209,7 +210,54 @@ export function createMemberService(deps: {
     });
   }
 
-  return { list, invite, listInvitations, accept, setRole, remove };
+  function revokePendingInvitation(ctx: RequestContext, orgSlug: string, id: string) {
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
+      const row = await revokeInvitation(trx, org.id, id, now());
+      if (!row) throw hushError('INVITATION_NOT_FOUND', `no pending invitation ${id}`);
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'DELETE',
+        targetType: 'invitation',
+        targetId: row.id,
+        targetName: row.email,
+        change: `revoked the invitation of ${row.email} as ${row.role}`,
+      });
+    });
+  }
+
+  /** Makes another member the Owner; the previous Owner becomes an Admin. Owner only. */
+  function transferOwnership(ctx: RequestContext, orgSlug: string, email: string) {
+    return uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'ownership:transfer');
+      const next = await loadMember(trx, org.id, email);
+      if (next.role === 'owner') throw hushError('CONFLICT', `${email} is already the Owner`);
+      const current = (await listMembers(trx, org.id)).find((m) => m.role === 'owner');
+      if (current) await updateMemberRole(trx, org.id, current.userId, 'admin');
+      await updateMemberRole(trx, org.id, next.userId, 'owner');
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'UPDATE',
+        targetType: 'member',
+        targetId: next.userId,
+        targetName: email,
+        change: `transferred ownership of ${org.slug} from ${current?.email ?? 'nobody'} to ${email}`,
+        details: { from: current?.email ?? null, to: email, previousOwnerRole: 'admin' },
+      });
+      return { id: next.userId, email, role: 'owner' };
+    });
+  }
+
+  return {
+    list,
+    invite,
+    listInvitations,
+    revokeInvitation: revokePendingInvitation,
+    accept,
+    setRole,
+    remove,
+    transferOwnership,
+  };
 }
 
 export type MemberService = ReturnType<typeof createMemberService>;

@@ -22,6 +22,7 @@ export const ACTIONS = [
   'audit:read',
   'tokens:manage',
   'secrets:read-values',
+  'ownership:transfer',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -46,6 +47,7 @@ export const ACTION_LABELS: Record<Action, string> = {
   'audit:read': 'view audit logs',
   'tokens:manage': 'manage API tokens',
   'secrets:read-values': 'read secret values (service tokens only)',
+  'ownership:transfer': 'transfer ownership (the Owner only)',
 };
 
 export const BUILTIN_ROLES = ['owner', 'admin', 'devops', 'billing-manager', 'viewer'] as const;
@@ -84,6 +86,7 @@ const TABLE: Record<Action, readonly [boolean, boolean, boolean, boolean, boolea
   'tokens:manage': [Y, Y, N, N, N],
   // People never read secret values; service tokens may (see authorize).
   'secrets:read-values': [N, N, N, N, N],
+  'ownership:transfer': [Y, N, N, N, N],
 };
 
 /** True when the built-in role may perform the action. */

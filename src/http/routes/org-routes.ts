@@ -137,6 +137,31 @@ export function registerOrgRoutes(
     app,
     registry,
     {
+      method: 'DELETE',
+      url: '/api/v1/orgs/:org/invitations/:id',
+      summary: 'Revoke a pending invitation',
+      tag: 'members',
+      params: orgParams.extend({ id: z.string() }),
+      status: 204,
+    },
+    ({ ctx, params }) => s.members.revokeInvitation(ctx, params.org, params.id),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs/:org/members/:email/transfer-ownership',
+      summary: 'Make this member the Owner (the current Owner becomes Admin)',
+      tag: 'members',
+      params: memberParams,
+    },
+    ({ ctx, params }) => s.members.transferOwnership(ctx, params.org, params.email),
+  );
+  addRoute(
+    app,
+    registry,
+    {
       method: 'PATCH',
       url: '/api/v1/orgs/:org/members/:email',
       summary: "Change a member's role",
