@@ -14,6 +14,7 @@ import { registerOrgRoutes } from './routes/org-routes.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
 import { registerSecretRoutes } from './routes/secret-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
+import { registerSetupPage } from './setup-page.js';
 
 /**
  * Builds the HTTP app without listening: `hush serve` listens, tests call `inject()`.
@@ -45,6 +46,7 @@ export async function buildServer(
   const openapi = buildOpenApi(registry, VERSION);
   app.get('/api/v1/openapi.json', () => openapi);
   app.get('/api/v1/health', () => ({ status: 'ok', version: VERSION }));
+  registerSetupPage(app);
   await app.ready();
   return app;
 }
