@@ -9,7 +9,7 @@ interface Step {
   /** Organization slug whose chain must hold the event. */
   org: string;
   expect: [eventType: string, targetType: string];
-  call: (s: State) => Promise<{ status: number; body: any }>;
+  call: (s: State) => Promise<{ status: number; body: unknown }>;
 }
 
 interface State {
