@@ -3,20 +3,12 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { runHush, spawnServer } from '../helpers/cli.js';
-import { DIALECTS, freshDatabase, tempDir } from '../helpers/databases.js';
+import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
+import { DIALECTS } from '../helpers/databases.js';
 
 describe.each(DIALECTS)('hush admin on %s', (dialect) => {
   it('rotates the master key while the server runs; old and new secrets stay readable', async () => {
-    const db = await freshDatabase(dialect);
-    const serverEnv = {
-      HUSH_DATA_DIR: db.dataDir,
-      ...(db.databaseUrl ? { HUSH_DATABASE_URL: db.databaseUrl } : {}),
-    };
-    await runHush(
-      ['admin', 'bootstrap', '--email', 'owner@example.com', '--org', 'acme', '--password-stdin'],
-      { env: serverEnv, stdin: 'correct horse battery\n' },
-    );
+    const { db, serverEnv } = await bootstrappedServerEnv(dialect);
     expect((await runHush(['admin', 'migrate'], { env: serverEnv })).stdout).toContain(
       'up to date',
     );
@@ -29,12 +21,8 @@ describe.each(DIALECTS)('hush admin on %s', (dialect) => {
 
     const server = await spawnServer(serverEnv);
     try {
-      const cli = { HUSH_CONFIG_DIR: tempDir('hush-cli-'), HUSH_URL: server.url };
+      const cli = await signedInCli(server.url);
       const hush = (args: string[], stdin?: string) => runHush(args, { env: cli, stdin });
-      await hush(
-        ['login', '--email', 'owner@example.com', '--password-stdin'],
-        'correct horse battery\n',
-      );
       await hush(['project', 'create', 'maps']);
       await hush([
         'service',

@@ -3,8 +3,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runHush, spawnServer } from '../helpers/cli.js';
-import { DIALECTS, freshDatabase, tempDir } from '../helpers/databases.js';
+import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
+import { DIALECTS, tempDir } from '../helpers/databases.js';
 import { track } from '../helpers/resources.js';
 
 describe.each(DIALECTS)('hush job and hush run on %s', (dialect) => {
@@ -15,21 +15,9 @@ describe.each(DIALECTS)('hush job and hush run on %s', (dialect) => {
   const hush = (args: string[], stdin?: string, env = cliEnv) => runHush(args, { env, stdin });
 
   beforeAll(async () => {
-    const db = await freshDatabase(dialect);
-    serverEnv = {
-      HUSH_DATA_DIR: db.dataDir,
-      ...(db.databaseUrl ? { HUSH_DATABASE_URL: db.databaseUrl } : {}),
-    };
-    await runHush(
-      ['admin', 'bootstrap', '--email', 'owner@example.com', '--org', 'acme', '--password-stdin'],
-      { env: serverEnv, stdin: 'correct horse battery\n' },
-    );
+    ({ serverEnv } = await bootstrappedServerEnv(dialect));
     server = await spawnServer({ ...serverEnv, HUSH_SERVER_ONLY_VAR: 'nope' });
-    cliEnv = { HUSH_CONFIG_DIR: tempDir('hush-cli-'), HUSH_URL: server.url };
-    await hush(
-      ['login', '--email', 'owner@example.com', '--password-stdin'],
-      'correct horse battery\n',
-    );
+    cliEnv = await signedInCli(server.url);
     await hush(['project', 'create', 'maps']);
     await hush([
       'service',
@@ -163,22 +151,10 @@ describe.each(DIALECTS)('hush job and hush run on %s', (dialect) => {
 
 describe.runIf(DIALECTS.includes('postgres'))('two hush worker processes on PostgreSQL', () => {
   it('run each of 200 queued jobs exactly once', async () => {
-    const db = await freshDatabase('postgres');
-    const serverEnv = {
-      HUSH_DATA_DIR: db.dataDir,
-      HUSH_DATABASE_URL: db.databaseUrl!,
-      HUSH_WORKERS: '0',
-    };
-    await runHush(
-      ['admin', 'bootstrap', '--email', 'owner@example.com', '--org', 'acme', '--password-stdin'],
-      { env: serverEnv, stdin: 'correct horse battery\n' },
-    );
+    const { db, serverEnv: base } = await bootstrappedServerEnv('postgres');
+    const serverEnv = { ...base, HUSH_WORKERS: '0' };
     const server = await spawnServer(serverEnv);
-    const cliEnv = { HUSH_CONFIG_DIR: tempDir('hush-cli-'), HUSH_URL: server.url };
-    await runHush(['login', '--email', 'owner@example.com', '--password-stdin'], {
-      env: cliEnv,
-      stdin: 'correct horse battery\n',
-    });
+    const cliEnv = await signedInCli(server.url);
     await runHush(['project', 'create', 'bulk'], { env: cliEnv });
     await runHush(
       ['service', 'create', 'tick', '--project', 'bulk', '--command', 'echo $HUSH_JOB_ID'],

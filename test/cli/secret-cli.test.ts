@@ -4,8 +4,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runHush, spawnServer } from '../helpers/cli.js';
-import { DIALECTS, freshDatabase, tempDir } from '../helpers/databases.js';
+import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
+import { DIALECTS, tempDir } from '../helpers/databases.js';
 
 describe.each(DIALECTS)('hush secret commands on %s', (dialect) => {
   let cliEnv: Record<string, string>;
@@ -24,21 +24,9 @@ describe.each(DIALECTS)('hush secret commands on %s', (dialect) => {
   const sentinel = `SENTINEL_${randomBytes(10).toString('hex')}`;
 
   beforeAll(async () => {
-    const db = await freshDatabase(dialect);
-    const serverEnv = {
-      HUSH_DATA_DIR: db.dataDir,
-      ...(db.databaseUrl ? { HUSH_DATABASE_URL: db.databaseUrl } : {}),
-    };
-    await runHush(
-      ['admin', 'bootstrap', '--email', 'owner@example.com', '--org', 'acme', '--password-stdin'],
-      { env: serverEnv, stdin: 'correct horse battery\n' },
-    );
+    const { serverEnv } = await bootstrappedServerEnv(dialect);
     server = await spawnServer(serverEnv);
-    cliEnv = { HUSH_CONFIG_DIR: tempDir('hush-cli-'), HUSH_URL: server.url };
-    await hush(
-      ['login', '--email', 'owner@example.com', '--password-stdin'],
-      'correct horse battery\n',
-    );
+    cliEnv = await signedInCli(server.url);
     const inv = await json(['member', 'invite', 'alice@example.com', '--role', 'devops']);
     await runHush(['member', 'accept', inv.token, '--password-stdin'], {
       env: { ...cliEnv, HUSH_CONFIG_DIR: tempDir() },

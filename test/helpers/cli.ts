@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
+import { freshDatabase, tempDir, type TestDialect } from './databases.js';
 import { track } from './resources.js';
 
 const BIN = path.resolve('bin/hush.js');
@@ -62,4 +63,41 @@ export async function spawnServer(
     setTimeout(() => reject(new Error(`hush serve did not start: ${out}`)), 20_000);
   });
   return { url, output: () => out, stop: () => handle.close(), child };
+}
+
+export const CLI_OWNER = {
+  email: 'owner@example.com',
+  password: 'correct horse battery',
+  org: 'acme',
+};
+
+/** A fresh database with the first Owner bootstrapped offline; returns the server's environment. */
+export async function bootstrappedServerEnv(
+  dialect: TestDialect,
+): Promise<{ db: { dataDir: string; databaseUrl?: string }; serverEnv: Record<string, string> }> {
+  const db = await freshDatabase(dialect);
+  const serverEnv: Record<string, string> = {
+    HUSH_DATA_DIR: db.dataDir,
+    ...(db.databaseUrl ? { HUSH_DATABASE_URL: db.databaseUrl } : {}),
+  };
+  const boot = await runHush(
+    ['admin', 'bootstrap', '--email', CLI_OWNER.email, '--org', CLI_OWNER.org, '--password-stdin'],
+    {
+      env: serverEnv,
+      stdin: `${CLI_OWNER.password}\n`,
+    },
+  );
+  if (boot.code !== 0) throw new Error(`bootstrap failed: ${boot.stderr}`);
+  return { db, serverEnv };
+}
+
+/** A private CLI configuration signed in to the server as the bootstrapped Owner. */
+export async function signedInCli(url: string): Promise<Record<string, string>> {
+  const cliEnv = { HUSH_CONFIG_DIR: tempDir('hush-cli-'), HUSH_URL: url };
+  const login = await runHush(['login', '--email', CLI_OWNER.email, '--password-stdin'], {
+    env: cliEnv,
+    stdin: `${CLI_OWNER.password}\n`,
+  });
+  if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
+  return cliEnv;
 }
