@@ -12,6 +12,7 @@ import { createJobService } from './domain/jobs/job-service.js';
 import { createKeyService } from './domain/keys/key-service.js';
 import { createMemberService } from './domain/orgs/member-service.js';
 import { createOrgService } from './domain/orgs/org-service.js';
+import { createRoleService } from './domain/orgs/role-service.js';
 import { createProjectService } from './domain/projects/project-service.js';
 import { createResolveService } from './domain/secrets/resolve-service.js';
 import { createSecretService } from './domain/secrets/secret-service.js';
@@ -36,6 +37,7 @@ export interface Services {
   resolve: ReturnType<typeof createResolveService>;
   jobs: ReturnType<typeof createJobService>;
   audit: ReturnType<typeof createAuditService>;
+  roles: ReturnType<typeof createRoleService>;
 }
 
 export interface App {
@@ -101,6 +103,7 @@ export async function createApp(config: HushConfig): Promise<App> {
       resolve: createResolveService({ uow, keys, audit }),
       jobs: createJobService({ uow, audit, onQueued: () => queued.forEach((l) => l()) }),
       audit,
+      roles: createRoleService({ uow, audit }),
     };
     return {
       config,

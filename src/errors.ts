@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   TOKEN_NOT_FOUND: { status: 404, summary: 'No such API token.' },
   SECRET_NOT_FOUND: { status: 404, summary: 'No such secret (or version).' },
   JOB_NOT_FOUND: { status: 404, summary: 'No such job.' },
+  ROLE_NOT_FOUND: { status: 404, summary: 'No such custom role.' },
   AUDIT_EVENT_NOT_FOUND: { status: 404, summary: 'No such audit event.' },
   NAME_TAKEN: { status: 409, summary: 'An object with this name or slug already exists.' },
   CONFLICT: { status: 409, summary: 'The request conflicts with the current state.' },

@@ -5,6 +5,7 @@ import { registerAuditCommands } from './cli/commands/audit-commands.js';
 import { registerJobCommands } from './cli/commands/job-commands.js';
 import { registerOrgCommands } from './cli/commands/org-commands.js';
 import { registerProjectCommands } from './cli/commands/project-commands.js';
+import { registerRoleCommands } from './cli/commands/role-commands.js';
 import { registerSecretCommands } from './cli/commands/secret-commands.js';
 import { registerServerCommands } from './cli/commands/server-commands.js';
 import { registerSessionCommands } from './cli/commands/session-commands.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerSecretCommands(program);
   registerJobCommands(program);
   registerTokenCommands(program);
+  registerRoleCommands(program);
   registerAuditCommands(program);
   // Positional options keep the program's --version from swallowing `rollback --version N`;
   // every leaf command takes --json and --url itself, so they work after the subcommand too.

@@ -12,6 +12,7 @@ import { registerAuthRoutes } from './routes/auth-routes.js';
 import { registerJobRoutes } from './routes/job-routes.js';
 import { registerOrgRoutes } from './routes/org-routes.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
+import { registerRoleRoutes } from './routes/role-routes.js';
 import { registerSecretRoutes } from './routes/secret-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerSetupPage } from './setup-page.js';
@@ -41,6 +42,7 @@ export async function buildServer(
   registerTokenRoutes(app, registry, deps.services);
   registerSecretRoutes(app, registry, deps.services);
   registerJobRoutes(app, registry, deps.services);
+  registerRoleRoutes(app, registry, deps.services);
   registerAuditRoutes(app, registry, deps.services);
 
   const openapi = buildOpenApi(registry, VERSION);

@@ -4,6 +4,7 @@ import { hushError } from '../errors.js';
 import * as foundation from './migrations/0001-foundation.js';
 import * as secrets from './migrations/0002-secrets.js';
 import * as jobs from './migrations/0003-jobs.js';
+import * as customRoles from './migrations/0004-custom-roles.js';
 import type { Schema } from './schema.js';
 
 // Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-secrets': secrets,
   '0003-jobs': jobs,
+  '0004-custom-roles': customRoles,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

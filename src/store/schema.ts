@@ -20,6 +20,7 @@ export interface Schema {
   secretVersions: SecretVersionRow;
   jobs: JobRow;
   jobLogs: JobLogRow;
+  customRoles: CustomRoleRow;
 }
 
 export interface UserRow {
@@ -216,4 +217,13 @@ export interface JobLogRow {
   stream: 'stdout' | 'stderr' | 'system';
   text: string;
   at: string;
+}
+
+export interface CustomRoleRow {
+  id: string;
+  orgId: string;
+  name: string;
+  /** JSON: `[{ projectId, type, level }]`. */
+  grants: string;
+  createdAt: string;
 }

@@ -270,6 +270,23 @@ const STEPS: Step[] = [
     call: (s) => s.t.call('DELETE', '/api/v1/me/tokens/laptop', { token: s.token, headers: cli }),
   },
   {
+    route: 'POST /api/v1/orgs/:org/roles',
+    org: 'acme',
+    expect: ['CREATE', 'role'],
+    call: (s) =>
+      s.t.call('POST', `${A}/roles`, {
+        token: s.token,
+        headers: cli,
+        body: { name: 'deployer', grants: [{ project: 'maps', type: 'staging', level: 'deploy' }] },
+      }),
+  },
+  {
+    route: 'DELETE /api/v1/orgs/:org/roles/:name',
+    org: 'acme',
+    expect: ['DELETE', 'role'],
+    call: (s) => s.t.call('DELETE', `${A}/roles/deployer`, { token: s.token, headers: cli }),
+  },
+  {
     route: 'DELETE /api/v1/orgs/:org/projects/:project/services/:service',
     org: 'acme',
     expect: ['DELETE', 'service'],

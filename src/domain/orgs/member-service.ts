@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Kysely } from 'kysely';
 
-import { hushError, invalid } from '../../errors.js';
+import { hushError } from '../../errors.js';
 import { findUserByEmail, insertUser } from '../../store/account-store.js';
 import { translateDbErrors } from '../../store/db-errors.js';
 import {
@@ -22,20 +22,11 @@ import type { AuthService, Session } from '../accounts/auth-service.js';
 import { hashPassword, hashToken, newToken, verifyPassword } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
-import { BUILTIN_ROLES, isBuiltinRole } from '../policy/roles.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { loadOrganization } from './org-service.js';
+import { assertAssignableRole } from './role-service.js';
 
 const INVITATION_TTL_DAYS = 7;
-
-function assertAssignableRole(role: string): void {
-  if (!isBuiltinRole(role)) {
-    throw invalid('role', `unknown role; use one of ${BUILTIN_ROLES.join(', ')}`);
-  }
-  if (role === 'owner') {
-    throw invalid('role', 'there is exactly one Owner; use transfer-ownership instead');
-  }
-}
 
 /** Members and invitations of an organization. */
 export function createMemberService(deps: {
@@ -61,9 +52,9 @@ export function createMemberService(deps: {
 
   /** Creates an invitation and returns its one-time token (only the hash is stored). */
   function invite(ctx: RequestContext, orgSlug: string, email: string, role: string) {
-    assertAssignableRole(role);
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
+      await assertAssignableRole(trx, org.id, role);
       if (await findMemberByEmail(trx, org.id, email)) {
         throw hushError('CONFLICT', `${email} is already a member of ${org.slug}`, {
           field: 'email',
@@ -170,9 +161,9 @@ export function createMemberService(deps: {
   }
 
   function setRole(ctx: RequestContext, orgSlug: string, email: string, role: string) {
-    assertAssignableRole(role);
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
+      await assertAssignableRole(trx, org.id, role);
       const member = await loadMember(trx, org.id, email);
       if (member.role === 'owner') {
         throw hushError('CONFLICT', 'the Owner keeps the role until ownership is transferred');

@@ -3,9 +3,12 @@ import type { Kysely } from 'kysely';
 import type { HushError } from '../../errors.js';
 import { hushError } from '../../errors.js';
 import { findMemberRole } from '../../store/org-store.js';
+import { findEnvironmentById } from '../../store/project-store.js';
+import { findCustomRole } from '../../store/role-store.js';
 import type { Schema } from '../../store/schema.js';
 import type { TargetType } from '../audit/audit-service.js';
 import type { RequestContext } from '../context.js';
+import { customRoleAllows, type Grant, visibleProjectIds } from './custom-roles.js';
 import { type Action, ACTION_LABELS, builtinRoleAllows, isBuiltinRole } from './roles.js';
 
 /** What an action is performed on; `orgId` is always known, the rest narrows it. */
@@ -17,6 +20,10 @@ export interface Resource {
   targetName?: string | null;
   projectId?: string;
   environmentId?: string;
+  /** The environment type when it is known without a row (an environment being created). */
+  environmentType?: string;
+  /** Listing projects (custom roles see a filtered list). */
+  listing?: boolean;
 }
 
 /** The role the actor holds in an organization, read fresh on every call (no cache to go stale). */
@@ -54,17 +61,39 @@ export async function authorize(
   if (role === null) {
     throw hushError('ORGANIZATION_NOT_FOUND', `organization "${resource.orgSlug}" not found`);
   }
+  const allows = isBuiltinRole(role)
+    ? (a: Action) => builtinRoleAllows(role, a)
+    : await customRoleCheck(db, resource, role);
   const allowed =
     action === 'secrets:read-values'
-      ? ctx.actor.kind === 'service-token' && roleAllows(role, 'environment:read')
-      : roleAllows(role, action);
+      ? ctx.actor.kind === 'service-token' && allows('environment:read')
+      : allows(action);
   if (allowed && withinTokenScope(ctx, resource)) return;
   throw deniedError(action, role, resource);
 }
 
-/** True when the role may perform the action. */
-export function roleAllows(role: string, action: Action): boolean {
-  return isBuiltinRole(role) && builtinRoleAllows(role, action);
+/** The check of a custom role for this resource (grants and environment type read fresh). */
+async function customRoleCheck(db: Kysely<Schema>, resource: Resource, role: string) {
+  const row = await findCustomRole(db, resource.orgId, role);
+  const grants = row ? (JSON.parse(row.grants) as Grant[]) : [];
+  let environmentType = resource.environmentType;
+  if (!environmentType && resource.environmentId) {
+    environmentType = (await findEnvironmentById(db, resource.environmentId))?.type;
+  }
+  const target = { projectId: resource.projectId, environmentType, listing: resource.listing };
+  return (a: Action) => customRoleAllows(grants, a, target);
+}
+
+/** The projects an actor may list in an organization: every one, or those its custom role grants. */
+export async function listableProjectIds(
+  db: Kysely<Schema>,
+  ctx: RequestContext,
+  orgId: string,
+): Promise<Set<string> | 'all'> {
+  const role = await roleInOrganization(db, ctx, orgId);
+  if (role === null || isBuiltinRole(role)) return 'all';
+  const row = await findCustomRole(db, orgId, role);
+  return visibleProjectIds(row ? (JSON.parse(row.grants) as Grant[]) : []);
 }
 
 function withinTokenScope(ctx: RequestContext, resource: Resource): boolean {

@@ -28,7 +28,7 @@ import type {
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
 import { loadOrganization } from '../orgs/org-service.js';
-import { authorize } from '../policy/authorize.js';
+import { authorize, listableProjectIds } from '../policy/authorize.js';
 import type { Action } from '../policy/roles.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { EnvironmentType } from '../validation.js';
@@ -84,6 +84,26 @@ export async function loadService(
     throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
   }
   return service;
+}
+
+/** Authorizes an action on a project, narrowed to one environment when there is one. */
+async function authorizeIn(
+  db: Kysely<Schema>,
+  ctx: RequestContext,
+  action: Action,
+  org: OrganizationRow,
+  project: ProjectRow,
+  environmentId: string | null,
+): Promise<void> {
+  await authorize(db, ctx, action, {
+    orgId: org.id,
+    orgSlug: org.slug,
+    targetType: 'project',
+    targetId: project.id,
+    targetName: project.slug,
+    projectId: project.id,
+    ...(environmentId ? { environmentId } : {}),
+  });
 }
 
 /** Loads an environment of a loaded project. Throws ENVIRONMENT_NOT_FOUND. */
@@ -175,11 +195,19 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
 
   function listProjectsOf(ctx: RequestContext, orgSlug: string) {
     return uow.read(ctx, async (db) => {
-      const org = await loadOrganization(db, ctx, orgSlug, 'project:read');
+      const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
+      await authorize(db, ctx, 'project:read', {
+        orgId: org.id,
+        orgSlug: org.slug,
+        targetType: 'project',
+        listing: true,
+      });
       const scope = ctx.actor.kind === 'service-token' ? ctx.actor.scope.projects : [];
+      const granted = await listableProjectIds(db, ctx, org.id);
       const rows = await listProjects(db, org.id);
       return rows
         .filter((r) => scope.length === 0 || scope.includes(r.id))
+        .filter((r) => granted === 'all' || granted.has(r.id))
         .map((r) => toProject(r, org));
     });
   }
@@ -213,13 +241,17 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
     input: { slug: string; type: EnvironmentType },
   ) {
     return uow.write(ctx, async (trx) => {
-      const { org, project } = await loadProject(
-        trx,
-        ctx,
-        orgSlug,
-        projectSlug,
-        'environment:create',
-      );
+      // Authorized on the type being created: manage on staging may create a staging environment.
+      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
+      const project = await loadProjectRow(trx, org, projectSlug);
+      await authorize(trx, ctx, 'environment:create', {
+        orgId: org.id,
+        orgSlug: org.slug,
+        targetType: 'environment',
+        targetName: `${project.slug}/${input.slug}`,
+        projectId: project.id,
+        environmentType: input.type,
+      });
       const row: EnvironmentRow = {
         id: randomUUID(),
         projectId: project.id,
@@ -259,14 +291,10 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
     slug: string,
   ) {
     return uow.write(ctx, async (trx) => {
-      const { org, project } = await loadProject(
-        trx,
-        ctx,
-        orgSlug,
-        projectSlug,
-        'environment:edit',
-      );
+      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
+      const project = await loadProjectRow(trx, org, projectSlug);
       const env = await loadEnvironment(trx, project, slug);
+      await authorizeIn(trx, ctx, 'environment:edit', org, project, env.id);
       await deleteEnvironment(trx, env.id);
       await audit.append(trx, ctx, {
         orgId: org.id,
@@ -286,14 +314,10 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
     input: ServiceInput,
   ) {
     return uow.write(ctx, async (trx) => {
-      const { org, project } = await loadProject(
-        trx,
-        ctx,
-        orgSlug,
-        projectSlug,
-        'environment:create',
-      );
+      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
+      const project = await loadProjectRow(trx, org, projectSlug);
       const env = input.environment ? await loadEnvironment(trx, project, input.environment) : null;
+      await authorizeIn(trx, ctx, 'environment:create', org, project, env?.id ?? null);
       const row: ServiceRow = {
         id: randomUUID(),
         projectId: project.id,
@@ -334,14 +358,10 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
 
   function removeService(ctx: RequestContext, orgSlug: string, projectSlug: string, name: string) {
     return uow.write(ctx, async (trx) => {
-      const { org, project } = await loadProject(
-        trx,
-        ctx,
-        orgSlug,
-        projectSlug,
-        'environment:edit',
-      );
+      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
+      const project = await loadProjectRow(trx, org, projectSlug);
       const service = await loadService(trx, project, name);
+      await authorizeIn(trx, ctx, 'environment:edit', org, project, service.environmentId);
       await deleteService(trx, service.id);
       await audit.append(trx, ctx, {
         orgId: org.id,

@@ -10,7 +10,7 @@ import { hashToken, newToken } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext, type TokenScope } from '../context.js';
 import { loadOrganization } from '../orgs/org-service.js';
-import { BUILTIN_ROLES, isBuiltinRole } from '../policy/roles.js';
+import { assertAssignableRole } from '../orgs/role-service.js';
 import { loadEnvironment, loadProjectRow } from '../projects/project-service.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
@@ -65,11 +65,9 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
   }
 
   function createServiceToken(ctx: RequestContext, orgSlug: string, input: ServiceTokenInput) {
-    if (!isBuiltinRole(input.role) || input.role === 'owner') {
-      throw invalid('role', `use one of ${BUILTIN_ROLES.filter((r) => r !== 'owner').join(', ')}`);
-    }
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'tokens:manage');
+      await assertAssignableRole(trx, org.id, input.role);
       const scope = await resolveScope(trx, org, input);
       const token = newToken('service');
       const row: ApiTokenRow = {
