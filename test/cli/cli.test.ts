@@ -140,6 +140,42 @@ describe.each(DIALECTS)('the hush CLI against a real server on %s', (dialect) =>
     expect(reused.stderr).toContain('INVITATION_NOT_FOUND');
   });
 
+  it('creates a custom role, gives it to a member and refuses to delete it while held', async () => {
+    const role = await hush([
+      'role',
+      'create',
+      'stager',
+      '--grant',
+      'maps:staging=deploy',
+      '--grant',
+      'maps:production=read-only',
+      '--org',
+      'ninja',
+      '--json',
+    ]);
+    expect(role.code, role.stderr).toBe(0);
+    expect(JSON.parse(role.stdout)).toMatchObject({
+      name: 'stager',
+      grants: [
+        { project: 'maps', type: 'staging', level: 'deploy' },
+        { project: 'maps', type: 'production', level: 'read-only' },
+      ],
+    });
+    const list = JSON.parse((await hush(['role', 'list', '--org', 'ninja', '--json'])).stdout) as {
+      name: string;
+      id: string;
+    }[];
+    expect(list.map((r) => r.name)).toEqual(['stager']);
+    expect(
+      (await hush(['member', 'set-role', 'dev@example.com', 'stager', '--org', 'ninja'])).code,
+    ).toBe(0);
+    const del = await hush(['role', 'delete', 'stager', '--org', 'ninja']);
+    expect(del.code).toBe(1);
+    expect(del.stderr).toContain('CONFLICT');
+    const bad = await hush(['role', 'create', 'oops', '--grant', 'maps-staging', '--org', 'ninja']);
+    expect(bad.stderr).toContain('PROJECT:TYPE=LEVEL');
+  });
+
   it('shows the audit trail with an intact chain', async () => {
     const list = await hush(['audit', 'list', '--org', 'ninja', '--json']);
     const events = (JSON.parse(list.stdout) as { events: { eventType: string; tool: string }[] })

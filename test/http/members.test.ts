@@ -167,4 +167,54 @@ describe.each(DIALECTS)('members, invitations and ownership on %s', (dialect) =>
     const listed = await t.call('GET', '/api/v1/me/tokens', { token: owner });
     expect(JSON.stringify(listed.body)).not.toContain(pat.body.token);
   });
+
+  it('refuses an expired invitation and an expired token', async () => {
+    const inv = await t.call('POST', `${O}/invitations`, {
+      token: owner,
+      body: { email: 'slow@example.com', role: 'viewer' },
+    });
+    await t.app.database.db
+      .updateTable('invitations')
+      .set({ expiresAt: '2000-01-01T00:00:00.000Z' })
+      .where('id', '=', inv.body.id)
+      .execute();
+    const accept = await t.call('POST', '/api/v1/invitations/accept', {
+      body: { token: inv.body.token, password: 'slow password 1' },
+    });
+    expect(accept.status).toBe(404);
+    const tok = await t.call('POST', `${O}/tokens`, {
+      token: owner,
+      body: { name: 'expiring', role: 'viewer', expiresInDays: 1 },
+    });
+    expect((await t.call('GET', `${O}/projects`, { token: tok.body.token })).status).toBe(200);
+    await t.app.database.db
+      .updateTable('apiTokens')
+      .set({ expiresAt: '2000-01-01T00:00:00.000Z' })
+      .where('id', '=', tok.body.id)
+      .execute();
+    expect((await t.call('GET', `${O}/projects`, { token: tok.body.token })).status).toBe(401);
+  });
+
+  it('limits a service token to listed environments', async () => {
+    await t.call('POST', `${O}/projects/alpha/environments`, {
+      token: owner,
+      body: { slug: 'prod', type: 'production' },
+    });
+    await t.call('POST', `${O}/projects/alpha/environments`, {
+      token: owner,
+      body: { slug: 'dev', type: 'development' },
+    });
+    const tok = await t.call('POST', `${O}/tokens`, {
+      token: owner,
+      body: { name: 'dev-only', role: 'devops', environments: ['alpha/dev'] },
+    });
+    expect(tok.status, tok.text).toBe(201);
+    const add = (env: string) =>
+      t.call('POST', `${O}/secrets`, {
+        token: tok.body.token,
+        body: { project: 'alpha', env, secret: { kind: 'env', name: 'X', value: 'v' } },
+      });
+    expect((await add('dev')).status).toBe(201);
+    expect((await add('prod')).status).toBe(403);
+  });
 });
