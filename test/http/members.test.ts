@@ -216,5 +216,10 @@ describe.each(DIALECTS)('members, invitations and ownership on %s', (dialect) =>
       });
     expect((await add('dev')).status).toBe(201);
     expect((await add('prod')).status).toBe(403);
+    const projectWide = await t.call('POST', `${O}/secrets`, {
+      token: tok.body.token,
+      body: { project: 'alpha', secret: { kind: 'env', name: 'Y', value: 'v' } },
+    });
+    expect(projectWide.status).toBe(403);
   });
 });

@@ -68,7 +68,7 @@ export async function authorize(
     action === 'secrets:read-values'
       ? ctx.actor.kind === 'service-token' && allows('environment:read')
       : allows(action);
-  if (allowed && withinTokenScope(ctx, resource)) return;
+  if (allowed && withinTokenScope(ctx, resource, action)) return;
   throw deniedError(action, role, resource);
 }
 
@@ -96,20 +96,18 @@ export async function listableProjectIds(
   return visibleProjectIds(row ? (JSON.parse(row.grants) as Grant[]) : []);
 }
 
-function withinTokenScope(ctx: RequestContext, resource: Resource): boolean {
+const READS: ReadonlySet<Action> = new Set(['org:read', 'project:read', 'environment:read']);
+
+// A token limited to environments may read around them, but anything else it does must name
+// one of its environments: a project-wide write would reach the others too.
+function withinTokenScope(ctx: RequestContext, resource: Resource, action: Action): boolean {
   if (ctx.actor.kind !== 'service-token') return true;
   const { projects, environments } = ctx.actor.scope;
   if (projects.length > 0 && resource.projectId && !projects.includes(resource.projectId)) {
     return false;
   }
-  if (
-    environments.length > 0 &&
-    resource.environmentId &&
-    !environments.includes(resource.environmentId)
-  ) {
-    return false;
-  }
-  return true;
+  if (environments.length === 0 || READS.has(action)) return true;
+  return resource.environmentId !== undefined && environments.includes(resource.environmentId);
 }
 
 function deniedError(action: Action, role: string, resource: Resource): HushError {
