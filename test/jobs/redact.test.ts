@@ -3,63 +3,237 @@ import { describe, expect, it } from 'vitest';
 
 import { createRedactor, REDACTION_MARK, redactionPatterns } from '../../src/jobs/redact.js';
 
-function redactAll(values: string[], chunks: string[]): string {
+/** How many generated texts and chunkings each property test runs (quoted in the closing note). */
+export const CHUNKING_RUNS = 1000;
+
+const M = REDACTION_MARK;
+
+function redactChunks(values: readonly string[], chunks: readonly string[]): string {
   const r = createRedactor(values);
   return chunks.map((c) => r.push(c)).join('') + r.flush();
 }
 
-describe('log redaction', () => {
-  const value = 'p@ss word/with+chars';
+const redact = (values: readonly string[], text: string) => redactChunks(values, [text]);
 
-  it('hides a value, its base64 and its URL encodings', () => {
-    const text = `a ${value} b ${Buffer.from(value).toString('base64')} c ${encodeURIComponent(value)} d ${encodeURIComponent(value).replace(/%20/g, '+')}`;
-    expect(redactAll([value], [text])).toBe(
-      `a ${REDACTION_MARK} b ${REDACTION_MARK} c ${REDACTION_MARK} d ${REDACTION_MARK}`,
+/** Cuts `text` into pieces of the given sizes, cycling through them. */
+function cut(text: string, sizes: readonly number[]): string[] {
+  const chunks: string[] = [];
+  for (let at = 0, i = 0; at < text.length; i++) {
+    const n = sizes[i % sizes.length] ?? 1;
+    chunks.push(text.slice(at, at + n));
+    at += n;
+  }
+  return chunks;
+}
+
+describe('redactionPatterns', () => {
+  it('lists a value, its base64 forms and its URL encodings, longest first', () => {
+    const value = "it's a p@ss/word~";
+    const b64 = Buffer.from(value).toString('base64');
+    const patterns = redactionPatterns([value]);
+    expect(patterns).toEqual(
+      expect.arrayContaining([
+        value,
+        b64,
+        b64.replace(/=+$/, ''),
+        Buffer.from(value).toString('base64url'),
+        encodeURIComponent(value),
+        encodeURIComponent(value).replace(/%20/g, '+'),
+        'it%27s+a+p%40ss%2Fword%7E',
+      ]),
+    );
+    expect(new Set(patterns).size).toBe(patterns.length);
+    expect(patterns.map((p) => p.length)).toEqual(
+      patterns.map((p) => p.length).sort((a, b) => b - a),
     );
   });
 
+  it('skips empty and very short values, and the short lines of a multi-line value', () => {
+    expect(redactionPatterns(['', 'a', 'abc'])).toEqual([]);
+    expect(redactionPatterns(['ab\n  cd  \nlonger line'])).toContain('longer line');
+    expect(redactionPatterns(['ab\n  cd  \nlonger line'])).not.toContain('cd');
+  });
+
+  it('keeps a value whose URL encoding does not exist (a lone surrogate)', () => {
+    expect(redactionPatterns(['abc\ud800'])).toContain('abc\ud800');
+  });
+});
+
+describe('createRedactor', () => {
+  const value = 'p@ss word/with+chars';
+
+  it('hides a value, its base64 and its URL encodings', () => {
+    const b64 = Buffer.from(value).toString('base64');
+    const text = [
+      value,
+      b64,
+      b64.replace(/=+$/, ''),
+      Buffer.from(value).toString('base64url'),
+      encodeURIComponent(value),
+      new URLSearchParams({ v: value }).toString().slice(2),
+    ].join(' | ');
+    expect(redact([value], `<${text}>`)).toBe(`<${M} | ${M} | ${M} | ${M} | ${M} | ${M}>`);
+  });
+
+  it('catches a value split across two chunks', () => {
+    expect(redactChunks([value], ['user=p@ss wo', 'rd/with+chars;'])).toBe(`user=${M};`);
+  });
+
   it('catches a value split into single characters', () => {
-    const out = redactAll([value], [...`>>${value}<<`]);
-    expect(out).toBe(`>>${REDACTION_MARK}<<`);
+    expect(redactChunks([value], [...`>>${value}<<`])).toBe(`>>${M}<<`);
   });
 
   it('streams ordinary output at once instead of holding it back', () => {
     const r = createRedactor([value]);
     expect(r.push('started\n')).toBe('started\n');
     expect(r.push('p@ss')).toBe('');
-    expect(r.push(' word/with+chars!')).toBe(`${REDACTION_MARK}!`);
+    expect(r.push(' word/with+chars!')).toBe(`${M}!`);
+    expect(r.push('p@sX')).toBe('p@sX');
   });
 
-  it('escapes regular-expression characters and redacts each line of a multi-line value', () => {
-    expect(redactAll(['a.*b(c)'], ['xa.*b(c)y axxb(c)'])).toBe(`x${REDACTION_MARK}y axxb(c)`);
-    expect(redactAll(['first-line\nsecond-line'], ['second-line only'])).toBe(
-      `${REDACTION_MARK} only`,
-    );
+  it('holds nothing back forever: flush returns the held tail', () => {
+    const r = createRedactor([value]);
+    expect(r.push('done p@ss w')).toBe('done ');
+    expect(r.flush()).toBe('p@ss w');
+    expect(r.flush()).toBe('');
   });
 
-  it('skips values too short to redact safely', () => {
-    expect(redactionPatterns(['abc', ''])).toEqual([]);
+  it('passes text through untouched when there is nothing to hide', () => {
+    const r = createRedactor(['', 'ab']);
+    expect(r.push('ab ab')).toBe('ab ab');
+    expect(r.flush()).toBe('');
   });
 
-  it('gives the same output however the text is chunked', () => {
+  it('escapes nothing: regular-expression characters are plain characters', () => {
+    expect(redact(['a.*b(c)'], 'xa.*b(c)y axxb(c) a.*b(c')).toBe(`x${M}y axxb(c) a.*b(c`);
+    expect(redact(['^$[]{}|\\?+'], 'a ^$[]{}|\\?+ b')).toBe(`a ${M} b`);
+  });
+
+  it('redacts each line of a multi-line value on its own', () => {
+    const pem = '-----BEGIN KEY-----\n  MIIBOgIBAAJBAKj34GkxFhD9\n-----END KEY-----\n';
+    expect(redact([pem], 'line: MIIBOgIBAAJBAKj34GkxFhD9 end')).toBe(`line: ${M} end`);
+    expect(redact([pem], `cat: ${pem}.`)).toBe(`cat: ${M}.`);
+  });
+
+  it('prefers the leftmost, then the longest, of overlapping values', () => {
+    expect(redact(['abcd', 'cdef'], 'abcdef')).toBe(`${M}ef`);
+    expect(redact(['bcde', 'abcdefgh'], 'xabcdefghy')).toBe(`x${M}y`);
+    expect(redact(['bcde', 'abcdefgh'], 'xabcdefy')).toBe(`xa${M}fy`);
+    expect(redactChunks(['bcde', 'abcdefgh'], ['xabcde', 'fghy'])).toBe(`x${M}y`);
+  });
+
+  // Values from a tiny alphabet overlap and repeat a lot; the text mixes them with near misses.
+  const alphabet = fc.constantFrom('a', 'b', 'c', '.', '*', '\n', 'é', '%');
+  const valueArb = fc.string({ unit: alphabet, minLength: 1, maxLength: 9 });
+  const caseArb = fc
+    .record({
+      values: fc.array(valueArb, { minLength: 1, maxLength: 4 }),
+      fillers: fc.array(fc.string({ unit: alphabet, maxLength: 6 }), { maxLength: 8 }),
+      sizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
+    })
+    .map(({ values, fillers, sizes }) => {
+      const text = fillers.map((f, i) => f + (values[i % values.length] ?? '')).join('');
+      return { values, text, sizes };
+    });
+
+  // Many values sharing a prefix (as the lines of one file do): more than fit in one list of the
+  // matcher, so it has to tell crowded patterns apart, including when a chunk ends among them.
+  const crowdedArb = fc
+    .record({
+      prefix: fc.constantFrom('abab', 'ab.ab*ab'),
+      suffixes: fc.uniqueArray(fc.string({ unit: fc.constantFrom('a', 'b'), maxLength: 10 }), {
+        minLength: 12,
+        maxLength: 40,
+      }),
+      picks: fc.array(fc.tuple(fc.nat(), fc.nat({ max: 20 }), fc.constantFrom('', '-', 'a', 'b')), {
+        maxLength: 12,
+      }),
+      sizes: fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 8 }),
+    })
+    .map(({ prefix, suffixes, picks, sizes }) => {
+      const values = suffixes.map((x) => prefix + x);
+      // Whole values and their prefixes (near misses), one after the other.
+      const text = picks
+        .map(([i, n, noise]) => (values[i % values.length] ?? '').slice(0, n) + noise)
+        .join('');
+      return { values, text, sizes };
+    });
+
+  it.each([
+    ['few values', caseArb],
+    ['crowded values', crowdedArb],
+  ])(`gives the same output however the text is chunked (%s, ${CHUNKING_RUNS} cases)`, (_, arb) => {
     fc.assert(
-      fc.property(
-        fc.array(fc.string({ minLength: 4, maxLength: 12 }), { minLength: 1, maxLength: 3 }),
-        fc.array(fc.string({ maxLength: 8 }), { maxLength: 6 }),
-        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 20 }),
-        (values, fillers, cuts) => {
-          const text = fillers.map((f, i) => f + (values[i % values.length] ?? '')).join('');
-          const chunks: string[] = [];
-          let rest = text;
-          for (let i = 0; rest.length > 0; i++) {
-            const n = cuts[i % cuts.length] ?? 1;
-            chunks.push(rest.slice(0, n));
-            rest = rest.slice(n);
-          }
-          expect(redactAll(values, chunks)).toBe(redactAll(values, [text]));
-        },
-      ),
-      { numRuns: 500 },
+      fc.property(arb, ({ values, text, sizes }) => {
+        const whole = redact(values, text);
+        expect(redactChunks(values, cut(text, sizes))).toBe(whole);
+        expect(redactChunks(values, [...text])).toBe(whole);
+      }),
+      { numRuns: CHUNKING_RUNS },
     );
+  });
+
+  it.each([
+    ['few values', caseArb],
+    ['crowded values', crowdedArb],
+  ])(`never lets a value through (%s, ${CHUNKING_RUNS} cases)`, (_, arb) => {
+    fc.assert(
+      fc.property(arb, ({ values, text, sizes }) => {
+        const out = redactChunks(values, cut(text, sizes));
+        for (const v of values) if (v.length >= 4) expect(out).not.toContain(v);
+      }),
+      { numRuns: CHUNKING_RUNS },
+    );
+  });
+
+  it('redacts a 1 MiB file secret printed in 64 KiB chunks', () => {
+    const file = Array.from({ length: 16_384 }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`)
+      .join('\n')
+      .slice(0, 1 << 20);
+    const text = `before\n${file}\nafter\n`;
+    expect(redactChunks([file], cut(text, [1 << 16]))).toBe(`before\n${M}\nafter\n`);
+  });
+
+  it('redacts a 16,384-line file printed line by line after a prefix without a quadratic blow-up', () => {
+    const lines = Array.from({ length: 16_384 }, (_, i) => `    "setting_${i}": "value-${i}",`);
+    const text = lines.map((l) => `cat: ${l}\n`).join('');
+    const started = performance.now();
+    const out = redactChunks([lines.join('\n')], cut(text, [1 << 16]));
+    const elapsed = performance.now() - started;
+    expect(out).toBe(`cat:     ${M}\n`.repeat(lines.length));
+    // A guard against quadratic blow-ups (minutes), not a benchmark: `npm run bench` measures.
+    expect(elapsed).toBeLessThan(10_000);
+  });
+
+  it('stays exact when telling a long near miss from a match costs too much to refine', () => {
+    const value = `${'a'.repeat(2000)}b`;
+    const miss = `${'a'.repeat(1999)}c`;
+    const text = `${miss.repeat(5)}${value}${miss}`;
+    expect(redactChunks([value], cut(text, [500]))).toBe(`${miss.repeat(5)}${M}${miss}`);
+  });
+
+  it('redacts a 1 MiB file secret printed in 100-character chunks without a quadratic blow-up', () => {
+    const file = Array.from({ length: 16_384 }, (_, i) => `${i} ${'y'.repeat(i % 100)}`)
+      .join('\n')
+      .slice(0, 1 << 20);
+    const started = performance.now();
+    const out = redactChunks([file], cut(`>${file}<`, [100]));
+    const elapsed = performance.now() - started;
+    expect(out).toBe(`>${M}<`);
+    // A guard against quadratic blow-ups (minutes), not a benchmark: `npm run bench` measures.
+    expect(elapsed).toBeLessThan(10_000);
+  });
+
+  it('redacts 10 MB of log through 1,000 values (6,000+ patterns) without a quadratic blow-up', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => `secret-${i}-${(i * 7919).toString(36)}`);
+    const line = 'INFO 2026-01-01T00:00:00Z worker processed item 123456 with status=ok in 12ms\n';
+    const text = `${line.repeat(Math.ceil(10e6 / line.length))}${values[999]}\n`;
+    const chunks = cut(text, [1 << 16]);
+    const started = performance.now();
+    const out = redactChunks(values, chunks);
+    const elapsed = performance.now() - started;
+    expect(out.endsWith(`${M}\n`)).toBe(true);
+    // A guard against quadratic blow-ups (minutes), not a benchmark: `npm run bench` measures.
+    expect(elapsed).toBeLessThan(10_000);
   });
 });

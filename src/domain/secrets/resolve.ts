@@ -1,7 +1,10 @@
+/** The four levels a secret can live at, from the least to the most specific. */
 export const LEVELS = ['organization', 'project', 'environment', 'service'] as const;
+
+/** One of {@link LEVELS}. */
 export type Level = (typeof LEVELS)[number];
 
-/** What the resolver needs of a secret. */
+/** What the resolver needs of a secret (`file` secrets come in with namespace `env`). */
 export interface ResolvableSecret {
   id: string;
   namespace: 'env' | 'pgservice';
@@ -11,7 +14,7 @@ export interface ResolvableSecret {
   version: number;
 }
 
-/** The winner of one name and the visible candidates it shadows, best first. */
+/** The winner of one `namespace:name` and the visible candidates it shadows, best first. */
 export interface Resolution<S extends ResolvableSecret> {
   key: string;
   winner: S;
@@ -20,33 +23,45 @@ export interface Resolution<S extends ResolvableSecret> {
 
 const DEPTH: Record<Level, number> = { organization: 0, project: 1, environment: 2, service: 3 };
 
-/** Precedence rank: deeper level first; within a level, the member's own before the shared one. */
+/** SPEC §2's key `(level_depth, assigned_to_this_member)` folded into one number. */
 function rank(s: ResolvableSecret): number {
+  // Only visible secrets are ranked, so a non-null assignee is this member.
   return DEPTH[s.level] * 2 + (s.assigneeId === null ? 0 : 1);
 }
 
 /**
  * The one resolver (SPEC §2): for every `namespace:name`, the visible candidate with the highest
- * (level depth, assigned-to-this-member) wins. Secrets assigned to other members are invisible;
- * a null member (a service token) sees only unassigned secrets. Output is sorted by key.
+ * (level depth, assigned-to-this-member) wins; secrets assigned to other members are invisible
+ * and a null member (a service token) sees only unassigned ones; output is sorted by key.
+ *
+ * @example
+ * resolveSecrets([orgSecret, projectSecretOfAlice], 'alice')
+ * // → [{ key: 'env:DB_URL', winner: projectSecretOfAlice, shadows: [orgSecret] }]
  */
 export function resolveSecrets<S extends ResolvableSecret>(
   candidates: readonly S[],
   memberId: string | null,
 ): Resolution<S>[] {
-  const byKey = new Map<string, S[]>();
+  // One pass keeps the best candidate per key; only the (few) shadows of a key are ever sorted.
+  const byKey = new Map<string, Resolution<S>>();
   for (const s of candidates) {
     if (s.assigneeId !== null && s.assigneeId !== memberId) continue;
     const key = `${s.namespace}:${s.name}`;
-    const list = byKey.get(key);
-    if (list) list.push(s);
-    else byKey.set(key, [s]);
+    const current = byKey.get(key);
+    if (current === undefined) {
+      byKey.set(key, { key, winner: s, shadows: [] });
+    } else if (rank(s) > rank(current.winner)) {
+      current.shadows.push(current.winner);
+      current.winner = s;
+    } else {
+      current.shadows.push(s);
+    }
   }
-  const out: Resolution<S>[] = [];
-  for (const [key, list] of byKey) {
-    list.sort((a, b) => rank(b) - rank(a));
-    const [winner, ...shadows] = list as [S, ...S[]];
-    out.push({ key, winner, shadows });
+  const out = [...byKey.values()];
+  for (const r of out) {
+    // Array#sort is stable: equal ranks (which the database's uniqueness rules out) keep
+    // their input order.
+    if (r.shadows.length > 1) r.shadows.sort((a, b) => rank(b) - rank(a));
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

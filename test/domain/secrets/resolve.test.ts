@@ -23,73 +23,60 @@ const ORDER: [Level, boolean][] = [
   ['organization', false],
 ];
 
-function referenceWinner(candidates: ResolvableSecret[], member: string | null, key: string) {
+const keyOf = (c: ResolvableSecret) => `${c.namespace}:${c.name}`;
+
+/** The visible candidates of one key, best first: walk ORDER and take what is present. */
+function referenceRanking(candidates: ResolvableSecret[], member: string | null, key: string) {
   const visible = candidates.filter(
-    (c) => `${c.namespace}:${c.name}` === key && (c.assigneeId === null || c.assigneeId === member),
+    (c) => keyOf(c) === key && (c.assigneeId === null || c.assigneeId === member),
   );
-  for (const [level, mine] of ORDER) {
-    const hit = visible.find((c) => c.level === level && (c.assigneeId !== null) === mine);
-    if (hit) return hit;
-  }
-  return undefined;
+  return ORDER.flatMap(([level, mine]) =>
+    visible.filter((c) => c.level === level && (c.assigneeId !== null) === mine),
+  );
 }
+
+const MEMBERS = [null, 'alice', 'bob'] as const;
 
 const secretArb = fc.record({
   namespace: fc.constantFrom('env' as const, 'pgservice' as const),
   name: fc.constantFrom('A', 'B', 'ninja'),
   level: fc.constantFrom(...LEVELS),
-  assigneeId: fc.constantFrom(null, 'alice', 'bob'),
+  assigneeId: fc.constantFrom(null, 'alice', 'bob', 'carol'),
 });
 
-// Uniqueness of (level, name, assignee) holds in the database, so generated sets respect it too.
+// The database forbids two secrets with the same (level, scope, name, assignee); so do we.
 const setArb = fc
   .uniqueArray(secretArb, {
     selector: (s) => `${s.namespace}:${s.name}:${s.level}:${s.assigneeId}`,
-    maxLength: 30,
+    maxLength: 40,
   })
   .map((list) => list.map((s, i) => ({ ...s, id: `s${i}`, version: 1 })));
+
+const s = (
+  id: string,
+  level: Level,
+  assigneeId: string | null = null,
+  namespace: 'env' | 'pgservice' = 'pgservice',
+  name = 'ninja',
+): ResolvableSecret => ({ id, namespace, name, level, assigneeId, version: 1 });
 
 describe('resolveSecrets', () => {
   it(`agrees with the reference model on ${PROPERTY_RUNS} generated contexts`, () => {
     fc.assert(
-      fc.property(setArb, fc.constantFrom(null, 'alice', 'bob'), (candidates, member) => {
+      fc.property(setArb, fc.constantFrom(...MEMBERS), (candidates, member) => {
         const resolved = resolveSecrets(candidates, member);
-        const keys = new Set(
-          candidates
-            .filter((c) => c.assigneeId === null || c.assigneeId === member)
-            .map((c) => `${c.namespace}:${c.name}`),
+        const visibleKeys = new Set(
+          candidates.filter((c) => c.assigneeId === null || c.assigneeId === member).map(keyOf),
         );
-        expect(resolved.map((r) => r.key)).toEqual([...keys].sort());
+        expect(resolved.map((r) => r.key)).toEqual([...visibleKeys].sort());
         for (const r of resolved) {
-          expect(r.winner).toBe(referenceWinner(candidates, member, r.key));
-          expect(r.shadows.every((s) => s.assigneeId === null || s.assigneeId === member)).toBe(
-            true,
-          );
-          expect(r.shadows.length + 1).toBe(
-            candidates.filter(
-              (c) =>
-                `${c.namespace}:${c.name}` === r.key &&
-                (c.assigneeId === null || c.assigneeId === member),
-            ).length,
-          );
+          const [best, ...rest] = referenceRanking(candidates, member, r.key);
+          expect(r.winner).toBe(best);
+          expect(r.shadows).toEqual(rest);
         }
       }),
       { numRuns: PROPERTY_RUNS },
     );
-  });
-
-  const s = (
-    id: string,
-    level: Level,
-    assigneeId: string | null = null,
-    namespace: 'env' | 'pgservice' = 'pgservice',
-  ): ResolvableSecret => ({
-    id,
-    namespace,
-    name: 'ninja',
-    level,
-    assigneeId,
-    version: 1,
   });
 
   it('follows QFieldCloud: project+member > project > organization+member > organization', () => {
@@ -99,25 +86,51 @@ describe('resolveSecrets', () => {
       s('proj', 'project'),
       s('proj-a', 'project', 'alice'),
     ];
-    for (let drop = 0; drop < all.length; drop++) {
-      const present = all.slice(0, all.length - drop);
+    for (let kept = 1; kept <= all.length; kept++) {
+      const present = all.slice(0, kept);
       expect(resolveSecrets(present, 'alice')[0]?.winner.id).toBe(present.at(-1)?.id);
     }
-    expect(resolveSecrets(all, 'alice')[0]?.shadows.map((x) => x.id)).toEqual([
-      'proj',
-      'org-a',
-      'org',
-    ]);
   });
 
-  it('hides secrets assigned to other members', () => {
-    const r = resolveSecrets([s('org', 'organization'), s('proj-a', 'project', 'alice')], 'bob');
+  it('puts the full order service+member > … > organization first to last', () => {
+    const all = ORDER.map(([level, mine]) =>
+      s(`${level}${mine ? '+a' : ''}`, level, mine ? 'alice' : null),
+    );
+    const [r] = resolveSecrets([...all].reverse(), 'alice');
+    expect([r?.winner.id, ...(r?.shadows.map((x) => x.id) ?? [])]).toEqual(all.map((x) => x.id));
+  });
+
+  it('lists the shadowed secrets best first', () => {
+    const r = resolveSecrets(
+      [s('org', 'organization'), s('env', 'environment'), s('proj-a', 'project', 'alice')],
+      'alice',
+    );
+    expect(r[0]?.winner.id).toBe('env');
+    expect(r[0]?.shadows.map((x) => x.id)).toEqual(['proj-a', 'org']);
+  });
+
+  it('hides secrets assigned to other members, even from the shadows', () => {
+    const r = resolveSecrets(
+      [s('org', 'organization'), s('proj-a', 'project', 'alice'), s('svc-a', 'service', 'alice')],
+      'bob',
+    );
+    expect(r).toHaveLength(1);
     expect(r[0]?.winner.id).toBe('org');
     expect(r[0]?.shadows).toEqual([]);
   });
 
   it('gives a service token (no member) only unassigned secrets', () => {
-    expect(resolveSecrets([s('a', 'service', 'alice')], null)).toEqual([]);
+    const r = resolveSecrets(
+      [
+        s('svc-a', 'service', 'alice'),
+        s('org', 'organization'),
+        s('only-a', 'project', 'alice', 'env', 'X'),
+      ],
+      null,
+    );
+    expect(r.map((x) => [x.key, x.winner.id, x.shadows.length])).toEqual([
+      ['pgservice:ninja', 'org', 0],
+    ]);
   });
 
   it('resolves an env variable and a pg service of the same name separately', () => {
@@ -126,5 +139,9 @@ describe('resolveSecrets', () => {
       ['env:ninja', 'env'],
       ['pgservice:ninja', 'pg'],
     ]);
+  });
+
+  it('returns nothing for no candidates', () => {
+    expect(resolveSecrets([], 'alice')).toEqual([]);
   });
 });
