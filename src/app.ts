@@ -8,6 +8,7 @@ import { createAuthService } from './domain/accounts/auth-service.js';
 import { createSetupService } from './domain/accounts/setup-service.js';
 import { createAuditQueryService } from './domain/audit/audit-query-service.js';
 import { createAuditService } from './domain/audit/audit-service.js';
+import { createAuditRetention } from './domain/audit/retention.js';
 import { createJobService } from './domain/jobs/job-service.js';
 import { createKeyService } from './domain/keys/key-service.js';
 import { createMemberService } from './domain/orgs/member-service.js';
@@ -37,6 +38,7 @@ export interface Services {
   resolve: ReturnType<typeof createResolveService>;
   jobs: ReturnType<typeof createJobService>;
   audit: ReturnType<typeof createAuditService>;
+  auditRetention: ReturnType<typeof createAuditRetention>;
   roles: ReturnType<typeof createRoleService>;
 }
 
@@ -103,6 +105,7 @@ export async function createApp(config: HushConfig): Promise<App> {
       resolve: createResolveService({ uow, keys, audit }),
       jobs: createJobService({ uow, audit, onQueued: () => queued.forEach((l) => l()) }),
       audit,
+      auditRetention: createAuditRetention({ db, audit }),
       roles: createRoleService({ uow, audit }),
     };
     return {

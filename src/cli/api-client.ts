@@ -36,22 +36,20 @@ export class ApiClient {
       (saved && (!options.url || options.url === saved.url) ? saved.token : undefined);
   }
 
-  /** Sends a request; a non-2xx answer becomes a CliError carrying the server's message. */
-  async request<T>(
+  private async send(
     method: string,
     path: string,
     body?: unknown,
     query?: Record<string, string | number | undefined>,
-  ): Promise<T> {
+  ): Promise<Response> {
     const url = new URL(this.baseUrl + '/api/v1' + path);
     for (const [k, v] of Object.entries(query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { 'x-hush-tool': 'cli' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
     try {
-      response = await fetch(url, {
+      return await fetch(url, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -62,8 +60,9 @@ export class ApiClient {
         `cannot reach Hush at ${this.baseUrl} (${cause}); is "hush serve" running? set --url or HUSH_URL`,
       );
     }
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
+  }
+
+  private parse(response: Response, text: string): unknown {
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -87,7 +86,29 @@ export class ApiClient {
         message += ' (run "hush login")';
       throw new CliError(`${err?.code ?? 'ERROR'}: ${message}`, 1, err?.code);
     }
-    return parsed as T;
+    return parsed;
+  }
+
+  /** Sends a request; a non-2xx answer becomes a CliError carrying the server's message. */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string | number | undefined>,
+  ): Promise<T> {
+    const response = await this.send(method, path, body, query);
+    if (response.status === 204) return undefined as T;
+    return this.parse(response, await response.text()) as T;
+  }
+
+  /** A GET whose successful body is read as a stream (exports); errors as {@link request}. */
+  async stream(
+    path: string,
+    query?: Record<string, string | number | undefined>,
+  ): Promise<Response & { body: ReadableStream<Uint8Array> }> {
+    const response = await this.send('GET', path, undefined, query);
+    if (!response.ok || !response.body) this.parse(response, await response.text());
+    return response as Response & { body: ReadableStream<Uint8Array> };
   }
 
   get<T>(path: string, query?: Record<string, string | number | undefined>) {

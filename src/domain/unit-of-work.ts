@@ -22,6 +22,8 @@ export function createUnitOfWork(deps: { db: Kysely<Schema>; audit: AuditService
     }
   }
   return {
+    /** The database, for reads that outlive one call (streamed exports), after authorizing. */
+    db: deps.db,
     /** A state change: authorize, write and audit inside one transaction. */
     write<T>(ctx: RequestContext, work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
       return guarded(ctx, () => deps.db.transaction().execute(work));

@@ -37,7 +37,8 @@ export async function insertAuditEvent(trx: Kysely<Schema>, row: AuditEventRow):
     .execute();
 }
 
-export interface AuditQuery {
+/** The filters of a list or an export (SPEC §6). */
+export interface AuditFilter {
   orgId: string;
   since?: string | undefined;
   until?: string | undefined;
@@ -45,6 +46,11 @@ export interface AuditQuery {
   targetName?: string | undefined;
   eventType?: string | undefined;
   actor?: string | undefined;
+  /** Only events up to this seq (an export stops at the head it counted). */
+  throughSeq?: number | undefined;
+}
+
+export interface AuditQuery extends AuditFilter {
   /** Return events with seq below this (older page). */
   beforeSeq?: number | undefined;
   /** Return events with seq above this (newer page). */
@@ -52,15 +58,66 @@ export interface AuditQuery {
   limit: number;
 }
 
+/** Inclusive seq bounds of a time range, or null when no event falls in it. */
+interface SeqRange {
+  min?: number;
+  max?: number;
+}
+
+/**
+ * Turns `since`/`until` into seq bounds with two probes of (org_id, timestamp), so that every
+ * filter can walk its (org_id, column, seq) index in seq order and stop after one page. Exact
+ * because an event's timestamp is taken while its chain head is locked: within an organization,
+ * time never decreases as seq grows (on one clock; see docs/architecture.md).
+ */
+async function seqRange(db: Kysely<Schema>, f: AuditFilter): Promise<SeqRange | null> {
+  const range: SeqRange = f.throughSeq === undefined ? {} : { max: f.throughSeq };
+  if (f.since) {
+    const first = await db
+      .selectFrom('auditEvents')
+      .select('seq')
+      .where('orgId', '=', f.orgId)
+      .where('timestamp', '>=', f.since)
+      .orderBy('timestamp', 'asc')
+      .orderBy('seq', 'asc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!first) return null;
+    range.min = Number(first.seq);
+  }
+  if (f.until) {
+    const last = await db
+      .selectFrom('auditEvents')
+      .select('seq')
+      .where('orgId', '=', f.orgId)
+      .where('timestamp', '<', f.until)
+      .orderBy('timestamp', 'desc')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!last) return null;
+    range.max = Math.min(range.max ?? Infinity, Number(last.seq));
+  }
+  if (range.min !== undefined && range.max !== undefined && range.min > range.max) return null;
+  return range;
+}
+
+function filtered(db: Kysely<Schema>, f: AuditFilter, range: SeqRange) {
+  let query = db.selectFrom('auditEvents').where('orgId', '=', f.orgId);
+  if (f.targetType) query = query.where('targetType', '=', f.targetType);
+  if (f.targetName) query = query.where('targetName', '=', f.targetName);
+  if (f.eventType) query = query.where('eventType', '=', f.eventType);
+  if (f.actor) query = query.where('actor', '=', f.actor);
+  if (range.min !== undefined) query = query.where('seq', '>=', range.min);
+  if (range.max !== undefined) query = query.where('seq', '<=', range.max);
+  return query;
+}
+
 /** Lists events newest first with the given filters; `afterSeq` pages toward newer events. */
 export async function listAuditEvents(db: Kysely<Schema>, q: AuditQuery): Promise<AuditEventRow[]> {
-  let query = db.selectFrom('auditEvents').selectAll().where('orgId', '=', q.orgId);
-  if (q.since) query = query.where('timestamp', '>=', q.since);
-  if (q.until) query = query.where('timestamp', '<', q.until);
-  if (q.targetType) query = query.where('targetType', '=', q.targetType);
-  if (q.targetName) query = query.where('targetName', '=', q.targetName);
-  if (q.eventType) query = query.where('eventType', '=', q.eventType);
-  if (q.actor) query = query.where('actor', '=', q.actor);
+  const range = await seqRange(db, q);
+  if (!range) return [];
+  let query = filtered(db, q, range).selectAll();
   if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq);
   if (q.afterSeq !== undefined) {
     const rows = await query
@@ -72,6 +129,126 @@ export async function listAuditEvents(db: Kysely<Schema>, q: AuditQuery): Promis
   }
   const rows = await query.orderBy('seq', 'desc').limit(q.limit).execute();
   return rows.map(normalize);
+}
+
+/** How many events match the filters. */
+export async function countAuditEvents(db: Kysely<Schema>, f: AuditFilter): Promise<number> {
+  const range = await seqRange(db, f);
+  if (!range) return 0;
+  const row = await filtered(db, f, range)
+    .select((eb) => eb.fn.countAll().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/**
+ * Streams the events matching the filters oldest first, in keyset pages (constant memory, no
+ * transaction held open between pages).
+ */
+export async function* iterateAuditEvents(
+  db: Kysely<Schema>,
+  f: AuditFilter,
+  pageSize = 2000,
+): AsyncGenerator<AuditEventRow> {
+  const range = await seqRange(db, f);
+  if (!range) return;
+  let after = (range.min ?? 1) - 1;
+  for (;;) {
+    const rows = await filtered(db, f, range)
+      .selectAll()
+      .where('seq', '>', after)
+      .orderBy('seq', 'asc')
+      .limit(pageSize)
+      .execute();
+    for (const row of rows) yield normalize(row);
+    const last = rows.at(-1);
+    if (!last || rows.length < pageSize) return;
+    after = Number(last.seq);
+  }
+}
+
+/** The seq of the organization's newest event (0 if none). */
+export async function readAuditHeadSeq(db: Kysely<Schema>, orgId: string): Promise<number> {
+  const head = await db
+    .selectFrom('auditHeads')
+    .select('seq')
+    .where('orgId', '=', orgId)
+    .executeTakeFirst();
+  return head ? Number(head.seq) : 0;
+}
+
+/** Where an organization's kept chain starts: the last purged event's seq and hash. */
+export async function readAuditAnchor(
+  db: Kysely<Schema>,
+  orgId: string,
+): Promise<{ seq: number; hash: string }> {
+  const head = await db
+    .selectFrom('auditHeads')
+    .select(['anchorSeq', 'anchorHash'])
+    .where('orgId', '=', orgId)
+    .executeTakeFirst();
+  return head ? { seq: Number(head.anchorSeq), hash: head.anchorHash } : { seq: 0, hash: GENESIS };
+}
+
+/** Organizations with a retention period, for the purge task. */
+export async function listRetentionPolicies(
+  db: Kysely<Schema>,
+): Promise<{ orgId: string; days: number }[]> {
+  const rows = await db
+    .selectFrom('organizations')
+    .select(['id', 'auditRetentionDays'])
+    .where('auditRetentionDays', 'is not', null)
+    .execute();
+  return rows.map((r) => ({ orgId: r.id, days: Number(r.auditRetentionDays) }));
+}
+
+/**
+ * Deletes, in `trx`, up to `limit` of the organization's oldest events older than `cutoff` —
+ * only a gap-free run from the front of the chain, so the kept chain stays one piece — and moves
+ * the anchor to the last one deleted. Returns how many were deleted and the new anchor.
+ */
+export async function purgeAuditPrefix(
+  trx: Kysely<Schema>,
+  orgId: string,
+  cutoff: string,
+  limit: number,
+): Promise<{ deleted: number; anchorSeq: number }> {
+  // A no-op update takes the chain head's row lock (PostgreSQL) before reading the anchor, so
+  // two nodes purging at once queue up instead of both deleting the same run.
+  const head = await trx
+    .updateTable('auditHeads')
+    .set((eb) => ({ anchorSeq: eb.ref('anchorSeq') }))
+    .where('orgId', '=', orgId)
+    .returning(['anchorSeq', 'anchorHash'])
+    .executeTakeFirst();
+  if (!head) return { deleted: 0, anchorSeq: 0 };
+  const anchor = { seq: Number(head.anchorSeq), hash: head.anchorHash };
+  const rows = await trx
+    .selectFrom('auditEvents')
+    .select(['seq', 'timestamp', 'hash'])
+    .where('orgId', '=', orgId)
+    .where('seq', '>', anchor.seq)
+    .orderBy('seq', 'asc')
+    .limit(limit)
+    .execute();
+  let last: { seq: number; hash: string } | undefined;
+  for (const row of rows) {
+    if (row.timestamp >= cutoff) break;
+    last = { seq: Number(row.seq), hash: row.hash };
+  }
+  if (!last) return { deleted: 0, anchorSeq: anchor.seq };
+  const result = await trx
+    .deleteFrom('auditEvents')
+    .where('orgId', '=', orgId)
+    .where('seq', '>', anchor.seq)
+    .where('seq', '<=', last.seq)
+    .executeTakeFirst();
+  await trx
+    .updateTable('auditHeads')
+    .set({ anchorSeq: last.seq, anchorHash: last.hash })
+    .where('orgId', '=', orgId)
+    .execute();
+  return { deleted: Number(result.numDeletedRows), anchorSeq: last.seq };
 }
 
 /** One event by id within an organization, or undefined. */

@@ -5,6 +5,7 @@ import * as foundation from './migrations/0001-foundation.js';
 import * as secrets from './migrations/0002-secrets.js';
 import * as jobs from './migrations/0003-jobs.js';
 import * as customRoles from './migrations/0004-custom-roles.js';
+import * as auditScale from './migrations/0005-audit-scale.js';
 import type { Schema } from './schema.js';
 
 // Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-secrets': secrets,
   '0003-jobs': jobs,
   '0004-custom-roles': customRoles,
+  '0005-audit-scale': auditScale,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Row types of every table, in camelCase (the CamelCasePlugin maps them to snake_case columns).
  * Timestamps are ISO-8601 UTC text on both databases so that they sort and compare alike.
@@ -144,6 +146,10 @@ export interface AuditHeadRow {
   orgId: string;
   seq: number;
   hash: string;
+  /** Seq of the last event purged by retention (0: none purged). */
+  anchorSeq: Generated<number>;
+  /** Hash of that event: the prevHash the first kept event must carry. */
+  anchorHash: Generated<string>;
 }
 
 export interface InstanceSettingRow {

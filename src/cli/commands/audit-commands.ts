@@ -1,3 +1,8 @@
+import fs from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
 import type { Command } from 'commander';
 
 import { CliError } from '../api-client.js';
@@ -22,12 +27,9 @@ export function parseTime(value: string): string {
   return new Date(t).toISOString();
 }
 
-/** `hush audit …`. */
-export function registerAuditCommands(program: Command): void {
-  const audit = program.command('audit').description('The audit log');
-  audit
-    .command('list')
-    .description('Events, newest first (e.g. --target ninja --since 7d)')
+/** The list/export filters (SPEC §8), shared by `audit list` and `audit export`. */
+function withFilters(command: Command): Command {
+  return command
     .option('--since <time>', 'from this time (ISO-8601, or 30m, 12h, 7d ago)')
     .option('--until <time>', 'before this time')
     .option(
@@ -40,18 +42,32 @@ export function registerAuditCommands(program: Command): void {
       'CREATE, UPDATE, DELETE, ROTATE, ROLLBACK, TRIGGER_JOB, CANCEL_JOB, ACCESS, LOGIN, LOGIN_FAILED, DENIED, EXPORT',
     )
     .option('--actor <actor>', 'e-mail or token:NAME')
+    .option('--org <slug>', 'organization');
+}
+
+function filterQuery(opts: Record<string, string | undefined>) {
+  return {
+    since: opts.since && parseTime(opts.since),
+    until: opts.until && parseTime(opts.until),
+    targetType: opts.targetType,
+    target: opts.target,
+    eventType: opts.eventType,
+    actor: opts.actor,
+  };
+}
+
+/** `hush audit …`. */
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('The audit log');
+  withFilters(
+    audit.command('list').description('Events, newest first (e.g. --target ninja --since 7d)'),
+  )
     .option('--limit <n>', 'events per page', '50')
     .option('--cursor <cursor>', 'page cursor printed by a previous call')
-    .option('--org <slug>', 'organization')
     .action(async (opts: Record<string, string | undefined>, cmd: Command) => {
       const client = clientFor(cmd);
       const page = await client.get<Page>(`${orgPath(await resolveOrg(client, opts.org))}/audit`, {
-        since: opts.since && parseTime(opts.since),
-        until: opts.until && parseTime(opts.until),
-        targetType: opts.targetType,
-        target: opts.target,
-        eventType: opts.eventType,
-        actor: opts.actor,
+        ...filterQuery(opts),
         limit: opts.limit,
         cursor: opts.cursor,
       });
@@ -68,6 +84,32 @@ export function registerAuditCommands(program: Command): void {
         if (page.nextCursor) process.stderr.write(`older: --cursor ${page.nextCursor}\n`);
         if (page.prevCursor) process.stderr.write(`newer: --cursor ${page.prevCursor}\n`);
       });
+    });
+  withFilters(
+    audit
+      .command('export')
+      .description(
+        'Stream the filtered events, oldest first, as JSON Lines or CSV (the export is audited)',
+      ),
+  )
+    .requiredOption('--format <format>', 'jsonl or csv')
+    .option('-o, --output <file>', 'write to this file (mode 0600) instead of standard output')
+    .action(async (opts: Record<string, string | undefined>, cmd: Command) => {
+      if (opts.format !== 'jsonl' && opts.format !== 'csv')
+        throw new CliError(`--format must be jsonl or csv, not ${opts.format}`);
+      const client = clientFor(cmd);
+      const response = await client.stream(
+        `${orgPath(await resolveOrg(client, opts.org))}/audit/export`,
+        { ...filterQuery(opts), format: opts.format },
+      );
+      const expected = Number(response.headers.get('x-hush-event-count') ?? NaN);
+      const written = await exportTo(response.body, opts.output, expected, opts.format === 'csv');
+      if (Number.isFinite(expected) && written < expected) {
+        throw new CliError(
+          `export interrupted: ${written} of ${expected} events received${opts.output ? ` (${opts.output} is incomplete)` : ''}`,
+        );
+      }
+      if (opts.output) process.stderr.write(`Exported ${written} events to ${opts.output}\n`);
     });
   audit
     .command('show <id>')
@@ -101,4 +143,58 @@ export function registerAuditCommands(program: Command): void {
       );
       if (!verdict.ok) process.exitCode = 1;
     });
+}
+
+/**
+ * Writes the export to `file` (or standard output), counting records as they pass; on a terminal
+ * stderr shows a progress bar against the count the server announced. Returns the records seen.
+ */
+async function exportTo(
+  body: ReadableStream<Uint8Array>,
+  file: string | undefined,
+  expected: number,
+  csv: boolean,
+): Promise<number> {
+  const out = file
+    ? fs.createWriteStream(file, { mode: 0o600 })
+    : (process.stdout as NodeJS.WritableStream);
+  const progress = process.stderr.isTTY ? createProgress(expected) : undefined;
+  let lines = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines += 1;
+      progress?.update(Math.max(0, csv ? lines - 1 : lines));
+      done(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(body as WebReadableStream), counter, out);
+  const records = Math.max(0, csv ? lines - 1 : lines);
+  progress?.done(records);
+  return records;
+}
+
+/** A one-line progress bar on stderr, redrawn at most every 100 ms. */
+function createProgress(total: number) {
+  let last = 0;
+  const draw = (n: number) => {
+    const width = 30;
+    const known = Number.isFinite(total) && total > 0;
+    const ratio = known ? Math.min(1, n / total) : 0;
+    const bar = known ? `[${'#'.repeat(Math.round(ratio * width)).padEnd(width, ' ')}] ` : '';
+    const of = known ? ` / ${total.toLocaleString('en-US')}` : '';
+    const pct = known ? ` ${Math.floor(ratio * 100)}%` : '';
+    process.stderr.write(`\r${bar}${n.toLocaleString('en-US')}${of} events${pct}`);
+  };
+  return {
+    update(n: number) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      draw(n);
+    },
+    done(n: number) {
+      draw(n);
+      process.stderr.write('\n');
+    },
+  };
 }

@@ -84,6 +84,7 @@ export function registerServerCommands(program: Command): void {
       await pool.start();
       app.onJobQueued(pool.wake);
     }
+    const retention = app.services.auditRetention.start(logger);
     process.stdout.write(
       `Hush is serving ${url} (${app.database.dialect}: ${app.database.location})\n`,
     );
@@ -99,6 +100,7 @@ export function registerServerCommands(program: Command): void {
       void server
         .close()
         .then(() => pool?.stop())
+        .then(() => retention.stop())
         .then(() => app.close())
         .then(() => process.exit(0));
     };

@@ -1,7 +1,9 @@
 import { invalid } from '../../errors.js';
+import { countAuditEvents, iterateAuditEvents, readAuditHeadSeq } from '../../store/audit-store.js';
 import type { RequestContext } from '../context.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import type { UnitOfWork } from '../unit-of-work.js';
+import { encodeEvents, type ExportFormat } from './audit-export.js';
 import type { AuditEvent, AuditService } from './audit-service.js';
 
 export interface AuditFilters {
@@ -89,7 +91,52 @@ export function createAuditQueryService(deps: { uow: UnitOfWork; audit: AuditSer
     });
   }
 
-  return { list, show, verify };
+  /**
+   * Exports the events matching `filters`, oldest first, as JSON Lines or CSV. The EXPORT event
+   * (format, filters, count) is committed before the first byte leaves; the export stops at the
+   * head it counted, so it never includes itself and its count is exact.
+   */
+  async function exportEvents(
+    ctx: RequestContext,
+    orgSlug: string,
+    format: ExportFormat,
+    filters: Omit<AuditFilters, 'limit' | 'cursor'>,
+  ): Promise<{ count: number; organization: string; chunks: AsyncGenerator<string> }> {
+    const { org, filter, count } = await uow.write(ctx, async (trx) => {
+      const org = await loadOrganization(trx, ctx, orgSlug, 'audit:read');
+      const filter = {
+        orgId: org.id,
+        since: filters.since,
+        until: filters.until,
+        targetType: filters.targetType,
+        targetName: filters.target,
+        eventType: filters.eventType,
+        actor: filters.actor,
+        throughSeq: await readAuditHeadSeq(trx, org.id),
+      };
+      const count = await countAuditEvents(trx, filter);
+      const applied = Object.fromEntries(
+        Object.entries(filters).filter(([, value]) => value !== undefined),
+      );
+      await audit.append(trx, ctx, {
+        orgId: org.id,
+        eventType: 'EXPORT',
+        targetType: 'organization',
+        targetId: org.id,
+        targetName: org.slug,
+        change: `exported ${count} audit events as ${format}`,
+        details: { format, filters: applied, count, throughSeq: filter.throughSeq },
+      });
+      return { org, filter, count };
+    });
+    return {
+      count,
+      organization: org.slug,
+      chunks: encodeEvents(iterateAuditEvents(uow.db, filter), format),
+    };
+  }
+
+  return { list, show, verify, exportEvents };
 }
 
 export type AuditQueryService = ReturnType<typeof createAuditQueryService>;

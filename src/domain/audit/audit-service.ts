@@ -10,6 +10,7 @@ import {
   insertAuditEvent,
   iterateAuditChain,
   listAuditEvents,
+  readAuditAnchor,
 } from '../../store/audit-store.js';
 import { listOrganizationsOfUser } from '../../store/org-store.js';
 import type { AuditEventRow, Schema } from '../../store/schema.js';
@@ -138,7 +139,9 @@ export function createAuditService() {
 
   /** Recomputes the chain from the first kept event and names the first broken link. */
   async function verify(db: Kysely<Schema>, orgId: string): Promise<ChainVerdict> {
-    const verifier = createChainVerifier();
+    const anchor = await readAuditAnchor(db, orgId);
+    const verifier =
+      anchor.seq > 0 ? createChainVerifier(anchor.hash, anchor.seq) : createChainVerifier();
     for await (const row of iterateAuditChain(db, orgId)) {
       const broken = verifier.push(row);
       if (broken) return broken;
@@ -151,7 +154,8 @@ export function createAuditService() {
 
 export type AuditService = ReturnType<typeof createAuditService>;
 
-function toPublic(row: AuditEventRow): AuditEvent {
+/** The public shape of a stored event (REST, CLI, exports). */
+export function toPublic(row: AuditEventRow): AuditEvent {
   return {
     id: row.id,
     timestamp: row.timestamp,

@@ -77,17 +77,19 @@ export interface ChainVerifier {
  * Makes a constant-memory verifier for one organization's chain, fed event by event in seq order;
  * without `startPrevHash` the first event's prevHash is the anchor (so a chain whose oldest events
  * retention purged still verifies from the first kept one), except that seq 1 must link to
- * {@link GENESIS_HASH}.
+ * {@link GENESIS_HASH}. With `startSeq` (the seq of the event `startPrevHash` is the hash of, e.g.
+ * the last one retention purged) the first event must also be the next seq: a kept event deleted
+ * from the front of the chain shows as a gap.
  *
  * @example
  * const verifier = createChainVerifier();
  * for await (const e of events) if (verifier.push(e)) break;
  * return verifier.result();
  */
-export function createChainVerifier(startPrevHash?: string): ChainVerifier {
+export function createChainVerifier(startPrevHash?: string, startSeq?: number): ChainVerifier {
   let checked = 0;
   let lastHash = startPrevHash;
-  let lastSeq: number | undefined;
+  let lastSeq = startSeq;
   let broken: ChainVerdict | null = null;
 
   function expectedPrevHash(e: StoredEvent): string | undefined {
