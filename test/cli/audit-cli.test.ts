@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
+import { DIALECTS, tempDir } from '../helpers/databases.js';
+
+/** Runs `hush` under a pseudo-terminal (util-linux `script`), returning what the terminal showed. */
+function runOnTerminal(args: string[], env: Record<string, string>): Promise<string> {
+  const command = [process.execPath, path.resolve('bin/hush.js'), ...args]
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(out))));
+  });
+}
+
+describe.each(DIALECTS)('hush audit commands on %s', (dialect) => {
+  let cliEnv: Record<string, string>;
+  let server: Awaited<ReturnType<typeof spawnServer>>;
+  const hush = (args: string[]) => runHush(args, { env: cliEnv });
+
+  beforeAll(async () => {
+    const { serverEnv } = await bootstrappedServerEnv(dialect);
+    server = await spawnServer(serverEnv);
+    cliEnv = await signedInCli(server.url);
+    await hush(['project', 'create', 'maps']);
+    const add = await runHush(
+      [
+        ...['secret', 'add', 'pgservice', '--service', 'ninja', '--project', 'maps'],
+        ...['--host', 'db', '--dbname', 'gis', '--db-user', 'ninja', '--password-stdin'],
+      ],
+      { env: cliEnv, stdin: 'pw-1\n' },
+    );
+    expect(add.code, add.stderr).toBe(0);
+  }, 60_000);
+  afterAll(() => server.stop());
+
+  it('answers "who changed the ninja secret last week, and from which tool?" in one command', async () => {
+    const r = await hush(['audit', 'list', '--target', 'ninja', '--since', '7d']);
+    expect(r.code, r.stderr).toBe(0);
+    const row = r.stdout.split('\n').find((l) => l.includes('CREATE'));
+    expect(row).toMatch(/CREATE\s+secret\s+ninja\s+owner@example\.com\s+cli\s/);
+  });
+
+  it('exports JSON Lines to a 0600 file and CSV to standard output, with the same events', async () => {
+    const file = path.join(tempDir('hush-export-'), 'audit.jsonl');
+    const jsonl = await hush(['audit', 'export', '--format', 'jsonl', '-o', file]);
+    expect(jsonl.code, jsonl.stderr).toBe(0);
+    const events = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; eventType: string });
+    expect(jsonl.stderr).toContain(`Exported ${events.length} events to ${file}`);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(events[0]?.seq).toBe(1);
+
+    const csv = await hush(['audit', 'export', '--format', 'csv', '--event-type', 'CREATE']);
+    expect(csv.code, csv.stderr).toBe(0);
+    const rows = csv.stdout.trim().split('\r\n');
+    expect(rows[0]).toMatch(/^id,timestamp,organization,seq,event_type,/);
+    expect(rows.length - 1).toBe(events.filter((e) => e.eventType === 'CREATE').length);
+    // Both exports were audited, from the CLI.
+    const audited = await hush(['audit', 'list', '--event-type', 'EXPORT', '--json']);
+    const exports = (JSON.parse(audited.stdout) as { events: { tool: string; details: unknown }[] })
+      .events;
+    expect(exports.map((e) => e.tool)).toEqual(['cli', 'cli']);
+    expect(exports[0]?.details).toMatchObject({ format: 'csv', filters: { eventType: 'CREATE' } });
+  });
+
+  it('draws a progress bar on a terminal and refuses an unknown format', async () => {
+    const file = path.join(tempDir('hush-export-'), 'audit.csv');
+    const shown = await runOnTerminal(['audit', 'export', '--format', 'csv', '-o', file], cliEnv);
+    expect(shown).toMatch(/\[#{30}\] \d+ \/ \d+ events 100%/);
+    const bad = await hush(['audit', 'export', '--format', 'xml']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--format must be jsonl or csv');
+  });
+});
