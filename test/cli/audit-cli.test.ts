@@ -79,6 +79,27 @@ describe.each(DIALECTS)('hush audit commands on %s', (dialect) => {
     expect(exports[0]?.details).toMatchObject({ format: 'csv', filters: { eventType: 'CREATE' } });
   });
 
+  it('sets the audit retention in days, or forever, and refuses nonsense', async () => {
+    const set = await hush(['org', 'retention', '90']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('older than 90 days will be purged');
+    const shown = JSON.parse((await hush(['org', 'show', '--json'])).stdout) as {
+      auditRetentionDays: number | null;
+    };
+    expect(shown.auditRetentionDays).toBe(90);
+    const bad = await hush(['org', 'retention', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('whole days from 1 to 36500');
+    expect((await hush(['org', 'retention', 'forever'])).stdout).toContain('kept forever');
+    const updates = await hush(['audit', 'list', '--target-type', 'settings', '--json']);
+    const events = (JSON.parse(updates.stdout) as { events: { eventType: string; tool: string }[] })
+      .events;
+    expect(events.filter((e) => e.eventType === 'UPDATE').map((e) => e.tool)).toEqual([
+      'cli',
+      'cli',
+    ]);
+  });
+
   it('draws a progress bar on a terminal and refuses an unknown format', async () => {
     const file = path.join(tempDir('hush-export-'), 'audit.csv');
     const shown = await runOnTerminal(['audit', 'export', '--format', 'csv', '-o', file], cliEnv);

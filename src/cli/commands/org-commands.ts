@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { ApiClient } from '../api-client.js';
+import { ApiClient, CliError } from '../api-client.js';
 import { clientFor, globals, orgPath, resolveOrg } from '../context.js';
 import { writeCredentials } from '../credentials.js';
 import { output, printTable, readStdin } from '../output.js';
@@ -35,6 +35,31 @@ export function registerOrgCommands(program: Command): void {
       const row = await client.get<Row>(orgPath(await resolveOrg(client, slug)));
       output(!!globals(cmd).json, row, () =>
         printTable([row], ['slug', 'name', 'plan', 'auditRetentionDays', 'createdAt']),
+      );
+    });
+  org
+    .command('retention <days>')
+    .description(
+      'Keep audit events this many days (1-36500), or "forever"; older ones are purged hourly (Owner, Admin, Billing Manager)',
+    )
+    .option('--org <slug>', 'organization')
+    .action(async (days: string, opts: { org?: string }, cmd: Command) => {
+      const value = days === 'forever' ? null : Number(days);
+      if (value !== null && !(Number.isInteger(value) && value >= 1 && value <= 36500))
+        throw new CliError(`retention must be whole days from 1 to 36500, or "forever": ${days}`);
+      const client = clientFor(cmd);
+      const row = await client.patch<Row>(
+        `${orgPath(await resolveOrg(client, opts.org))}/billing`,
+        {
+          auditRetentionDays: value,
+        },
+      );
+      output(!!globals(cmd).json, row, () =>
+        process.stdout.write(
+          value === null
+            ? 'Audit events are kept forever\n'
+            : `Audit events older than ${value} days will be purged\n`,
+        ),
       );
     });
   org
