@@ -374,6 +374,18 @@ describe.each(DIALECTS)('secrets through REST on %s', (dialect) => {
       token: owner,
     });
     expect(audit.body.events.length).toBeGreaterThan(10);
+    // Exports are swept like any other response (t.responses holds them too).
+    for (const format of ['jsonl', 'csv']) {
+      const exported = await t.call(
+        'GET',
+        `/api/v1/orgs/${OWNER.org}/audit/export?format=${format}`,
+        {
+          token: owner,
+        },
+      );
+      expect(exported.status).toBe(200);
+      expect(exported.text).toContain('sentinel-db');
+    }
 
     const needle = sentinel.slice(9);
     for (const body of t.responses) expect(body).not.toContain(needle);
