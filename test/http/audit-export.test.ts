@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createAuditRetention } from '../../src/domain/audit/retention.js';
+import { createLogger } from '../../src/logger.js';
 import {
   addMember,
   bootstrapOwner,
@@ -230,6 +231,33 @@ describe.each(DIALECTS)('audit export and retention on %s', (dialect) => {
       ok: false,
       brokenAt: { seq: kept[1]!.seq, reason: 'seq-gap' },
     });
+  });
+
+  it('purges in the background on its schedule, logging what it removed', async () => {
+    await t.call('POST', `/api/v1/orgs/${OWNER.org}/projects`, {
+      token: owner,
+      body: { slug: 'late' },
+    });
+    const logged: string[] = [];
+    const logger = createLogger('info', {
+      write: (line: string) => {
+        logged.push(line);
+      },
+    });
+    const retention = createAuditRetention({
+      db: t.app.database.db,
+      audit: t.app.services.audit,
+      now: () => new Date(Date.now() + 2 * 86_400_000),
+    });
+    const task = retention.start(logger, 60_000, 10);
+    for (let i = 0; i < 200 && !logged.some((l) => l.includes('audit events purged')); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    await task.stop();
+    expect(logged.join('')).toContain('audit events purged');
+    const kept = lines((await t.call('GET', `${A}/export?format=jsonl`, { token: owner })).text);
+    // Only the purge's own event (and nothing older than the moved clock) is left.
+    expect(kept.map((e) => [e.eventType, e.targetName])).toEqual([['DELETE', 'audit-retention']]);
+    expect((await t.call('GET', `${A}/verify`, { token: owner })).body).toMatchObject({ ok: true });
   });
 
   it('lets only Owner, Admin and Billing Manager set the retention', async () => {

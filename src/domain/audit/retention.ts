@@ -26,8 +26,11 @@ export function createAuditRetention(deps: {
   db: Kysely<Schema>;
   audit: AuditService;
   batchSize?: number | undefined;
+  /** The clock the background task purges by (tests move it forward). */
+  now?: (() => Date) | undefined;
 }) {
   const { db, audit } = deps;
+  const clock = deps.now ?? (() => new Date());
   const batchSize = deps.batchSize ?? 10_000;
 
   async function purgeOrganization(orgId: string, days: number, at: Date): Promise<PurgeResult> {
@@ -79,7 +82,7 @@ export function createAuditRetention(deps: {
   ): { stop(): Promise<void> } {
     let running: Promise<unknown> = Promise.resolve();
     const tick = () => {
-      running = purgeExpired(new Date(), logger).catch((error: unknown) =>
+      running = purgeExpired(clock(), logger).catch((error: unknown) =>
         logger.error({ err: error }, 'audit retention purge failed'),
       );
     };
