@@ -4,7 +4,7 @@
  *
  * Loading 11 million hash-chained events takes minutes, so the data set is kept between runs:
  * SQLite under `bench/.cache/`, PostgreSQL in the database `hush_bench_audit_<events>` (with its
- * key file under `bench/.cache/`). `--fresh` reloads. `--quick` uses 100,000 + 100,000 events.
+ * key file under `bench/.cache/`). `--fresh` reloads. `--quick` uses 20,000 + 20,000 events.
  * Run alone with `tsx bench/audit.ts [--quick] [--json] [--fresh]`.
  */
 import { randomUUID } from 'node:crypto';
@@ -423,7 +423,7 @@ async function measure(dialect: Dialect, scale: Scale, opts: AuditBenchOptions) 
 /** Runs the audit scenario on every dialect; returns figures keyed by name, one entry per dialect. */
 export async function runAuditBench(opts: AuditBenchOptions): Promise<Record<string, Figure[]>> {
   const scale: Scale = opts.quick
-    ? { big: 100_000, orgs: 100, perOrg: 1000 }
+    ? { big: 20_000, orgs: 20, perOrg: 1000 }
     : { big: 10_000_000, orgs: 1000, perOrg: 1000 };
   const out: Record<string, Figure[]> = {};
   for (const dialect of opts.dialects) {
