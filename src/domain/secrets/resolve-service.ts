@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type { Kysely } from 'kysely';
 
 import { secretAad } from '../../crypto/envelope.js';
@@ -44,6 +46,14 @@ export interface ResolvedSecret {
   assigned: boolean;
   fileName: string | null;
   value: SecretValue;
+}
+
+/** Whether an If-None-Match header names this (strong) ETag; `*` matches any. */
+function etagMatches(header: string, etag: string): boolean {
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag === etag;
+  });
 }
 
 type Candidate = Awaited<ReturnType<typeof listCandidates>>[number] & {
@@ -126,13 +136,11 @@ export function createResolveService(deps: {
     });
   }
 
-  /** Resolves and decrypts a context for a member (jobs) or none (service tokens); no authorization here. */
-  async function resolveValues(
+  /** Decrypts the winners of a resolution. */
+  function decryptWinners(
     db: Kysely<Schema>,
-    context: ContextScopes,
-    member: string | null,
+    resolved: Awaited<ReturnType<typeof resolveIn>>,
   ): Promise<ResolvedSecret[]> {
-    const resolved = await resolveIn(db, context, member);
     return Promise.all(
       resolved.map(async ({ winner: w }) => ({
         id: w.id,
@@ -153,18 +161,65 @@ export function createResolveService(deps: {
     );
   }
 
+  /** Resolves and decrypts a context for a member (jobs) or none (service tokens); no authorization here. */
+  async function resolveValues(
+    db: Kysely<Schema>,
+    context: ContextScopes,
+    member: string | null,
+  ): Promise<ResolvedSecret[]> {
+    return decryptWinners(db, await resolveIn(db, context, member));
+  }
+
+  /**
+   * A strong validator of what a runtime read would return, computed without decrypting: the
+   * caller's identity, the context and every winner's (id, version). A rotation, rollback,
+   * removal or addition changes it; so does another token or context.
+   */
+  function etagOf(
+    ctx: RequestContext,
+    context: ContextScopes,
+    winners: readonly { id: string; version: number }[],
+  ): string {
+    const who = ctx.actor.kind === 'service-token' || ctx.actor.kind === 'user' ? ctx.actor : null;
+    const hash = createHash('sha256').update(
+      JSON.stringify([
+        who?.kind ?? ctx.actor.kind,
+        who?.kind === 'service-token' ? who.tokenId : (who?.userId ?? null),
+        context.project.id,
+        context.environment?.id ?? null,
+        context.service?.id ?? null,
+      ]),
+    );
+    for (const w of winners) hash.update(`\n${w.id}:${w.version}`);
+    return `"${hash.digest('base64url')}"`;
+  }
+
   /**
    * The runtime read (`hush run`): the resolved set with values, for actors holding
-   * "read secret values" (service tokens). The ACCESS event commits before the values leave.
+   * "read secret values" (service tokens), and its ETag. The ACCESS event commits before the
+   * values leave. With `ifNoneMatch` equal to the current ETag, the answer is `values: null`
+   * (HTTP 304): authorization still runs, nothing is decrypted and, since no value leaves, no
+   * ACCESS event is written.
    */
-  function readValues(
+  async function readValuesIfChanged(
     ctx: RequestContext,
     orgSlug: string,
     ref: ContextRef,
-  ): Promise<ResolvedSecret[]> {
+    ifNoneMatch?: string,
+  ): Promise<{ etag: string; values: ResolvedSecret[] | null }> {
+    if (ifNoneMatch) {
+      const unchanged = await uow.read(ctx, async (db) => {
+        const { context } = await loadContext(db, ctx, orgSlug, ref, 'secrets:read-values');
+        const winners = (await resolveIn(db, context, null)).map((r) => r.winner);
+        const etag = etagOf(ctx, context, winners);
+        return etagMatches(ifNoneMatch, etag) ? etag : null;
+      });
+      if (unchanged) return { etag: unchanged, values: null };
+    }
     return uow.write(ctx, async (trx) => {
       const { org, context } = await loadContext(trx, ctx, orgSlug, ref, 'secrets:read-values');
-      const values = await resolveValues(trx, context, null);
+      const resolved = await resolveIn(trx, context, null);
+      const values = await decryptWinners(trx, resolved);
       await audit.append(trx, ctx, {
         orgId: org.id,
         eventType: 'ACCESS',
@@ -175,11 +230,27 @@ export function createResolveService(deps: {
         change: `read ${values.length} secret values`,
         details: { secrets: values.map((v) => ({ name: v.name, kind: v.kind, level: v.level })) },
       });
-      return values;
+      return {
+        etag: etagOf(
+          ctx,
+          context,
+          resolved.map((r) => r.winner),
+        ),
+        values,
+      };
     });
   }
 
-  return { explain, resolveValues, resolveIn, readValues };
+  /** The runtime read without a validator (see {@link readValuesIfChanged}). */
+  async function readValues(
+    ctx: RequestContext,
+    orgSlug: string,
+    ref: ContextRef,
+  ): Promise<ResolvedSecret[]> {
+    return (await readValuesIfChanged(ctx, orgSlug, ref)).values ?? [];
+  }
+
+  return { explain, resolveValues, resolveIn, readValues, readValuesIfChanged };
 }
 
 export type ResolveService = ReturnType<typeof createResolveService>;

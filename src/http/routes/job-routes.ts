@@ -101,7 +101,16 @@ export function registerJobRoutes(
         .object({ project: z.string(), env: z.string().optional(), service: z.string().optional() })
         .strict(),
     },
-    async ({ ctx, params, query }) =>
-      (await s.resolve.readValues(ctx, params.org, query)).map(toMaterial),
+    async ({ ctx, params, query, request, reply }) => {
+      const { etag, values } = await s.resolve.readValuesIfChanged(
+        ctx,
+        params.org,
+        query,
+        request.headers['if-none-match'],
+      );
+      reply.header('etag', etag).header('cache-control', 'private, no-store');
+      if (values === null) return reply.code(304).send();
+      return values.map(toMaterial);
+    },
   );
 }
