@@ -7,7 +7,8 @@
  */
 import { execFileSync } from 'node:child_process';
 
-import { type Dialect, type Figures, progress, record, withDatabase } from './common.js';
+import { runAuditBench } from './audit.js';
+import { type Dialect, type Figures, PG_ADMIN, progress, record, withDatabase } from './common.js';
 import { floorDecrypt1000Ms, floorHttp2kRps } from './floors.js';
 import { httpBench } from './http-bench.js';
 import { jobBench, resolveBench } from './inprocess.js';
@@ -32,11 +33,18 @@ async function main() {
     );
     await resolveBench(dialect, quick, figures);
     await jobBench(dialect, quick, figures);
-    // ── audit scenario goes here ──────────────────────────────────────────────────────────
-    // When bench/audit.ts exists: import { runAuditBench } from './audit.js' and merge
-    //   Object.entries(await runAuditBench({ dialect, quick })) into `figures` (one entry per
-    //   dialect per key, like every other figure).
-    // ──────────────────────────────────────────────────────────────────────────────────────
+  }
+  // The audit log at 10 million events (issue 6): part of the full run; `--quick` runs it only
+  // with `--audit` (at 20,000 + 20,000 events) so that a quick run stays under a minute.
+  if (!process.argv.includes('--skip-audit') && (!quick || process.argv.includes('--audit'))) {
+    const audit = await runAuditBench({
+      quick,
+      fresh: process.argv.includes('--fresh'),
+      dialects: DIALECTS,
+      pgAdminUrl: PG_ADMIN,
+      log: progress,
+    });
+    for (const [key, list] of Object.entries(audit)) for (const f of list) record(figures, key, f);
   }
   progress('floors');
   const decrypt = floorDecrypt1000Ms(quick ? 20 : 100);
