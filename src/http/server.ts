@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Services } from '../app.js';
 import type { HushConfig } from '../config.js';
 import { VERSION } from '../version.js';
+import { registerConsole } from './console.js';
 import { installErrorHandler } from './error-handler.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteRegistry } from './route.js';
@@ -15,7 +16,6 @@ import { registerProjectRoutes } from './routes/project-routes.js';
 import { registerRoleRoutes } from './routes/role-routes.js';
 import { registerSecretRoutes } from './routes/secret-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
-import { registerSetupPage } from './setup-page.js';
 
 /**
  * Builds the HTTP app without listening: `hush serve` listens, tests call `inject()`.
@@ -48,7 +48,7 @@ export async function buildServer(
   const openapi = buildOpenApi(registry, VERSION);
   app.get('/api/v1/openapi.json', () => openapi);
   app.get('/api/v1/health', () => ({ status: 'ok', version: VERSION }));
-  registerSetupPage(app);
+  await registerConsole(app);
   await app.ready();
   return app;
 }

@@ -1,0 +1,60 @@
+import { api, seg } from '../api.js';
+import { Link } from '../router.js';
+import type { Project } from '../types.js';
+import { Age, ErrorNotice, Loading, TableWrap, TextField, useAction, useResource } from '../ui.js';
+
+/** The organization's projects, and a form to create one. */
+export function OrgHome({ org }: { org: string }) {
+  const projects = useResource<Project[]>(`/orgs/${seg(org)}/projects`);
+  const create = useAction();
+  return (
+    <section>
+      <h1>Projects</h1>
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const form = e.currentTarget;
+          const slug = String(new FormData(form).get('slug') ?? '');
+          void create.run(async () => {
+            await api('POST', `/orgs/${seg(org)}/projects`, { slug });
+            form.reset();
+            projects.reload();
+            window.dispatchEvent(new Event('hush:projects-changed'));
+          });
+        }}
+      >
+        <TextField label="New project slug" name="slug" required error={create.error?.fieldMessage('slug')} />
+        <button type="submit" className="primary" disabled={create.busy}>
+          Create project
+        </button>
+      </form>
+      <ErrorNotice error={create.error?.fields.length ? undefined : create.error} />
+      <ErrorNotice error={projects.error} />
+      {projects.loading && !projects.data ? (
+        <Loading what="projects" />
+      ) : (
+        <TableWrap label="Projects">
+          <thead>
+            <tr>
+              <th>Project</th>
+              <th>Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(projects.data ?? []).map((p) => (
+              <tr key={p.id}>
+                <td>
+                  <Link href={`/orgs/${seg(org)}/projects/${seg(p.slug)}/secrets`}>{p.slug}</Link>
+                </td>
+                <td>
+                  <Age iso={p.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </TableWrap>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,67 @@
+import { useState } from 'react';
+
+import { seg } from '../api.js';
+import type { Environment, Service, Whoami } from '../types.js';
+import { SelectField, Tabs, useResource } from '../ui.js';
+import { EnvironmentsPanel, ServicesPanel } from './environments.js';
+import { JobsPanel } from './jobs.js';
+import { ResolvePanel } from './resolve.js';
+import { SecretsPanel } from './secrets.js';
+
+export const PROJECT_TABS = [
+  { key: 'secrets', label: 'Secrets' },
+  { key: 'environments', label: 'Environments' },
+  { key: 'services', label: 'Services' },
+  { key: 'jobs', label: 'Jobs' },
+  { key: 'resolve', label: 'Resolve' },
+];
+
+/** Project settings: Secrets (at the project, an environment or a service), Environments, Services, Jobs, Resolve. */
+export function ProjectSettings({ org, project, tab }: { org: string; project: string; tab: string; me: Whoami }) {
+  const base = `/orgs/${seg(org)}/projects/${seg(project)}`;
+  const known = PROJECT_TABS.find((t) => t.key === tab);
+  return (
+    <section>
+      <h1>
+        Project settings <span className="muted">· {project}</span>
+      </h1>
+      <Tabs current={tab} tabs={PROJECT_TABS.map((t) => ({ ...t, href: `${base}/${t.key}` }))} />
+      <h2 className="visually-hidden">{known?.label ?? 'Unknown tab'}</h2>
+      {tab === 'secrets' && <ProjectSecrets org={org} project={project} />}
+      {tab === 'environments' && <EnvironmentsPanel org={org} project={project} />}
+      {tab === 'services' && <ServicesPanel org={org} project={project} />}
+      {tab === 'jobs' && <JobsPanel org={org} project={project} />}
+      {tab === 'resolve' && <ResolvePanel org={org} project={project} />}
+      {!known && <p>There is no tab called {tab}.</p>}
+    </section>
+  );
+}
+
+/** The project's Secrets tab with a level picker: the project itself, one environment or one service. */
+function ProjectSecrets({ org, project }: { org: string; project: string }) {
+  const base = `/orgs/${seg(org)}/projects/${seg(project)}`;
+  const envs = useResource<Environment[]>(`${base}/environments`);
+  const services = useResource<Service[]>(`${base}/services`);
+  const [where, setWhere] = useState('project');
+  const [kind, name] = where.split(':') as [string, string | undefined];
+  const level = {
+    project,
+    env: kind === 'env' ? name : undefined,
+    service: kind === 'service' ? name : undefined,
+  };
+  return (
+    <div>
+      <SelectField
+        label="Level"
+        value={where}
+        onChange={(e) => setWhere(e.target.value)}
+        options={[
+          { value: 'project', label: `Project ${project} (every environment and service)` },
+          ...(envs.data ?? []).map((e) => ({ value: `env:${e.slug}`, label: `Environment ${e.slug} (${e.type})` })),
+          ...(services.data ?? []).map((s) => ({ value: `service:${s.name}`, label: `Service ${s.name}` })),
+        ]}
+      />
+      <SecretsPanel key={where} org={org} level={level} />
+    </div>
+  );
+}

@@ -1,0 +1,473 @@
+import { useState } from 'react';
+
+import { api, qs, seg } from '../api.js';
+import type { Member, Secret, SecretVersion } from '../types.js';
+import {
+  Age,
+  ConfirmButton,
+  Dialog,
+  ErrorNotice,
+  Loading,
+  SelectField,
+  TableWrap,
+  TextAreaField,
+  TextField,
+  useAction,
+  useResource,
+} from '../ui.js';
+import { KIND_LABELS } from '../vocabulary.js';
+import { emptyPg, FileContent, type PgFields, pgConfText, pgSettings, PgSimpleEditor } from './secret-forms.js';
+
+/** Where secrets are listed and added: the organization, or a project with an environment or service. */
+export interface LevelRef {
+  project?: string | undefined;
+  env?: string | undefined;
+  service?: string | undefined;
+}
+
+export function levelLabel(level: LevelRef): string {
+  if (level.service) return `service ${level.service}`;
+  if (level.env) return `environment ${level.env}`;
+  if (level.project) return `project ${level.project}`;
+  return 'the organization';
+}
+
+const CANNOT_SHOW_AGAIN =
+  'After you save, a secret value cannot be shown again: Hush keeps it encrypted and only jobs and service tokens receive it.';
+
+/** The Secrets tab at one level: list, add, rotate, history with rollback, remove. */
+export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
+  const path = `/orgs/${seg(org)}/secrets${qs({ project: level.project, env: level.env, service: level.service })}`;
+  const secrets = useResource<Secret[]>(path);
+  const members = useResource<Member[]>(`/orgs/${seg(org)}/members`);
+  const [adding, setAdding] = useState(false);
+  const [rotating, setRotating] = useState<Secret | null>(null);
+  const [historyOf, setHistoryOf] = useState<Secret | null>(null);
+  const [flash, setFlash] = useState<string | undefined>();
+
+  return (
+    <div>
+      <div className="toolbar">
+        <p className="muted">Secrets stored at {levelLabel(level)}.</p>
+        <button type="button" className="primary" onClick={() => setAdding(true)}>
+          Add a new secret
+        </button>
+      </div>
+      {flash && (
+        <p className="notice ok" role="status">
+          {flash}
+        </p>
+      )}
+      <ErrorNotice error={secrets.error} />
+      {secrets.loading && !secrets.data ? (
+        <Loading what="secrets" />
+      ) : secrets.data?.length === 0 ? (
+        <p className="empty">No secrets at this level yet.</p>
+      ) : (
+        <TableWrap label="Secrets">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Kind</th>
+              <th>Level</th>
+              <th>Assignee</th>
+              <th>Preview</th>
+              <th>Version</th>
+              <th>Age</th>
+              <th>
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(secrets.data ?? []).map((s) => (
+              <tr key={s.id} data-secret={s.name}>
+                <td>
+                  <code>{s.name}</code>
+                  {s.fileName && <small className="muted"> → {s.fileName}</small>}
+                </td>
+                <td>{KIND_LABELS[s.kind] ?? s.kind}</td>
+                <td>{s.level}</td>
+                <td>{s.assignee ?? '—'}</td>
+                <td>
+                  <code className="preview">{s.preview ?? (s.sensitivity === 'secret' ? '••••••' : '')}</code>
+                </td>
+                <td>v{s.version}</td>
+                <td>
+                  <Age iso={s.updatedAt} />
+                </td>
+                <td className="row-actions">
+                  <button type="button" onClick={() => setRotating(s)} aria-label={`Rotate ${s.name}`}>
+                    Rotate
+                  </button>
+                  <button type="button" onClick={() => setHistoryOf(s)} aria-label={`History of ${s.name}`}>
+                    History
+                  </button>
+                  <ConfirmButton
+                    label="Remove"
+                    ariaLabel={`Remove ${s.name}`}
+                    className="danger"
+                    danger
+                    title={`Remove ${s.name}?`}
+                    message={
+                      <p>
+                        This deletes <code>{s.name}</code> at {s.level} level with all {s.version} versions. Jobs
+                        will no longer receive it. This cannot be undone.
+                      </p>
+                    }
+                    confirmLabel="Remove secret"
+                    onConfirm={async () => {
+                      await api('DELETE', `/orgs/${seg(org)}/secrets/${seg(s.id)}`);
+                      setFlash(`Removed ${s.name}.`);
+                      secrets.reload();
+                    }}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </TableWrap>
+      )}
+      <Dialog title="Add a new secret" open={adding} onClose={() => setAdding(false)} wide>
+        <AddSecretForm
+          org={org}
+          level={level}
+          members={members.data ?? []}
+          onDone={(names) => {
+            setAdding(false);
+            setFlash(`Saved ${names.join(', ')}. The value cannot be shown again.`);
+            secrets.reload();
+          }}
+        />
+      </Dialog>
+      <Dialog title={`Rotate ${rotating?.name ?? ''}`} open={rotating !== null} onClose={() => setRotating(null)} wide>
+        {rotating && (
+          <RotateForm
+            org={org}
+            secret={rotating}
+            onDone={(version) => {
+              setFlash(`Rotated ${rotating.name}: version ${version} is current.`);
+              setRotating(null);
+              secrets.reload();
+            }}
+          />
+        )}
+      </Dialog>
+      <Dialog title={`History of ${historyOf?.name ?? ''}`} open={historyOf !== null} onClose={() => setHistoryOf(null)} wide>
+        {historyOf && (
+          <History
+            org={org}
+            secret={historyOf}
+            onRolledBack={(version) => {
+              setFlash(`Rolled ${historyOf.name} back: version ${version} is current.`);
+              setHistoryOf(null);
+              secrets.reload();
+            }}
+          />
+        )}
+      </Dialog>
+    </div>
+  );
+}
+
+type Kind = 'env' | 'pgservice' | 'file';
+
+function AddSecretForm({
+  org,
+  level,
+  members,
+  onDone,
+}: {
+  org: string;
+  level: LevelRef;
+  members: Member[];
+  onDone: (names: string[]) => void;
+}) {
+  const [kind, setKind] = useState<Kind | null>(null);
+  const [name, setName] = useState('');
+  const [value, setValue] = useState('');
+  const [sensitivity, setSensitivity] = useState<'secret' | 'plain'>('secret');
+  const [pg, setPg] = useState<PgFields>(emptyPg);
+  const [pgMode, setPgMode] = useState<'simple' | 'advanced'>('simple');
+  const [confText, setConfText] = useState('');
+  const [fileName, setFileName] = useState('');
+  const [content, setContent] = useState<{ base64: string; fileName?: string } | null>(null);
+  const [assignee, setAssignee] = useState('');
+  const { busy, error, run } = useAction();
+
+  if (!kind) {
+    return (
+      <div className="dialog-body">
+        <p id="kind-question">What kind of secret?</p>
+        <div className="kind-choice" role="group" aria-labelledby="kind-question">
+          <button type="button" onClick={() => setKind('env')}>
+            <strong>Environment variable</strong>
+            <small>NAME=value in the job&apos;s environment</small>
+          </button>
+          <button type="button" onClick={() => setKind('pgservice')}>
+            <strong>pg_service</strong>
+            <small>a PostgreSQL connection in pg_service.conf</small>
+          </button>
+          <button type="button" onClick={() => setKind('file')}>
+            <strong>File</strong>
+            <small>a file in the job&apos;s private directory</small>
+          </button>
+        </div>
+      </div>
+    );
+  }
+
+  const body = () => {
+    const where = { project: level.project, env: level.env, service: level.service, assignee: assignee || undefined };
+    switch (kind) {
+      case 'env':
+        return { ...where, secret: { kind, name, value, sensitivity } };
+      case 'file':
+        return {
+          ...where,
+          secret: { kind, name, fileName: fileName || content?.fileName || '', contentBase64: content?.base64 ?? '', sensitivity },
+        };
+      case 'pgservice':
+        return pgMode === 'simple'
+          ? { ...where, secret: { kind, name: pg.name, settings: pgSettings(pg) } }
+          : { ...where, secret: { kind: 'pgservice-conf', text: confText } };
+    }
+  };
+
+  // Field errors sit next to their field; anything the form does not show goes in one notice.
+  const shown =
+    kind === 'env'
+      ? ['name', 'value']
+      : kind === 'file'
+        ? ['name', 'fileName', 'contentBase64']
+        : pgMode === 'simple'
+          ? ['name', 'settings', ...Object.keys(pgSettings(pg))]
+          : ['text'];
+  const unshown = error?.fields.filter((f) => {
+    const bare = f.field.replace(/^secret\./, '').split('.')[0] ?? '';
+    return bare !== 'assignee' && !shown.includes(bare);
+  });
+  const notice =
+    error && (error.fields.length === 0 || unshown?.length)
+      ? kind === 'pgservice' && pgMode === 'advanced' && error.fields.length === 0
+        ? undefined
+        : error
+      : undefined;
+
+  return (
+    <form
+      className="dialog-body"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => {
+          const created = await api<Secret[]>('POST', `/orgs/${seg(org)}/secrets`, body());
+          onDone(created.map((s) => s.name));
+        });
+      }}
+    >
+      <p className="muted">
+        {KIND_LABELS[kind]} at {levelLabel(level)}.{' '}
+        <button type="button" className="link" onClick={() => setKind(null)}>
+          Change kind
+        </button>
+      </p>
+      {kind === 'env' && (
+        <>
+          <TextField label="Name" value={name} required autoFocus onChange={(e) => setName(e.target.value)}
+            hint="capitals, digits and _, e.g. API_KEY" error={error?.fieldMessage('name')} />
+          <TextAreaField label="Value" rows={2} value={value} spellCheck={false} autoComplete="off"
+            onChange={(e) => setValue(e.target.value)} error={error?.fieldMessage('value')} />
+          <Sensitivity value={sensitivity} onChange={setSensitivity} />
+        </>
+      )}
+      {kind === 'pgservice' && (
+        <>
+          <div className="segmented" role="group" aria-label="Editor">
+            <button type="button" aria-pressed={pgMode === 'simple'} onClick={() => setPgMode('simple')}>
+              Simple editor
+            </button>
+            <button
+              type="button"
+              aria-pressed={pgMode === 'advanced'}
+              onClick={() => {
+                if (!confText) setConfText(pgConfText(pg));
+                setPgMode('advanced');
+              }}
+            >
+              Advanced editor
+            </button>
+          </div>
+          {pgMode === 'simple' ? (
+            <PgSimpleEditor value={pg} onChange={setPg} error={error} />
+          ) : (
+            <TextAreaField label="pg_service.conf" rows={10} spellCheck={false} value={confText}
+              onChange={(e) => setConfText(e.target.value)} className="mono"
+              hint="one or more [service] sections of key=value lines; each becomes one secret"
+              error={error?.fieldMessage('text') ?? (error && !error.fields.length ? error.message : undefined)} />
+          )}
+        </>
+      )}
+      {kind === 'file' && (
+        <>
+          <TextField label="Name" value={name} required autoFocus onChange={(e) => setName(e.target.value)}
+            hint="how jobs refer to it, e.g. TLS_CERT" error={error?.fieldMessage('name')} />
+          <TextField label="File name" value={fileName} onChange={(e) => setFileName(e.target.value)}
+            placeholder={content?.fileName} hint="the name in the job's directory, e.g. client.pem"
+            error={error?.fieldMessage('fileName')} />
+          <FileContent onChange={setContent} error={error?.fieldMessage('contentBase64', 'content')} />
+          <Sensitivity value={sensitivity} onChange={setSensitivity} />
+        </>
+      )}
+      <SelectField label="Assign to member (optional)" value={assignee} onChange={(e) => setAssignee(e.target.value)}
+        options={[{ value: '', label: 'Nobody: everyone at this level' }, ...members.map((m) => m.email)]}
+        error={error?.fieldMessage('assignee')} />
+      <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>
+      <ErrorNotice error={notice} />
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          Save secret
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Sensitivity({ value, onChange }: { value: 'secret' | 'plain'; onChange: (v: 'secret' | 'plain') => void }) {
+  return (
+    <fieldset className="radios">
+      <legend>Sensitivity</legend>
+      <label>
+        <input type="radio" name="sensitivity" checked={value === 'secret'} onChange={() => onChange('secret')} />
+        Secret (masked, redacted from logs)
+      </label>
+      <label>
+        <input type="radio" name="sensitivity" checked={value === 'plain'} onChange={() => onChange('plain')} />
+        Plain (shown in lists)
+      </label>
+    </fieldset>
+  );
+}
+
+function RotateForm({ org, secret, onDone }: { org: string; secret: Secret; onDone: (version: number) => void }) {
+  const [value, setValue] = useState('');
+  const [pg, setPg] = useState<PgFields>(emptyPg);
+  const [content, setContent] = useState<{ base64: string } | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const { busy, error, run } = useAction();
+  const body = () =>
+    secret.kind === 'env'
+      ? { kind: 'env', value }
+      : secret.kind === 'file'
+        ? { kind: 'file', contentBase64: content?.base64 ?? '' }
+        : { kind: 'pgservice', settings: pgSettings(pg) };
+  return (
+    <form
+      className="dialog-body"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!confirming) return setConfirming(true);
+        void run(async () => {
+          const updated = await api<Secret>('POST', `/orgs/${seg(org)}/secrets/${seg(secret.id)}/rotate`, body());
+          onDone(updated.version);
+        });
+      }}
+    >
+      <p>
+        Rotating stores version {secret.version + 1} of <code>{secret.name}</code>; version {secret.version} stays in
+        its history for rollback.
+      </p>
+      {secret.kind === 'env' && (
+        <TextAreaField label="New value" rows={2} value={value} autoFocus spellCheck={false}
+          onChange={(e) => setValue(e.target.value)} error={error?.fieldMessage('value')} />
+      )}
+      {secret.kind === 'file' && <FileContent onChange={setContent} error={error?.fieldMessage('contentBase64')} />}
+      {secret.kind === 'pgservice' && <PgSimpleEditor value={pg} onChange={setPg} error={error} withName={false} />}
+      <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>
+      <ErrorNotice error={error} />
+      {confirming ? (
+        <div className="actions confirm" role="alert">
+          <span>Store the new value as version {secret.version + 1}?</span>
+          <button type="button" onClick={() => setConfirming(false)}>
+            Back
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            Yes, rotate
+          </button>
+        </div>
+      ) : (
+        <div className="actions">
+          <button type="submit" className="primary">
+            Rotate
+          </button>
+        </div>
+      )}
+    </form>
+  );
+}
+
+function History({ org, secret, onRolledBack }: { org: string; secret: Secret; onRolledBack: (v: number) => void }) {
+  const versions = useResource<SecretVersion[]>(`/orgs/${seg(org)}/secrets/${seg(secret.id)}/history`);
+  return (
+    <div className="dialog-body">
+      <ErrorNotice error={versions.error} />
+      {versions.loading && !versions.data ? (
+        <Loading what="versions" />
+      ) : (
+        <TableWrap label="Versions">
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Source</th>
+              <th>By</th>
+              <th>Tool</th>
+              <th>When</th>
+              <th>
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(versions.data ?? []).map((v) => (
+              <tr key={v.version}>
+                <td>
+                  v{v.version}
+                  {v.current && <strong> (current)</strong>}
+                </td>
+                <td>{v.source === 'rollback' ? `rollback to v${v.fromVersion ?? '?'}` : v.source}</td>
+                <td>{v.createdBy}</td>
+                <td>{v.tool}</td>
+                <td>
+                  <Age iso={v.createdAt} />
+                </td>
+                <td>
+                  {!v.current && v.restorable && (
+                    <ConfirmButton
+                      label="Roll back"
+                      ariaLabel={`Roll back to version ${v.version}`}
+                      title={`Roll back to version ${v.version}?`}
+                      message={
+                        <p>
+                          The value of version {v.version} becomes current again as a new version; nothing is
+                          deleted.
+                        </p>
+                      }
+                      confirmLabel="Roll back"
+                      onConfirm={async () => {
+                        const updated = await api<Secret>(
+                          'POST',
+                          `/orgs/${seg(org)}/secrets/${seg(secret.id)}/rollback`,
+                          { version: v.version },
+                        );
+                        onRolledBack(updated.version);
+                      }}
+                    />
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </TableWrap>
+      )}
+    </div>
+  );
+}

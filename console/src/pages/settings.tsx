@@ -1,0 +1,69 @@
+import { useEffect, useState } from 'react';
+
+import { api, seg } from '../api.js';
+import type { Org } from '../types.js';
+import { ErrorNotice, Loading, TextField, useAction, useResource } from '../ui.js';
+
+/** Organization settings: its display name and how long the audit log keeps events. */
+export function SettingsPanel({ org }: { org: string }) {
+  const current = useResource<Org>(`/orgs/${seg(org)}`);
+  const [name, setName] = useState('');
+  const [days, setDays] = useState('');
+  const rename = useAction();
+  const retention = useAction();
+  const [saved, setSaved] = useState<string | undefined>();
+  useEffect(() => {
+    if (!current.data) return;
+    setName(current.data.name);
+    setDays(current.data.auditRetentionDays === null ? '' : String(current.data.auditRetentionDays));
+  }, [current.data]);
+  if (current.error) return <ErrorNotice error={current.error} />;
+  if (!current.data) return <Loading what="settings" />;
+  return (
+    <div>
+      {saved && (
+        <p className="notice ok" role="status">
+          {saved}
+        </p>
+      )}
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void rename.run(async () => {
+            await api('PATCH', `/orgs/${seg(org)}`, { name });
+            setSaved('Saved the name.');
+            current.reload();
+          });
+        }}
+      >
+        <h3>Name</h3>
+        <TextField label="Display name" value={name} required onChange={(e) => setName(e.target.value)}
+          hint={`The slug ${current.data.slug} stays as it is.`} error={rename.error?.fieldMessage('name')} />
+        <ErrorNotice error={rename.error?.fields.length ? undefined : rename.error} />
+        <button type="submit" className="primary" disabled={rename.busy}>
+          Save name
+        </button>
+      </form>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void retention.run(async () => {
+            await api('PATCH', `/orgs/${seg(org)}/billing`, { auditRetentionDays: days ? Number(days) : null });
+            setSaved(days ? `Audit events older than ${days} days will be purged.` : 'Audit events are kept forever.');
+            current.reload();
+          });
+        }}
+      >
+        <h3>Audit retention</h3>
+        <TextField label="Keep audit events for (days)" inputMode="numeric" value={days}
+          onChange={(e) => setDays(e.target.value)} hint="empty: forever. Older events are purged hourly."
+          error={retention.error?.fieldMessage('auditRetentionDays')} />
+        <ErrorNotice error={retention.error?.fields.length ? undefined : retention.error} />
+        <button type="submit" className="primary" disabled={retention.busy}>
+          Save retention
+        </button>
+      </form>
+      <p className="muted">Plan: {current.data.plan}</p>
+    </div>
+  );
+}

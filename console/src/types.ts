@@ -1,0 +1,160 @@
+// The shapes of the REST answers the console reads (see /api/v1/openapi.json).
+
+export type Level = 'organization' | 'project' | 'environment' | 'service';
+
+export interface Whoami {
+  kind: 'user' | 'token';
+  id: string;
+  email?: string;
+  organizations: { id: string; slug: string; role: string }[];
+}
+
+export interface Org {
+  id: string;
+  slug: string;
+  name: string;
+  plan: string;
+  auditRetentionDays: number | null;
+  createdAt: string;
+}
+
+export interface Project {
+  id: string;
+  slug: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Environment {
+  id: string;
+  slug: string;
+  type: string;
+  createdAt: string;
+}
+
+export interface Service {
+  id: string;
+  name: string;
+  environment: string | null;
+  command: string;
+  workingDir: string | null;
+  timeoutSeconds: number;
+  createdAt: string;
+}
+
+export interface Secret {
+  id: string;
+  name: string;
+  kind: 'env' | 'file' | 'pgservice';
+  level: Level;
+  sensitivity: 'secret' | 'plain';
+  assignee: string | null;
+  fileName: string | null;
+  version: number;
+  preview: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SecretVersion {
+  version: number;
+  current: boolean;
+  source: string;
+  fromVersion: number | null;
+  preview: string | null;
+  createdAt: string;
+  createdBy: string;
+  tool: string;
+  restorable: boolean;
+}
+
+export interface Explained {
+  id: string;
+  name: string;
+  kind: string;
+  level: Level;
+  assignee: string | null;
+  version: number;
+  preview: string | null;
+  shadows: { id: string; level: Level; assignee: string | null; version: number }[];
+}
+
+export interface Member {
+  id: string;
+  email: string;
+  role: string;
+  joinedAt: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface Grant {
+  project: string;
+  type: string;
+  level: string;
+}
+
+export interface Role {
+  id: string;
+  name: string;
+  grants: Grant[];
+  createdAt: string;
+}
+
+export interface Token {
+  id: string;
+  name: string;
+  kind: 'service' | 'personal';
+  role: string | null;
+  scope: { projects: string[]; environments: string[] };
+  createdAt: string;
+  expiresAt: string | null;
+  token?: string;
+}
+
+export interface Job {
+  id: string;
+  kind: string;
+  status: string;
+  exitCode: number | null;
+  error: string | null;
+  command: string;
+  triggeredBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  timeoutSeconds: number;
+}
+
+export interface JobLogs {
+  job: Job;
+  finished: boolean;
+  lines: { seq: number; stream: string; text: string; at: string }[];
+}
+
+export interface AuditEvent {
+  id: string;
+  timestamp: string;
+  seq: number;
+  eventType: string;
+  targetType: string;
+  targetId: string | null;
+  targetName: string | null;
+  change: string;
+  actor: string;
+  tool: string;
+  ip: string | null;
+  details: unknown;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  nextCursor: string | null;
+  prevCursor: string | null;
+}

@@ -1,0 +1,388 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { launchChromium } from '../helpers/browser.js';
+import { spawnServer } from '../helpers/cli.js';
+import { DIALECTS, freshDatabase } from '../helpers/databases.js';
+
+// The console end to end: a real `hush serve` (built dist/ and dist/console), real Chromium
+// through playwright-core, and nothing mocked. One story per database, in order.
+
+const OWNER = { email: 'owner@example.com', password: 'correct horse battery', org: 'acme' };
+const DEV = { email: 'dev@example.com', password: 'dev password 1' };
+const SENTINEL = 'SENTINEL-c0ns0le-7f3a';
+const value = (what: string) => `${SENTINEL}-${what}`;
+
+const LEVELS = [
+  { key: 'org', label: 'organization' },
+  { key: 'project', label: 'project' },
+  { key: 'env', label: 'environment' },
+  { key: 'service', label: 'service' },
+] as const;
+type LevelKey = (typeof LEVELS)[number]['key'];
+
+describe.each(DIALECTS)('the web console on %s', (dialect) => {
+  let server: Awaited<ReturnType<typeof spawnServer>>;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let setupLink: string;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    const db = await freshDatabase(dialect);
+    server = await spawnServer({
+      HUSH_DATA_DIR: db.dataDir,
+      ...(db.databaseUrl ? { HUSH_DATABASE_URL: db.databaseUrl } : {}),
+    });
+    const link = /(http:\/\/\S+\/setup\?token=\S+)/;
+    for (let i = 0; i < 100 && !link.test(server.output()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    setupLink = link.exec(server.output())![1]!;
+    chromium = await launchChromium();
+    browser = chromium.browser;
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('console', (m) => {
+      // Refused requests (400, 401, 404) are part of the story; anything else is a bug.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+  }, 60_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.stop();
+  });
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await context.request.fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: { 'x-hush-tool': 'console' },
+      ...(body === undefined ? {} : { data: body }),
+    });
+    return { status: res.status(), body: (await res.text()) ? await res.json() : undefined };
+  };
+
+  const go = async (path: string) => {
+    await page.goto(`${server.url}${path}`);
+  };
+
+  const openSecrets = async (level: LevelKey) => {
+    if (level === 'org') {
+      await go('/orgs/acme/secrets');
+    } else {
+      await go('/orgs/acme/projects/web/secrets');
+      const option =
+        level === 'project' ? 'project' : level === 'env' ? 'env:prod' : 'service:api';
+      await page.getByLabel('Level').selectOption(option);
+    }
+    await expect.poll(() => page.getByRole('button', { name: 'Add a new secret' }).count()).toBe(1);
+  };
+
+  const startAdd = async (kind: 'Environment variable' | 'pg_service' | 'File') => {
+    await page.getByRole('button', { name: 'Add a new secret' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add a new secret' });
+    await dialog.getByRole('button', { name: new RegExp(`^${kind}`) }).click();
+    return dialog;
+  };
+
+  const save = async (dialog: ReturnType<Page['getByRole']>) => {
+    await dialog.getByRole('button', { name: 'Save secret' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  };
+
+  const secretRow = (name: string) => page.locator(`tr[data-secret="${name}"]`);
+
+  it('first-run setup creates the Owner from the printed link and signs in', async () => {
+    await page.goto(setupLink);
+    await page.getByLabel('E-mail').fill(OWNER.email);
+    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByLabel('Organization slug').fill(OWNER.org);
+    await page.getByRole('button', { name: 'Create owner and organization' }).click();
+    await page.waitForURL(/\/orgs\/acme$/);
+    await expect.poll(() => page.getByRole('heading', { name: 'Projects', level: 1 }).count()).toBe(1);
+    // The token is spent: the same link now fails with the server's message.
+    const again = await api('GET', '/setup');
+    expect(again.body).toEqual({ open: false });
+  });
+
+  it('signs out, refuses a wrong password, and signs in again', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/signin/);
+    await page.getByLabel('E-mail').fill(OWNER.email);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/password/i);
+    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/orgs\/acme$/);
+  });
+
+  it('creates a project, an environment and a service', async () => {
+    await page.getByLabel('New project slug').fill('web');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'web' }).click();
+    await page.waitForURL(/\/projects\/web\/secrets$/);
+
+    await page.getByRole('link', { name: 'Environments' }).click();
+    await page.getByLabel('Environment slug').fill('prod');
+    await page.getByLabel('Type').selectOption('production');
+    await page.getByRole('button', { name: 'Create environment' }).click();
+    await expect.poll(() => page.getByRole('cell', { name: 'production' }).count()).toBe(1);
+
+    await page.getByRole('link', { name: 'Services' }).click();
+    await page.getByLabel('Service name').fill('api');
+    await page.getByLabel('Environment').selectOption('prod');
+    await page
+      .getByLabel('Command')
+      .fill('echo "token=$API_TOKEN"; echo "cert=$(cat "$CERT_SERVICE")"; grep -c "^\\[" "$PGSERVICEFILE"');
+    await page.getByRole('button', { name: 'Create service' }).click();
+    await expect.poll(() => page.getByRole('cell', { name: 'api', exact: true }).count()).toBe(1);
+  });
+
+  it('shows a validation error next to the field it names and keeps the form', async () => {
+    await openSecrets('org');
+    const dialog = await startAdd('Environment variable');
+    await dialog.getByLabel('Name', { exact: true }).fill('not a name');
+    await dialog.getByLabel('Value').fill(value('invalid'));
+    await dialog.getByRole('button', { name: 'Save secret' }).click();
+    const error = dialog.locator('#' + (await dialog.getByLabel('Name', { exact: true }).getAttribute('id'))! + '-error');
+    await expect.poll(() => error.textContent()).toMatch(/capitals only/);
+    expect(await dialog.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await dialog.getByLabel('Value').inputValue()).toBe(value('invalid'));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    expect((await api('GET', '/orgs/acme/secrets')).body).toEqual([]);
+  });
+
+  it('adds one secret of each kind at each level, with both pg_service editors', async () => {
+    for (const level of LEVELS) {
+      await openSecrets(level.key);
+      const suffix = level.key.toUpperCase();
+
+      let dialog = await startAdd('Environment variable');
+      expect(await dialog.textContent()).toContain('cannot be shown again');
+      await dialog.getByLabel('Name', { exact: true }).fill('API_TOKEN');
+      await dialog.getByLabel('Value').fill(value(`token-${level.key}`));
+      await save(dialog);
+      await expect.poll(() => secretRow('API_TOKEN').count()).toBe(1);
+
+      dialog = await startAdd('File');
+      await dialog.getByLabel('Name', { exact: true }).fill(`CERT_${suffix}`);
+      await dialog.getByLabel('File name').fill(`${level.key}.pem`);
+      await dialog.getByLabel('File content').fill(value(`cert-${level.key}`));
+      await save(dialog);
+      await expect.poll(() => secretRow(`CERT_${suffix}`).count()).toBe(1);
+
+      dialog = await startAdd('pg_service');
+      const service = `db_${level.key}`;
+      if (level.key === 'org' || level.key === 'env') {
+        await dialog.getByLabel('Service name').fill(service);
+        await dialog.getByLabel('Database name').fill('gis');
+        await dialog.getByLabel('User').fill('ninja');
+        await dialog.getByLabel('Password').fill(value(`pg-${level.key}`));
+        await dialog.getByLabel('Host').fill('127.0.0.1');
+        expect(await dialog.getByLabel('Port').inputValue()).toBe('5432');
+        await dialog.getByLabel('SSL mode').selectOption('disable');
+        if (level.key === 'org') {
+          await dialog.getByRole('button', { name: 'Add extra pgservice field' }).click();
+          await dialog.getByLabel('Extra field 1 name').fill('application_name');
+          await dialog.getByLabel('Extra field 1 value').fill('hush-console');
+        }
+      } else {
+        await dialog.getByRole('button', { name: 'Advanced editor' }).click();
+        await dialog
+          .getByLabel('pg_service.conf')
+          .fill(
+            `[${service}]\nhost=127.0.0.1\nport=5433\ndbname=gis\nuser=ninja\npassword=${value(`pg-${level.key}`)}\n`,
+          );
+      }
+      await save(dialog);
+      await expect.poll(() => secretRow(service).count()).toBe(1);
+      const row = await secretRow(service).textContent();
+      expect(row).toContain(level.label);
+      expect(row).toContain('v1');
+      expect(await page.content()).not.toContain(SENTINEL);
+    }
+    const org = await api('GET', '/orgs/acme/secrets');
+    const pg = org.body.find((s: { name: string }) => s.name === 'db_org');
+    expect(pg.kind).toBe('pgservice');
+    expect(org.body).toHaveLength(3);
+  });
+
+  it('accepts an invitation in the browser and assigns a secret to that member', async () => {
+    await go('/orgs/acme/members');
+    await page.getByLabel('E-mail').fill(DEV.email);
+    await page.getByLabel('Role').selectOption('devops');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    const token = (await page.getByTestId('shown-once').textContent())!;
+    expect(token).toMatch(/^hush_inv_/);
+
+    const invitee = await browser.newContext();
+    const invPage = await invitee.newPage();
+    await invPage.goto(`${server.url}/accept?token=${token}`);
+    await invPage.getByLabel('Password').fill(DEV.password);
+    await invPage.getByRole('button', { name: 'Accept and sign in' }).click();
+    await invPage.waitForURL(/\/orgs\/acme$/);
+    await invitee.close();
+
+    await page.reload();
+    const members = page.getByRole('region', { name: 'Members' });
+    await expect.poll(() => members.getByRole('cell', { name: DEV.email, exact: true }).count()).toBe(1);
+
+    await openSecrets('env');
+    const dialog = await startAdd('Environment variable');
+    await dialog.getByLabel('Name', { exact: true }).fill('API_TOKEN');
+    await dialog.getByLabel('Value').fill(value('token-env-dev'));
+    await dialog.getByLabel('Assign to member (optional)').selectOption(DEV.email);
+    await save(dialog);
+    const secrets = page.getByRole('region', { name: 'Secrets' });
+    await expect.poll(() => secrets.getByRole('cell', { name: DEV.email, exact: true }).count()).toBe(1);
+  });
+
+  it('the resolve view picks the deepest level, then the member’s own value', async () => {
+    await go('/orgs/acme/projects/web/resolve');
+    const winner = (name: string) =>
+      page.locator(`tr[data-name="${name}"] [data-testid="winner"]`).textContent();
+    await page.getByLabel('Environment').selectOption('prod');
+    await expect.poll(() => winner('API_TOKEN')).toBe('environment');
+    await page.getByLabel('As member').selectOption(DEV.email);
+    await expect.poll(() => winner('API_TOKEN')).toBe(`environment (assigned to ${DEV.email})`);
+    const shadows = await page.locator('tr[data-name="API_TOKEN"] td').last().textContent();
+    expect(shadows).toContain('environment v1');
+    expect(shadows).toContain('project v1');
+    expect(shadows).toContain('organization v1');
+    await page.getByLabel('Service').selectOption('api');
+    await expect.poll(() => winner('API_TOKEN')).toBe('service');
+    await expect.poll(() => winner('db_env')).toBe('environment');
+    expect(await page.content()).not.toContain(SENTINEL);
+  });
+
+  it('rotates a secret and rolls it back, each confirmed', async () => {
+    await openSecrets('project');
+    await page.getByRole('button', { name: 'Rotate API_TOKEN' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate API_TOKEN' });
+    await rotate.getByLabel('New value').fill(value('token-project-2'));
+    await rotate.getByRole('button', { name: 'Rotate' }).click();
+    await rotate.getByRole('button', { name: 'Yes, rotate' }).click();
+    await rotate.waitFor({ state: 'hidden' });
+    await expect.poll(() => secretRow('API_TOKEN').textContent()).toContain('v2');
+
+    await page.getByRole('button', { name: 'History of API_TOKEN' }).click();
+    const history = page.getByRole('dialog', { name: 'History of API_TOKEN' });
+    await history.getByRole('button', { name: 'Roll back to version 1' }).click();
+    await page.getByRole('dialog', { name: 'Roll back to version 1?' }).getByRole('button', { name: 'Roll back' }).click();
+    await expect.poll(() => secretRow('API_TOKEN').textContent()).toContain('v3');
+    await page.getByRole('button', { name: 'History of API_TOKEN' }).click();
+    await expect.poll(() => history.textContent()).toContain('rollback to v1');
+    await history.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('runs a job and shows its log live with every secret value redacted', async () => {
+    await go('/orgs/acme/projects/web/jobs');
+    await page.getByLabel('Service').selectOption('api');
+    await page.getByRole('button', { name: 'Run job' }).click();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toMatch(/succeeded/);
+    const log = (await page.getByTestId('job-log').textContent())!;
+    expect(log).toContain('token=[REDACTED]');
+    expect(log).toContain('cert=[REDACTED]');
+    expect(log).toMatch(/^4$/m); // db_org, db_project, db_env and db_service in one pg_service.conf
+    expect(log).not.toContain(SENTINEL);
+    await expect.poll(() => page.getByRole('region', { name: 'Job history' }).textContent()).toContain('succeeded');
+  });
+
+  it('filters the audit log and opens an event’s JSON', async () => {
+    await go('/orgs/acme/audit');
+    await page.getByLabel('Event type').selectOption('ROTATE');
+    await page.getByLabel('Target name').fill('API_TOKEN');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const table = page.getByRole('region', { name: 'Audit events' });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
+    expect(await table.textContent()).toContain(OWNER.email);
+    expect(await table.textContent()).toContain('console');
+    await table.getByRole('button', { name: /^Open event/ }).click();
+    const json = page.getByLabel('Event JSON');
+    await expect.poll(() => json.textContent()).toContain('"eventType": "ROTATE"');
+    expect(await json.textContent()).toContain('"tool": "console"');
+    expect(await json.textContent()).not.toContain(SENTINEL);
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/chain verifies/);
+  });
+
+  it('creates a service token and shows it once', async () => {
+    await go('/orgs/acme/tokens');
+    await page.getByLabel('Token name').fill('deploy');
+    await page.getByLabel('Role', { exact: true }).selectOption('devops');
+    await page.getByRole('checkbox', { name: 'web' }).check();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    expect(await page.getByTestId('shown-once').textContent()).toMatch(/^hush_svc_/);
+    await expect.poll(() => page.getByRole('region', { name: 'Service tokens' }).textContent()).toContain('deploy');
+    await page.reload();
+    expect(await page.getByTestId('shown-once').count()).toBe(0);
+  });
+
+  it('creates a custom role from the grid and changes a member’s role', async () => {
+    await go('/orgs/acme/roles');
+    await page.getByLabel('Role name').fill('prod-deployer');
+    await page.getByLabel('web production').selectOption('deploy');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Custom roles' }).textContent())
+      .toContain('web/production: deploy');
+
+    await go('/orgs/acme/members');
+    await page.getByLabel(`Role of ${DEV.email}`).selectOption('prod-deployer');
+    await page.getByRole('button', { name: 'Change role' }).click();
+    await expect.poll(async () => (await api('GET', '/orgs/acme/members')).body.find((m: { email: string }) => m.email === DEV.email).role).toBe('prod-deployer');
+  });
+
+  it('sends the user to sign-in with a clear message when the session expires', async () => {
+    await go('/orgs/acme/secrets');
+    await api('POST', '/auth/logout'); // revokes this browser's session on the server
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click();
+    await page.waitForURL(/\/signin\?next=/);
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/session has expired|signed out/);
+    await page.getByLabel('E-mail').fill(OWNER.email);
+    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/orgs\/acme\/members$/);
+  });
+
+  it('works at 390 px wide: no sideways scroll, the menu opens by keyboard', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const path of ['/orgs/acme/secrets', '/orgs/acme/projects/web/secrets', '/orgs/acme/audit']) {
+      await go(path);
+      await expect.poll(() => page.locator('h1').count()).toBe(1);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+    expect(await page.getByRole('navigation', { name: 'Main' }).isVisible()).toBe(false);
+    await page.getByRole('button', { name: 'Menu' }).focus();
+    await page.keyboard.press('Enter');
+    expect(await page.getByRole('navigation', { name: 'Main' }).isVisible()).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('labels every field and leaks no secret value into the page or the server output', async () => {
+    for (const path of ['/orgs/acme/secrets', '/orgs/acme/members', '/orgs/acme/tokens', '/orgs/acme/audit',
+      '/orgs/acme/settings', '/orgs/acme/projects/web/services', '/orgs/acme/projects/web/jobs']) {
+      await go(path);
+      await expect.poll(() => page.locator('h1').count()).toBe(1);
+      await page.waitForLoadState('networkidle');
+      const unlabelled = await page.evaluate(() =>
+        [...document.querySelectorAll('input, select, textarea')]
+          .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label'))
+          .map((el) => el.outerHTML),
+      );
+      expect(unlabelled, path).toEqual([]);
+      expect(await page.content(), path).not.toContain(SENTINEL);
+    }
+    expect(server.output()).not.toContain(SENTINEL);
+    expect(consoleErrors).toEqual([]);
+  });
+});
