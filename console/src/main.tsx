@@ -32,7 +32,6 @@ function App() {
     if (!PUBLIC.includes(path)) void refresh();
     else setMe((m) => (m === undefined ? null : m));
     // Only the first load asks; later pages keep the answer until the session is lost.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   useEffect(
@@ -56,11 +55,15 @@ function App() {
   const signedIn = async (next?: string) => {
     setNotice(undefined);
     await refresh();
-    navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+    navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', {
+      replace: true,
+    });
   };
 
-  if (path === '/setup') return <SetupPage token={query.get('token') ?? ''} onDone={() => void signedIn('/')} />;
-  if (path === '/accept') return <AcceptPage token={query.get('token') ?? ''} onDone={() => void signedIn('/')} />;
+  if (path === '/setup')
+    return <SetupPage token={query.get('token') ?? ''} onDone={() => void signedIn('/')} />;
+  if (path === '/accept')
+    return <AcceptPage token={query.get('token') ?? ''} onDone={() => void signedIn('/')} />;
   if (path === '/signin')
     return <SignInPage notice={notice} onDone={() => void signedIn(query.get('next') ?? '/')} />;
   if (me === undefined) return <Loading what="your session" />;
@@ -82,7 +85,9 @@ function App() {
   let params: Record<string, string> | null;
   if ((params = match('/orgs/:org', path))) page = <OrgHome org={params.org!} />;
   else if ((params = match('/orgs/:org/projects/:project/:tab', path)))
-    page = <ProjectSettings org={params.org!} project={params.project!} tab={params.tab!} me={me} />;
+    page = (
+      <ProjectSettings org={params.org!} project={params.project!} tab={params.tab!} me={me} />
+    );
   else if ((params = match('/orgs/:org/projects/:project', path))) {
     const to = `/orgs/${params.org}/projects/${params.project}/secrets`;
     queueMicrotask(() => navigate(to, { replace: true }));

@@ -25,8 +25,7 @@ export function useResource<T>(path: string | null) {
     setState((s) => ({ ...s, loading: true }));
     api<T>('GET', path).then(
       (data) => live && setState({ data, loading: false }),
-      (error: unknown) =>
-        live && setState({ error: toApiError(error), loading: false }),
+      (error: unknown) => live && setState({ error: toApiError(error), loading: false }),
     );
     return () => {
       live = false;
@@ -111,7 +110,10 @@ function FieldShell({
 }
 
 function describedBy(id: string, p: FieldProps) {
-  return [p.hint ? `${id}-hint` : '', p.error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    [p.hint ? `${id}-hint` : '', p.error ? `${id}-error` : ''].filter(Boolean).join(' ') ||
+    undefined
+  );
 }
 
 export function TextField(props: FieldProps & InputHTMLAttributes<HTMLInputElement>) {
@@ -248,7 +250,12 @@ export function ConfirmButton({
   const { busy, error, setError, run } = useAction();
   return (
     <>
-      <button type="button" className={className} aria-label={ariaLabel} onClick={() => setOpen(true)}>
+      <button
+        type="button"
+        className={className}
+        aria-label={ariaLabel}
+        onClick={() => setOpen(true)}
+      >
         {label}
       </button>
       <Dialog
@@ -284,7 +291,13 @@ export function ConfirmButton({
   );
 }
 
-export function Tabs({ tabs, current }: { tabs: { href: string; label: string; key: string }[]; current: string }) {
+export function Tabs({
+  tabs,
+  current,
+}: {
+  tabs: { href: string; label: string; key: string }[];
+  current: string;
+}) {
   return (
     <nav className="tabs" aria-label="Sections">
       {tabs.map((t) => (
@@ -307,7 +320,11 @@ export function TableWrap({ label, children }: { label: string; children: ReactN
 
 /** "3 min ago" style age of an ISO time, with the exact time as a tooltip. */
 export function Age({ iso }: { iso: string }) {
-  return <time dateTime={iso} title={new Date(iso).toLocaleString()}>{ageOf(iso)}</time>;
+  return (
+    <time dateTime={iso} title={new Date(iso).toLocaleString()}>
+      {ageOf(iso)}
+    </time>
+  );
 }
 
 export function ageOf(iso: string, now = Date.now()): string {
@@ -332,7 +349,10 @@ export function ShownOnce({ label, value }: { label: string; value: string }) {
       <button
         type="button"
         onClick={() =>
-          void navigator.clipboard?.writeText(value).then(() => setCopied(true), () => undefined)
+          void navigator.clipboard?.writeText(value).then(
+            () => setCopied(true),
+            () => undefined,
+          )
         }
       >
         {copied ? 'Copied' : 'Copy'}

@@ -4,7 +4,14 @@
 export const BUILTIN_ROLES = ['owner', 'admin', 'devops', 'billing-manager', 'viewer'] as const;
 export const ENVIRONMENT_TYPES = ['production', 'staging', 'development', 'preview'] as const;
 export const GRANT_LEVELS = ['none', 'read-only', 'deploy', 'manage', 'full'] as const;
-export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export const SSL_MODES = [
+  'disable',
+  'allow',
+  'prefer',
+  'require',
+  'verify-ca',
+  'verify-full',
+] as const;
 
 export const EVENT_TYPES = [
   'CREATE',

@@ -18,18 +18,20 @@ The REST API under <code>/api/v1</code> and the CLI work without it.</p></main><
 `;
 
 function sendPage(reply: FastifyReply, html: string) {
-  return reply
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header(
-      'content-security-policy',
-      "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    )
-    .header('x-frame-options', 'DENY')
-    .header('x-content-type-options', 'nosniff')
-    // The setup and invitation links carry one-time tokens in the query: never leak them.
-    .header('referrer-policy', 'no-referrer')
-    .send(html);
+  return (
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header(
+        'content-security-policy',
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      )
+      .header('x-frame-options', 'DENY')
+      .header('x-content-type-options', 'nosniff')
+      // The setup and invitation links carry one-time tokens in the query: never leak them.
+      .header('referrer-policy', 'no-referrer')
+      .send(html)
+  );
 }
 
 /**

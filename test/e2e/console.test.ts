@@ -48,7 +48,8 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     page.setDefaultTimeout(10_000);
     page.on('console', (m) => {
       // Refused requests (400, 401, 404) are part of the story; anything else is a bug.
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+        consoleErrors.push(m.text());
     });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
   }, 60_000);
@@ -76,8 +77,7 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
       await go('/orgs/acme/secrets');
     } else {
       await go('/orgs/acme/projects/web/secrets');
-      const option =
-        level === 'project' ? 'project' : level === 'env' ? 'env:prod' : 'service:api';
+      const option = level === 'project' ? 'project' : level === 'env' ? 'env:prod' : 'service:api';
       await page.getByLabel('Level').selectOption(option);
     }
     await expect.poll(() => page.getByRole('button', { name: 'Add a new secret' }).count()).toBe(1);
@@ -104,7 +104,9 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await page.getByLabel('Organization slug').fill(OWNER.org);
     await page.getByRole('button', { name: 'Create owner and organization' }).click();
     await page.waitForURL(/\/orgs\/acme$/);
-    await expect.poll(() => page.getByRole('heading', { name: 'Projects', level: 1 }).count()).toBe(1);
+    await expect
+      .poll(() => page.getByRole('heading', { name: 'Projects', level: 1 }).count())
+      .toBe(1);
     // The token is spent: the same link now fails with the server's message.
     const again = await api('GET', '/setup');
     expect(again.body).toEqual({ open: false });
@@ -139,7 +141,9 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await page.getByLabel('Environment').selectOption('prod');
     await page
       .getByLabel('Command')
-      .fill('echo "token=$API_TOKEN"; echo "cert=$(cat "$CERT_SERVICE")"; grep -c "^\\[" "$PGSERVICEFILE"');
+      .fill(
+        'echo "token=$API_TOKEN"; echo "cert=$(cat "$CERT_SERVICE")"; grep -c "^\\[" "$PGSERVICEFILE"',
+      );
     await page.getByRole('button', { name: 'Create service' }).click();
     await expect.poll(() => page.getByRole('cell', { name: 'api', exact: true }).count()).toBe(1);
   });
@@ -150,9 +154,13 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await dialog.getByLabel('Name', { exact: true }).fill('not a name');
     await dialog.getByLabel('Value').fill(value('invalid'));
     await dialog.getByRole('button', { name: 'Save secret' }).click();
-    const error = dialog.locator('#' + (await dialog.getByLabel('Name', { exact: true }).getAttribute('id'))! + '-error');
+    const error = dialog.locator(
+      '#' + (await dialog.getByLabel('Name', { exact: true }).getAttribute('id'))! + '-error',
+    );
     await expect.poll(() => error.textContent()).toMatch(/capitals only/);
-    expect(await dialog.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await dialog.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe(
+      'true',
+    );
     expect(await dialog.getByLabel('Value').inputValue()).toBe(value('invalid'));
     await dialog.getByRole('button', { name: 'Close' }).click();
     expect((await api('GET', '/orgs/acme/secrets')).body).toEqual([]);
@@ -231,7 +239,9 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
 
     await page.reload();
     const members = page.getByRole('region', { name: 'Members' });
-    await expect.poll(() => members.getByRole('cell', { name: DEV.email, exact: true }).count()).toBe(1);
+    await expect
+      .poll(() => members.getByRole('cell', { name: DEV.email, exact: true }).count())
+      .toBe(1);
 
     await openSecrets('env');
     const dialog = await startAdd('Environment variable');
@@ -240,7 +250,9 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await dialog.getByLabel('Assign to member (optional)').selectOption(DEV.email);
     await save(dialog);
     const secrets = page.getByRole('region', { name: 'Secrets' });
-    await expect.poll(() => secrets.getByRole('cell', { name: DEV.email, exact: true }).count()).toBe(1);
+    await expect
+      .poll(() => secrets.getByRole('cell', { name: DEV.email, exact: true }).count())
+      .toBe(1);
   });
 
   it('the resolve view picks the deepest level, then the member’s own value', async () => {
@@ -274,7 +286,10 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await page.getByRole('button', { name: 'History of API_TOKEN' }).click();
     const history = page.getByRole('dialog', { name: 'History of API_TOKEN' });
     await history.getByRole('button', { name: 'Roll back to version 1' }).click();
-    await page.getByRole('dialog', { name: 'Roll back to version 1?' }).getByRole('button', { name: 'Roll back' }).click();
+    await page
+      .getByRole('dialog', { name: 'Roll back to version 1?' })
+      .getByRole('button', { name: 'Roll back' })
+      .click();
     await expect.poll(() => secretRow('API_TOKEN').textContent()).toContain('v3');
     await page.getByRole('button', { name: 'History of API_TOKEN' }).click();
     await expect.poll(() => history.textContent()).toContain('rollback to v1');
@@ -285,13 +300,17 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await go('/orgs/acme/projects/web/jobs');
     await page.getByLabel('Service').selectOption('api');
     await page.getByRole('button', { name: 'Run job' }).click();
-    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toMatch(/succeeded/);
+    await expect
+      .poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 })
+      .toMatch(/succeeded/);
     const log = (await page.getByTestId('job-log').textContent())!;
     expect(log).toContain('token=[REDACTED]');
     expect(log).toContain('cert=[REDACTED]');
     expect(log).toMatch(/^4$/m); // db_org, db_project, db_env and db_service in one pg_service.conf
     expect(log).not.toContain(SENTINEL);
-    await expect.poll(() => page.getByRole('region', { name: 'Job history' }).textContent()).toContain('succeeded');
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Job history' }).textContent())
+      .toContain('succeeded');
   });
 
   it('filters the audit log and opens an event’s JSON', async () => {
@@ -311,7 +330,9 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
 
     await page.getByRole('button', { name: 'Verify chain' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/chain verifies/);
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toMatch(/chain verifies/);
   });
 
   it('creates a service token and shows it once', async () => {
@@ -321,7 +342,9 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await page.getByRole('checkbox', { name: 'web' }).check();
     await page.getByRole('button', { name: 'Create token' }).click();
     expect(await page.getByTestId('shown-once').textContent()).toMatch(/^hush_svc_/);
-    await expect.poll(() => page.getByRole('region', { name: 'Service tokens' }).textContent()).toContain('deploy');
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Service tokens' }).textContent())
+      .toContain('deploy');
     await page.reload();
     expect(await page.getByTestId('shown-once').count()).toBe(0);
   });
@@ -338,15 +361,27 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await go('/orgs/acme/members');
     await page.getByLabel(`Role of ${DEV.email}`).selectOption('prod-deployer');
     await page.getByRole('button', { name: 'Change role' }).click();
-    await expect.poll(async () => (await api('GET', '/orgs/acme/members')).body.find((m: { email: string }) => m.email === DEV.email).role).toBe('prod-deployer');
+    await expect
+      .poll(
+        async () =>
+          (await api('GET', '/orgs/acme/members')).body.find(
+            (m: { email: string }) => m.email === DEV.email,
+          ).role,
+      )
+      .toBe('prod-deployer');
   });
 
   it('sends the user to sign-in with a clear message when the session expires', async () => {
-    await go('/orgs/acme/secrets');
+    await openSecrets('org'); // the page has loaded with a live session
     await api('POST', '/auth/logout'); // revokes this browser's session on the server
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Members' })
+      .click();
     await page.waitForURL(/\/signin\?next=/);
-    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/session has expired|signed out/);
+    await expect
+      .poll(() => page.getByRole('alert').first().textContent())
+      .toMatch(/session has expired|signed out/);
     await page.getByLabel('E-mail').fill(OWNER.email);
     await page.getByLabel('Password').fill(OWNER.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -355,10 +390,17 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
 
   it('works at 390 px wide: no sideways scroll, the menu opens by keyboard', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of ['/orgs/acme/secrets', '/orgs/acme/projects/web/secrets', '/orgs/acme/audit']) {
+    for (const path of [
+      '/orgs/acme/secrets',
+      '/orgs/acme/projects/web/secrets',
+      '/orgs/acme/audit',
+    ]) {
       await go(path);
       await expect.poll(() => page.locator('h1').count()).toBe(1);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      // Page functions run in the browser; as strings they need no DOM types in this Node project.
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - window.innerWidth',
+      );
       expect(overflow, path).toBeLessThanOrEqual(0);
     }
     expect(await page.getByRole('navigation', { name: 'Main' }).isVisible()).toBe(false);
@@ -369,15 +411,22 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
   });
 
   it('labels every field and leaks no secret value into the page or the server output', async () => {
-    for (const path of ['/orgs/acme/secrets', '/orgs/acme/members', '/orgs/acme/tokens', '/orgs/acme/audit',
-      '/orgs/acme/settings', '/orgs/acme/projects/web/services', '/orgs/acme/projects/web/jobs']) {
+    for (const path of [
+      '/orgs/acme/secrets',
+      '/orgs/acme/members',
+      '/orgs/acme/tokens',
+      '/orgs/acme/audit',
+      '/orgs/acme/settings',
+      '/orgs/acme/projects/web/services',
+      '/orgs/acme/projects/web/jobs',
+    ]) {
       await go(path);
       await expect.poll(() => page.locator('h1').count()).toBe(1);
       await page.waitForLoadState('networkidle');
-      const unlabelled = await page.evaluate(() =>
-        [...document.querySelectorAll('input, select, textarea')]
-          .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label'))
-          .map((el) => el.outerHTML),
+      const unlabelled = await page.evaluate<string[]>(
+        `[...document.querySelectorAll('input, select, textarea')]
+          .filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
+          .map((el) => el.outerHTML)`,
       );
       expect(unlabelled, path).toEqual([]);
       expect(await page.content(), path).not.toContain(SENTINEL);

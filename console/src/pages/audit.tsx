@@ -2,7 +2,16 @@ import { useState } from 'react';
 
 import { api, qs, seg } from '../api.js';
 import type { AuditEvent, AuditPage } from '../types.js';
-import { Dialog, ErrorNotice, Loading, SelectField, TableWrap, TextField, useAction, useResource } from '../ui.js';
+import {
+  Dialog,
+  ErrorNotice,
+  Loading,
+  SelectField,
+  TableWrap,
+  TextField,
+  useAction,
+  useResource,
+} from '../ui.js';
 import { EVENT_TYPES, TARGET_TYPES } from '../vocabulary.js';
 
 interface Filters {
@@ -14,7 +23,14 @@ interface Filters {
   actor: string;
 }
 
-const EMPTY: Filters = { since: '', until: '', targetType: '', target: '', eventType: '', actor: '' };
+const EMPTY: Filters = {
+  since: '',
+  until: '',
+  targetType: '',
+  target: '',
+  eventType: '',
+  actor: '',
+};
 
 /** A datetime-local value (the browser's local time) as an ISO instant, or undefined. */
 function isoOf(local: string): string | undefined {
@@ -55,17 +71,43 @@ export function AuditPanel({ org }: { org: string }) {
           setApplied(draft);
         }}
       >
-        <TextField label="From" type="datetime-local" value={draft.since} onChange={(e) => set({ since: e.target.value })}
-          error={page.error?.fieldMessage('query.since')} />
-        <TextField label="To" type="datetime-local" value={draft.until} onChange={(e) => set({ until: e.target.value })}
-          error={page.error?.fieldMessage('query.until')} />
-        <SelectField label="Target type" value={draft.targetType} onChange={(e) => set({ targetType: e.target.value })}
-          options={[{ value: '', label: 'Any' }, ...TARGET_TYPES]} />
-        <TextField label="Target name" value={draft.target} onChange={(e) => set({ target: e.target.value })} />
-        <SelectField label="Event type" value={draft.eventType} onChange={(e) => set({ eventType: e.target.value })}
-          options={[{ value: '', label: 'Any' }, ...EVENT_TYPES]} />
-        <TextField label="Actor" value={draft.actor} onChange={(e) => set({ actor: e.target.value })}
-          hint="an e-mail, token name or system" />
+        <TextField
+          label="From"
+          type="datetime-local"
+          value={draft.since}
+          onChange={(e) => set({ since: e.target.value })}
+          error={page.error?.fieldMessage('query.since')}
+        />
+        <TextField
+          label="To"
+          type="datetime-local"
+          value={draft.until}
+          onChange={(e) => set({ until: e.target.value })}
+          error={page.error?.fieldMessage('query.until')}
+        />
+        <SelectField
+          label="Target type"
+          value={draft.targetType}
+          onChange={(e) => set({ targetType: e.target.value })}
+          options={[{ value: '', label: 'Any' }, ...TARGET_TYPES]}
+        />
+        <TextField
+          label="Target name"
+          value={draft.target}
+          onChange={(e) => set({ target: e.target.value })}
+        />
+        <SelectField
+          label="Event type"
+          value={draft.eventType}
+          onChange={(e) => set({ eventType: e.target.value })}
+          options={[{ value: '', label: 'Any' }, ...EVENT_TYPES]}
+        />
+        <TextField
+          label="Actor"
+          value={draft.actor}
+          onChange={(e) => set({ actor: e.target.value })}
+          hint="an e-mail, token name or system"
+        />
         <div className="actions">
           <button type="submit" className="primary">
             Apply filters
@@ -141,7 +183,11 @@ export function AuditPanel({ org }: { org: string }) {
                 <td>{ev.tool}</td>
                 <td>{ev.change}</td>
                 <td>
-                  <button type="button" onClick={() => setOpen(ev)} aria-label={`Open event ${ev.seq}`}>
+                  <button
+                    type="button"
+                    onClick={() => setOpen(ev)}
+                    aria-label={`Open event ${ev.seq}`}
+                  >
                     Open
                   </button>
                 </td>
@@ -151,14 +197,27 @@ export function AuditPanel({ org }: { org: string }) {
         </TableWrap>
       )}
       <nav className="pager" aria-label="Audit pages">
-        <button type="button" disabled={!page.data?.prevCursor} onClick={() => setCursor(page.data?.prevCursor ?? undefined)}>
+        <button
+          type="button"
+          disabled={!page.data?.prevCursor}
+          onClick={() => setCursor(page.data?.prevCursor ?? undefined)}
+        >
           Newer
         </button>
-        <button type="button" disabled={!page.data?.nextCursor} onClick={() => setCursor(page.data?.nextCursor ?? undefined)}>
+        <button
+          type="button"
+          disabled={!page.data?.nextCursor}
+          onClick={() => setCursor(page.data?.nextCursor ?? undefined)}
+        >
           Older
         </button>
       </nav>
-      <Dialog title={open ? `Event ${open.seq}: ${open.eventType}` : 'Event'} open={open !== null} onClose={() => setOpen(null)} wide>
+      <Dialog
+        title={open ? `Event ${open.seq}: ${open.eventType}` : 'Event'}
+        open={open !== null}
+        onClose={() => setOpen(null)}
+        wide
+      >
         {open && <EventJson org={org} id={open.id} />}
       </Dialog>
     </div>

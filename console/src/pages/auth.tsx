@@ -20,10 +20,16 @@ function Card({ title, children }: { title: string; children: React.ReactNode })
 function formValues(event: FormEvent<HTMLFormElement>) {
   event.preventDefault();
   const data = new FormData(event.currentTarget);
-  return (name: string) => String(data.get(name) ?? '');
+  return (name: string) => String((data.get(name) as string | null) ?? '');
 }
 
-export function SignInPage({ notice, onDone }: { notice?: string | undefined; onDone: () => void }) {
+export function SignInPage({
+  notice,
+  onDone,
+}: {
+  notice?: string | undefined;
+  onDone: () => void;
+}) {
   const { busy, error, run } = useAction();
   return (
     <Card title="Sign in">
@@ -41,10 +47,23 @@ export function SignInPage({ notice, onDone }: { notice?: string | undefined; on
           });
         }}
       >
-        <TextField label="E-mail" name="email" type="email" autoComplete="username" required autoFocus
-          error={error?.fieldMessage('email')} />
-        <TextField label="Password" name="password" type="password" autoComplete="current-password" required
-          error={error?.fieldMessage('password')} />
+        <TextField
+          label="E-mail"
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          autoFocus
+          error={error?.fieldMessage('email')}
+        />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          error={error?.fieldMessage('password')}
+        />
         <ErrorNotice error={error?.fields.length ? undefined : error} />
         <button className="primary" type="submit" disabled={busy}>
           Sign in
@@ -77,14 +96,39 @@ export function SetupPage({ token, onDone }: { token: string; onDone: () => void
           });
         }}
       >
-        <TextField label="Setup token" name="token" value={tokenValue} onChange={(e) => setToken(e.target.value)}
-          required error={error?.fieldMessage('token')} />
-        <TextField label="E-mail" name="email" type="email" autoComplete="username" required
-          error={error?.fieldMessage('email')} />
-        <TextField label="Password" name="password" type="password" autoComplete="new-password" minLength={8}
-          required hint="8 characters or more" error={error?.fieldMessage('password')} />
-        <TextField label="Organization slug" name="org" required hint="a-z, 0-9 and -, e.g. acme"
-          error={error?.fieldMessage('org')} />
+        <TextField
+          label="Setup token"
+          name="token"
+          value={tokenValue}
+          onChange={(e) => setToken(e.target.value)}
+          required
+          error={error?.fieldMessage('token')}
+        />
+        <TextField
+          label="E-mail"
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          error={error?.fieldMessage('email')}
+        />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          minLength={8}
+          required
+          hint="8 characters or more"
+          error={error?.fieldMessage('password')}
+        />
+        <TextField
+          label="Organization slug"
+          name="org"
+          required
+          hint="a-z, 0-9 and -, e.g. acme"
+          error={error?.fieldMessage('org')}
+        />
         <ErrorNotice error={error?.fields.length ? undefined : error} />
         <button className="primary" type="submit" disabled={busy}>
           Create owner and organization
@@ -108,8 +152,15 @@ export function AcceptPage({ token, onDone }: { token: string; onDone: () => voi
           });
         }}
       >
-        <TextField label="Password" name="password" type="password" autoComplete="new-password" minLength={8}
-          required error={error?.fieldMessage('password')} />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          minLength={8}
+          required
+          error={error?.fieldMessage('password')}
+        />
         <ErrorNotice error={error?.fields.length ? undefined : error} />
         <button className="primary" type="submit" disabled={busy || !token}>
           Accept and sign in

@@ -35,10 +35,20 @@ export function EnvironmentsPanel({ org, project }: { org: string; project: stri
           });
         }}
       >
-        <TextField label="Environment slug" value={slug} required onChange={(e) => setSlug(e.target.value)}
-          error={create.error?.fieldMessage('slug')} />
-        <SelectField label="Type" value={type} onChange={(e) => setType(e.target.value)} options={ENVIRONMENT_TYPES}
-          error={create.error?.fieldMessage('type')} />
+        <TextField
+          label="Environment slug"
+          value={slug}
+          required
+          onChange={(e) => setSlug(e.target.value)}
+          error={create.error?.fieldMessage('slug')}
+        />
+        <SelectField
+          label="Type"
+          value={type}
+          onChange={(e) => setType(e.target.value)}
+          options={ENVIRONMENT_TYPES}
+          error={create.error?.fieldMessage('type')}
+        />
         <button type="submit" className="primary" disabled={create.busy}>
           Create environment
         </button>
@@ -121,15 +131,39 @@ export function ServicesPanel({ org, project }: { org: string; project: string }
         }}
       >
         <div className="grid2">
-          <TextField label="Service name" value={name} required onChange={(e) => setName(e.target.value)}
-            error={create.error?.fieldMessage('name')} />
-          <SelectField label="Environment" value={environment} onChange={(e) => setEnvironment(e.target.value)}
-            options={[{ value: '', label: 'None (project level)' }, ...(envs.data ?? []).map((x) => x.slug)]}
-            error={create.error?.fieldMessage('environment')} />
-          <TextField label="Command" value={command} required className="mono" onChange={(e) => setCommand(e.target.value)}
-            hint="run by /bin/sh -c with the resolved secrets" error={create.error?.fieldMessage('command')} />
-          <TextField label="Timeout" value={timeout} onChange={(e) => setTimeoutValue(e.target.value)}
-            hint="30s, 10m, 1h or seconds" error={create.error?.fieldMessage('timeout')} />
+          <TextField
+            label="Service name"
+            value={name}
+            required
+            onChange={(e) => setName(e.target.value)}
+            error={create.error?.fieldMessage('name')}
+          />
+          <SelectField
+            label="Environment"
+            value={environment}
+            onChange={(e) => setEnvironment(e.target.value)}
+            options={[
+              { value: '', label: 'None (project level)' },
+              ...(envs.data ?? []).map((x) => x.slug),
+            ]}
+            error={create.error?.fieldMessage('environment')}
+          />
+          <TextField
+            label="Command"
+            value={command}
+            required
+            className="mono"
+            onChange={(e) => setCommand(e.target.value)}
+            hint="run by /bin/sh -c with the resolved secrets"
+            error={create.error?.fieldMessage('command')}
+          />
+          <TextField
+            label="Timeout"
+            value={timeout}
+            onChange={(e) => setTimeoutValue(e.target.value)}
+            hint="30s, 10m, 1h or seconds"
+            error={create.error?.fieldMessage('timeout')}
+          />
         </div>
         <ErrorNotice error={create.error?.fields.length ? undefined : create.error} />
         <button type="submit" className="primary" disabled={create.busy}>

@@ -1,9 +1,19 @@
 import { useEffect, useRef, useState } from 'react';
 
+import type { ApiError } from '../api.js';
 import { api, qs, seg } from '../api.js';
 import type { Job, JobLogs, Service } from '../types.js';
-import { Age, ConfirmButton, ErrorNotice, Loading, SelectField, TableWrap, toApiError, useAction, useResource } from '../ui.js';
-import type { ApiError } from '../api.js';
+import {
+  Age,
+  ConfirmButton,
+  ErrorNotice,
+  Loading,
+  SelectField,
+  TableWrap,
+  toApiError,
+  useAction,
+  useResource,
+} from '../ui.js';
 
 const DONE = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 
@@ -35,14 +45,23 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
           });
         }}
       >
-        <SelectField label="Service" value={chosen} onChange={(e) => setService(e.target.value)}
-          options={(services.data ?? []).map((s) => ({ value: s.name, label: `${s.name}${s.environment ? ` (${s.environment})` : ''}` }))}
-          error={trigger.error?.fieldMessage('service')} />
+        <SelectField
+          label="Service"
+          value={chosen}
+          onChange={(e) => setService(e.target.value)}
+          options={(services.data ?? []).map((s) => ({
+            value: s.name,
+            label: `${s.name}${s.environment ? ` (${s.environment})` : ''}`,
+          }))}
+          error={trigger.error?.fieldMessage('service')}
+        />
         <button type="submit" className="primary" disabled={trigger.busy || !chosen}>
           Run job
         </button>
       </form>
-      {services.data?.length === 0 && <p className="muted">Create a service first (Services tab).</p>}
+      {services.data?.length === 0 && (
+        <p className="muted">Create a service first (Services tab).</p>
+      )}
       <ErrorNotice error={trigger.error?.fields.length ? undefined : trigger.error} />
       {watching && <JobView key={watching} org={org} id={watching} onChange={history.reload} />}
       <h3>History</h3>
@@ -82,7 +101,11 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
                   <Age iso={j.createdAt} />
                 </td>
                 <td>
-                  <button type="button" onClick={() => setWatching(j.id)} aria-label={`Show log of job ${j.id.slice(0, 8)}`}>
+                  <button
+                    type="button"
+                    onClick={() => setWatching(j.id)}
+                    aria-label={`Show log of job ${j.id.slice(0, 8)}`}
+                  >
                     Log
                   </button>
                 </td>
@@ -110,7 +133,10 @@ function JobView({ org, id, onChange }: { org: string; id: string; onChange: () 
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
       try {
-        const out = await api<JobLogs>('GET', `/orgs/${seg(org)}/jobs/${seg(id)}/logs${qs({ after: after.current })}`);
+        const out = await api<JobLogs>(
+          'GET',
+          `/orgs/${seg(org)}/jobs/${seg(id)}/logs${qs({ after: after.current })}`,
+        );
         if (!live) return;
         if (out.lines.length) {
           after.current = out.lines[out.lines.length - 1]!.seq;
@@ -150,8 +176,14 @@ function JobView({ org, id, onChange }: { org: string; id: string; onChange: () 
       </h3>
       {job?.error && <p className="notice error">{job.error}</p>}
       <ErrorNotice error={error} />
-      <pre ref={pre} className="log" tabIndex={0} aria-label="Job log (secret values redacted)" aria-live="polite"
-        data-testid="job-log">
+      <pre
+        ref={pre}
+        className="log"
+        tabIndex={0}
+        aria-label="Job log (secret values redacted)"
+        aria-live="polite"
+        data-testid="job-log"
+      >
         {logs.map((l) => (
           <span key={l.seq} className={l.stream}>
             {l.text}

@@ -42,17 +42,31 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
         onSubmit={(e) => {
           e.preventDefault();
           void invite.run(async () => {
-            const out = await api<{ token: string }>('POST', `/orgs/${seg(org)}/invitations`, { email, role });
+            const out = await api<{ token: string }>('POST', `/orgs/${seg(org)}/invitations`, {
+              email,
+              role,
+            });
             setToken(out.token);
             setEmail('');
             invitations.reload();
           });
         }}
       >
-        <TextField label="E-mail" type="email" value={email} required onChange={(e) => setEmail(e.target.value)}
-          error={invite.error?.fieldMessage('email')} />
-        <SelectField label="Role" value={role} onChange={(e) => setRole(e.target.value)} options={roleNames}
-          error={invite.error?.fieldMessage('role')} />
+        <TextField
+          label="E-mail"
+          type="email"
+          value={email}
+          required
+          onChange={(e) => setEmail(e.target.value)}
+          error={invite.error?.fieldMessage('email')}
+        />
+        <SelectField
+          label="Role"
+          value={role}
+          onChange={(e) => setRole(e.target.value)}
+          options={roleNames}
+          error={invite.error?.fieldMessage('role')}
+        />
         <button type="submit" className="primary" disabled={invite.busy}>
           Invite
         </button>
@@ -62,8 +76,8 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
         <>
           <ShownOnce label="Invitation token." value={token} />
           <p className="muted">
-            Send the invitee this link: <code>{`${location.origin}/accept?token=${token}`}</code>, or the CLI command{' '}
-            <code>hush member accept TOKEN --password-stdin</code>.
+            Send the invitee this link: <code>{`${location.origin}/accept?token=${token}`}</code>,
+            or the CLI command <code>hush member accept TOKEN --password-stdin</code>.
           </p>
         </>
       )}
@@ -94,7 +108,10 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
                   ) : (
                     <label>
                       <span className="visually-hidden">Role of {m.email}</span>
-                      <select value={m.role} onChange={(e) => setPending({ email: m.email, role: e.target.value })}>
+                      <select
+                        value={m.role}
+                        onChange={(e) => setPending({ email: m.email, role: e.target.value })}
+                      >
                         {[...new Set([m.role, ...roleNames])].map((r) => (
                           <option key={r}>{r}</option>
                         ))}
@@ -113,7 +130,11 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
                       className="danger"
                       danger
                       title={`Remove ${m.email}?`}
-                      message={<p>They lose access to this organization at once; their sessions here end.</p>}
+                      message={
+                        <p>
+                          They lose access to this organization at once; their sessions here end.
+                        </p>
+                      }
                       confirmLabel="Remove member"
                       onConfirm={async () => {
                         await api('DELETE', `/orgs/${seg(org)}/members/${seg(m.email)}`);
@@ -141,7 +162,9 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
             disabled={change.busy}
             onClick={() =>
               void change.run(async () => {
-                await api('PATCH', `/orgs/${seg(org)}/members/${seg(pending.email)}`, { role: pending.role });
+                await api('PATCH', `/orgs/${seg(org)}/members/${seg(pending.email)}`, {
+                  role: pending.role,
+                });
                 setPending(null);
                 members.reload();
               })

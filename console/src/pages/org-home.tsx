@@ -15,7 +15,7 @@ export function OrgHome({ org }: { org: string }) {
         onSubmit={(e) => {
           e.preventDefault();
           const form = e.currentTarget;
-          const slug = String(new FormData(form).get('slug') ?? '');
+          const slug = String((new FormData(form).get('slug') as string | null) ?? '');
           void create.run(async () => {
             await api('POST', `/orgs/${seg(org)}/projects`, { slug });
             form.reset();
@@ -24,7 +24,12 @@ export function OrgHome({ org }: { org: string }) {
           });
         }}
       >
-        <TextField label="New project slug" name="slug" required error={create.error?.fieldMessage('slug')} />
+        <TextField
+          label="New project slug"
+          name="slug"
+          required
+          error={create.error?.fieldMessage('slug')}
+        />
         <button type="submit" className="primary" disabled={create.busy}>
           Create project
         </button>

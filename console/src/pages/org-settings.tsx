@@ -5,8 +5,8 @@ import { AuditPanel } from './audit.js';
 import { MembersPanel } from './members.js';
 import { RolesPanel } from './roles.js';
 import { SecretsPanel } from './secrets.js';
-import { ORG_TABS } from './shell.js';
 import { SettingsPanel } from './settings.js';
+import { ORG_TABS } from './shell.js';
 import { TokensPanel } from './tokens.js';
 
 /** Organization settings: Secrets, Members, Roles, API tokens, Audit logs, Settings. */
@@ -17,7 +17,10 @@ export function OrgSettings({ org, tab, me }: { org: string; tab: string; me: Wh
       <h1>
         Organization settings <span className="muted">· {org}</span>
       </h1>
-      <Tabs current={tab} tabs={ORG_TABS.map((t) => ({ ...t, href: `/orgs/${seg(org)}/${t.key}` }))} />
+      <Tabs
+        current={tab}
+        tabs={ORG_TABS.map((t) => ({ ...t, href: `/orgs/${seg(org)}/${t.key}` }))}
+      />
       <h2 className="visually-hidden">{known?.label ?? 'Unknown tab'}</h2>
       {tab === 'secrets' && <SecretsPanel org={org} level={{}} />}
       {tab === 'members' && <MembersPanel org={org} me={me} />}

@@ -17,7 +17,16 @@ export const PROJECT_TABS = [
 ];
 
 /** Project settings: Secrets (at the project, an environment or a service), Environments, Services, Jobs, Resolve. */
-export function ProjectSettings({ org, project, tab }: { org: string; project: string; tab: string; me: Whoami }) {
+export function ProjectSettings({
+  org,
+  project,
+  tab,
+}: {
+  org: string;
+  project: string;
+  tab: string;
+  me: Whoami;
+}) {
   const base = `/orgs/${seg(org)}/projects/${seg(project)}`;
   const known = PROJECT_TABS.find((t) => t.key === tab);
   return (
@@ -57,8 +66,14 @@ function ProjectSecrets({ org, project }: { org: string; project: string }) {
         onChange={(e) => setWhere(e.target.value)}
         options={[
           { value: 'project', label: `Project ${project} (every environment and service)` },
-          ...(envs.data ?? []).map((e) => ({ value: `env:${e.slug}`, label: `Environment ${e.slug} (${e.type})` })),
-          ...(services.data ?? []).map((s) => ({ value: `service:${s.name}`, label: `Service ${s.name}` })),
+          ...(envs.data ?? []).map((e) => ({
+            value: `env:${e.slug}`,
+            label: `Environment ${e.slug} (${e.type})`,
+          })),
+          ...(services.data ?? []).map((s) => ({
+            value: `service:${s.name}`,
+            label: `Service ${s.name}`,
+          })),
         ]}
       />
       <SecretsPanel key={where} org={org} level={level} />

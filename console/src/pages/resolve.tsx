@@ -24,16 +24,28 @@ export function ResolvePanel({ org, project }: { org: string; project: string })
   return (
     <div>
       <form className="filters" aria-label="Context" onSubmit={(e) => e.preventDefault()}>
-        <SelectField label="Environment" value={env} onChange={(e) => setEnv(e.target.value)}
-          options={[{ value: '', label: 'None' }, ...(envs.data ?? []).map((x) => x.slug)]} />
-        <SelectField label="Service" value={service} onChange={(e) => setService(e.target.value)}
-          options={[{ value: '', label: 'None' }, ...(services.data ?? []).map((x) => x.name)]} />
-        <SelectField label="As member" value={member} onChange={(e) => setMember(e.target.value)}
-          options={[{ value: '', label: 'Me' }, ...(members.data ?? []).map((m) => m.email)]} />
+        <SelectField
+          label="Environment"
+          value={env}
+          onChange={(e) => setEnv(e.target.value)}
+          options={[{ value: '', label: 'None' }, ...(envs.data ?? []).map((x) => x.slug)]}
+        />
+        <SelectField
+          label="Service"
+          value={service}
+          onChange={(e) => setService(e.target.value)}
+          options={[{ value: '', label: 'None' }, ...(services.data ?? []).map((x) => x.name)]}
+        />
+        <SelectField
+          label="As member"
+          value={member}
+          onChange={(e) => setMember(e.target.value)}
+          options={[{ value: '', label: 'Me' }, ...(members.data ?? []).map((m) => m.email)]}
+        />
       </form>
       <p className="muted">
-        The deepest level wins (service, then environment, project, organization); within a level, the value
-        assigned to the member wins. Values stay masked.
+        The deepest level wins (service, then environment, project, organization); within a level,
+        the value assigned to the member wins. Values stay masked.
       </p>
       <ErrorNotice error={result.error} />
       {result.loading && !result.data ? (

@@ -2,7 +2,15 @@ import { useState } from 'react';
 
 import { api, seg } from '../api.js';
 import type { Project, Role } from '../types.js';
-import { ConfirmButton, ErrorNotice, Loading, TableWrap, TextField, useAction, useResource } from '../ui.js';
+import {
+  ConfirmButton,
+  ErrorNotice,
+  Loading,
+  TableWrap,
+  TextField,
+  useAction,
+  useResource,
+} from '../ui.js';
 import { ENVIRONMENT_TYPES, GRANT_LEVELS } from '../vocabulary.js';
 
 const BUILTIN_SUMMARY: [string, string][] = [
@@ -54,8 +62,10 @@ export function RolesPanel({ org }: { org: string }) {
               <tr key={r.id}>
                 <td>{r.name}</td>
                 <td>
-                  {r.grants.filter((g) => g.level !== 'none').map((g) => `${g.project}/${g.type}: ${g.level}`).join(', ') ||
-                    'no access'}
+                  {r.grants
+                    .filter((g) => g.level !== 'none')
+                    .map((g) => `${g.project}/${g.type}: ${g.level}`)
+                    .join(', ') || 'no access'}
                 </td>
                 <td>
                   <ConfirmButton
@@ -87,15 +97,23 @@ export function RolesPanel({ org }: { org: string }) {
             ENVIRONMENT_TYPES.map((type) => ({ project: p.slug, type, level: cell(p.slug, type) })),
           );
           void create.run(async () => {
-            await api('POST', `/orgs/${seg(org)}/roles`, { name, grants: grants.filter((g) => g.level !== 'none') });
+            await api('POST', `/orgs/${seg(org)}/roles`, {
+              name,
+              grants: grants.filter((g) => g.level !== 'none'),
+            });
             setName('');
             setGrid({});
             roles.reload();
           });
         }}
       >
-        <TextField label="Role name" value={name} required onChange={(e) => setName(e.target.value)}
-          error={create.error?.fieldMessage('name')} />
+        <TextField
+          label="Role name"
+          value={name}
+          required
+          onChange={(e) => setName(e.target.value)}
+          error={create.error?.fieldMessage('name')}
+        />
         {projects.data?.length ? (
           <TableWrap label="Grants by project and environment type">
             <thead>
@@ -118,7 +136,10 @@ export function RolesPanel({ org }: { org: string }) {
                         <span className="visually-hidden">
                           {p.slug} {t}
                         </span>
-                        <select value={cell(p.slug, t)} onChange={(e) => setGrid({ ...grid, [`${p.slug}:${t}`]: e.target.value })}>
+                        <select
+                          value={cell(p.slug, t)}
+                          onChange={(e) => setGrid({ ...grid, [`${p.slug}:${t}`]: e.target.value })}
+                        >
                           {GRANT_LEVELS.map((l) => (
                             <option key={l}>{l}</option>
                           ))}

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 
 import type { ApiError } from '../api.js';
-import { SSL_MODES } from '../vocabulary.js';
 import { SelectField, TextAreaField, TextField } from '../ui.js';
+import { SSL_MODES } from '../vocabulary.js';
 
 /** The simple pg_service editor's state: the usual keywords plus extra key/value pairs. */
 export interface PgFields {
@@ -69,36 +69,92 @@ export function PgSimpleEditor({
     <fieldset className="grid2">
       <legend>Connection</legend>
       {withName && (
-        <TextField label="Service name" value={value.name} required onChange={(e) => set({ name: e.target.value })}
-          hint="the [section] name: psql service=NAME" error={error?.fieldMessage('name')} />
+        <TextField
+          label="Service name"
+          value={value.name}
+          required
+          onChange={(e) => set({ name: e.target.value })}
+          hint="the [section] name: psql service=NAME"
+          error={error?.fieldMessage('name')}
+        />
       )}
-      <TextField label="Database name" value={value.dbname} onChange={(e) => set({ dbname: e.target.value })}
-        error={settingError(error, 'dbname')} />
-      <TextField label="User" value={value.user} autoComplete="off" onChange={(e) => set({ user: e.target.value })}
-        error={settingError(error, 'user')} />
-      <TextField label="Password" type="password" autoComplete="new-password" value={value.password}
-        onChange={(e) => set({ password: e.target.value })} error={settingError(error, 'password')} />
-      <TextField label="Host" value={value.host} onChange={(e) => set({ host: e.target.value })}
-        error={settingError(error, 'host')} />
-      <TextField label="Port" inputMode="numeric" value={value.port} onChange={(e) => set({ port: e.target.value })}
-        error={settingError(error, 'port')} />
-      <SelectField label="SSL mode" value={value.sslmode} onChange={(e) => set({ sslmode: e.target.value })}
-        options={[{ value: '', label: '(libpq default)' }, ...SSL_MODES]} error={settingError(error, 'sslmode')} />
+      <TextField
+        label="Database name"
+        value={value.dbname}
+        onChange={(e) => set({ dbname: e.target.value })}
+        error={settingError(error, 'dbname')}
+      />
+      <TextField
+        label="User"
+        value={value.user}
+        autoComplete="off"
+        onChange={(e) => set({ user: e.target.value })}
+        error={settingError(error, 'user')}
+      />
+      <TextField
+        label="Password"
+        type="password"
+        autoComplete="new-password"
+        value={value.password}
+        onChange={(e) => set({ password: e.target.value })}
+        error={settingError(error, 'password')}
+      />
+      <TextField
+        label="Host"
+        value={value.host}
+        onChange={(e) => set({ host: e.target.value })}
+        error={settingError(error, 'host')}
+      />
+      <TextField
+        label="Port"
+        inputMode="numeric"
+        value={value.port}
+        onChange={(e) => set({ port: e.target.value })}
+        error={settingError(error, 'port')}
+      />
+      <SelectField
+        label="SSL mode"
+        value={value.sslmode}
+        onChange={(e) => set({ sslmode: e.target.value })}
+        options={[{ value: '', label: '(libpq default)' }, ...SSL_MODES]}
+        error={settingError(error, 'sslmode')}
+      />
       {value.extra.map((pair, i) => (
         <div className="extra-pair" key={i}>
-          <TextField label={`Extra field ${i + 1} name`} value={pair.key}
-            onChange={(e) => set({ extra: value.extra.map((p, j) => (j === i ? { ...p, key: e.target.value } : p)) })}
-            error={pair.key ? settingError(error, pair.key) : undefined} />
-          <TextField label={`Extra field ${i + 1} value`} value={pair.value}
-            onChange={(e) => set({ extra: value.extra.map((p, j) => (j === i ? { ...p, value: e.target.value } : p)) })} />
-          <button type="button" className="link" aria-label={`Remove extra field ${i + 1}`}
-            onClick={() => set({ extra: value.extra.filter((_, j) => j !== i) })}>
+          <TextField
+            label={`Extra field ${i + 1} name`}
+            value={pair.key}
+            onChange={(e) =>
+              set({
+                extra: value.extra.map((p, j) => (j === i ? { ...p, key: e.target.value } : p)),
+              })
+            }
+            error={pair.key ? settingError(error, pair.key) : undefined}
+          />
+          <TextField
+            label={`Extra field ${i + 1} value`}
+            value={pair.value}
+            onChange={(e) =>
+              set({
+                extra: value.extra.map((p, j) => (j === i ? { ...p, value: e.target.value } : p)),
+              })
+            }
+          />
+          <button
+            type="button"
+            className="link"
+            aria-label={`Remove extra field ${i + 1}`}
+            onClick={() => set({ extra: value.extra.filter((_, j) => j !== i) })}
+          >
             Remove
           </button>
         </div>
       ))}
       <div className="full">
-        <button type="button" onClick={() => set({ extra: [...value.extra, { key: '', value: '' }] })}>
+        <button
+          type="button"
+          onClick={() => set({ extra: [...value.extra, { key: '', value: '' }] })}
+        >
           Add extra pgservice field
         </button>
       </div>
@@ -112,7 +168,7 @@ export function readFileBase64(file: File): Promise<string> {
     const reader = new FileReader();
     reader.onerror = () => reject(new Error(`could not read ${file.name}`));
     reader.onload = () => {
-      const url = String(reader.result);
+      const url = reader.result as string;
       resolve(url.slice(url.indexOf(',') + 1));
     };
     reader.readAsDataURL(file);
@@ -148,15 +204,24 @@ export function FileContent({
         </button>
       </div>
       {mode === 'text' ? (
-        <TextAreaField label="File content" rows={5} spellCheck={false} error={error}
-          onChange={(e) => onChange({ base64: textBase64(e.target.value) })} />
+        <TextAreaField
+          label="File content"
+          rows={5}
+          spellCheck={false}
+          error={error}
+          onChange={(e) => onChange({ base64: textBase64(e.target.value) })}
+        />
       ) : (
-        <TextField label="File to upload" type="file" error={error}
+        <TextField
+          label="File to upload"
+          type="file"
+          error={error}
           onChange={(e) => {
             const file = e.target.files?.[0];
             if (!file) return onChange(null);
             void readFileBase64(file).then((base64) => onChange({ base64, fileName: file.name }));
-          }} />
+          }}
+        />
       )}
     </fieldset>
   );

@@ -16,7 +16,14 @@ import {
   useResource,
 } from '../ui.js';
 import { KIND_LABELS } from '../vocabulary.js';
-import { emptyPg, FileContent, type PgFields, pgConfText, pgSettings, PgSimpleEditor } from './secret-forms.js';
+import {
+  emptyPg,
+  FileContent,
+  pgConfText,
+  type PgFields,
+  pgSettings,
+  PgSimpleEditor,
+} from './secret-forms.js';
 
 /** Where secrets are listed and added: the organization, or a project with an environment or service. */
 export interface LevelRef {
@@ -90,17 +97,27 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
                 <td>{s.level}</td>
                 <td>{s.assignee ?? '—'}</td>
                 <td>
-                  <code className="preview">{s.preview ?? (s.sensitivity === 'secret' ? '••••••' : '')}</code>
+                  <code className="preview">
+                    {s.preview ?? (s.sensitivity === 'secret' ? '••••••' : '')}
+                  </code>
                 </td>
                 <td>v{s.version}</td>
                 <td>
                   <Age iso={s.updatedAt} />
                 </td>
                 <td className="row-actions">
-                  <button type="button" onClick={() => setRotating(s)} aria-label={`Rotate ${s.name}`}>
+                  <button
+                    type="button"
+                    onClick={() => setRotating(s)}
+                    aria-label={`Rotate ${s.name}`}
+                  >
                     Rotate
                   </button>
-                  <button type="button" onClick={() => setHistoryOf(s)} aria-label={`History of ${s.name}`}>
+                  <button
+                    type="button"
+                    onClick={() => setHistoryOf(s)}
+                    aria-label={`History of ${s.name}`}
+                  >
                     History
                   </button>
                   <ConfirmButton
@@ -111,8 +128,8 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
                     title={`Remove ${s.name}?`}
                     message={
                       <p>
-                        This deletes <code>{s.name}</code> at {s.level} level with all {s.version} versions. Jobs
-                        will no longer receive it. This cannot be undone.
+                        This deletes <code>{s.name}</code> at {s.level} level with all {s.version}{' '}
+                        versions. Jobs will no longer receive it. This cannot be undone.
                       </p>
                     }
                     confirmLabel="Remove secret"
@@ -140,7 +157,12 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
           }}
         />
       </Dialog>
-      <Dialog title={`Rotate ${rotating?.name ?? ''}`} open={rotating !== null} onClose={() => setRotating(null)} wide>
+      <Dialog
+        title={`Rotate ${rotating?.name ?? ''}`}
+        open={rotating !== null}
+        onClose={() => setRotating(null)}
+        wide
+      >
         {rotating && (
           <RotateForm
             org={org}
@@ -153,7 +175,12 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
           />
         )}
       </Dialog>
-      <Dialog title={`History of ${historyOf?.name ?? ''}`} open={historyOf !== null} onClose={() => setHistoryOf(null)} wide>
+      <Dialog
+        title={`History of ${historyOf?.name ?? ''}`}
+        open={historyOf !== null}
+        onClose={() => setHistoryOf(null)}
+        wide
+      >
         {historyOf && (
           <History
             org={org}
@@ -218,14 +245,25 @@ function AddSecretForm({
   }
 
   const body = () => {
-    const where = { project: level.project, env: level.env, service: level.service, assignee: assignee || undefined };
+    const where = {
+      project: level.project,
+      env: level.env,
+      service: level.service,
+      assignee: assignee || undefined,
+    };
     switch (kind) {
       case 'env':
         return { ...where, secret: { kind, name, value, sensitivity } };
       case 'file':
         return {
           ...where,
-          secret: { kind, name, fileName: fileName || content?.fileName || '', contentBase64: content?.base64 ?? '', sensitivity },
+          secret: {
+            kind,
+            name,
+            fileName: fileName || content?.fileName || '',
+            contentBase64: content?.base64 ?? '',
+            sensitivity,
+          },
         };
       case 'pgservice':
         return pgMode === 'simple'
@@ -273,17 +311,35 @@ function AddSecretForm({
       </p>
       {kind === 'env' && (
         <>
-          <TextField label="Name" value={name} required autoFocus onChange={(e) => setName(e.target.value)}
-            hint="capitals, digits and _, e.g. API_KEY" error={error?.fieldMessage('name')} />
-          <TextAreaField label="Value" rows={2} value={value} spellCheck={false} autoComplete="off"
-            onChange={(e) => setValue(e.target.value)} error={error?.fieldMessage('value')} />
+          <TextField
+            label="Name"
+            value={name}
+            required
+            autoFocus
+            onChange={(e) => setName(e.target.value)}
+            hint="capitals, digits and _, e.g. API_KEY"
+            error={error?.fieldMessage('name')}
+          />
+          <TextAreaField
+            label="Value"
+            rows={2}
+            value={value}
+            spellCheck={false}
+            autoComplete="off"
+            onChange={(e) => setValue(e.target.value)}
+            error={error?.fieldMessage('value')}
+          />
           <Sensitivity value={sensitivity} onChange={setSensitivity} />
         </>
       )}
       {kind === 'pgservice' && (
         <>
           <div className="segmented" role="group" aria-label="Editor">
-            <button type="button" aria-pressed={pgMode === 'simple'} onClick={() => setPgMode('simple')}>
+            <button
+              type="button"
+              aria-pressed={pgMode === 'simple'}
+              onClick={() => setPgMode('simple')}
+            >
               Simple editor
             </button>
             <button
@@ -300,27 +356,58 @@ function AddSecretForm({
           {pgMode === 'simple' ? (
             <PgSimpleEditor value={pg} onChange={setPg} error={error} />
           ) : (
-            <TextAreaField label="pg_service.conf" rows={10} spellCheck={false} value={confText}
-              onChange={(e) => setConfText(e.target.value)} className="mono"
+            <TextAreaField
+              label="pg_service.conf"
+              rows={10}
+              spellCheck={false}
+              value={confText}
+              onChange={(e) => setConfText(e.target.value)}
+              className="mono"
               hint="one or more [service] sections of key=value lines; each becomes one secret"
-              error={error?.fieldMessage('text') ?? (error && !error.fields.length ? error.message : undefined)} />
+              error={
+                error?.fieldMessage('text') ??
+                (error && !error.fields.length ? error.message : undefined)
+              }
+            />
           )}
         </>
       )}
       {kind === 'file' && (
         <>
-          <TextField label="Name" value={name} required autoFocus onChange={(e) => setName(e.target.value)}
-            hint="how jobs refer to it, e.g. TLS_CERT" error={error?.fieldMessage('name')} />
-          <TextField label="File name" value={fileName} onChange={(e) => setFileName(e.target.value)}
-            placeholder={content?.fileName} hint="the name in the job's directory, e.g. client.pem"
-            error={error?.fieldMessage('fileName')} />
-          <FileContent onChange={setContent} error={error?.fieldMessage('contentBase64', 'content')} />
+          <TextField
+            label="Name"
+            value={name}
+            required
+            autoFocus
+            onChange={(e) => setName(e.target.value)}
+            hint="how jobs refer to it, e.g. TLS_CERT"
+            error={error?.fieldMessage('name')}
+          />
+          <TextField
+            label="File name"
+            value={fileName}
+            onChange={(e) => setFileName(e.target.value)}
+            placeholder={content?.fileName}
+            hint="the name in the job's directory, e.g. client.pem"
+            error={error?.fieldMessage('fileName')}
+          />
+          <FileContent
+            onChange={setContent}
+            error={error?.fieldMessage('contentBase64', 'content')}
+          />
           <Sensitivity value={sensitivity} onChange={setSensitivity} />
         </>
       )}
-      <SelectField label="Assign to member (optional)" value={assignee} onChange={(e) => setAssignee(e.target.value)}
-        options={[{ value: '', label: 'Nobody: everyone at this level' }, ...members.map((m) => m.email)]}
-        error={error?.fieldMessage('assignee')} />
+      <SelectField
+        label="Assign to member (optional)"
+        value={assignee}
+        onChange={(e) => setAssignee(e.target.value)}
+        options={[
+          { value: '', label: 'Nobody: everyone at this level' },
+          ...members.map((m) => m.email),
+        ]}
+        error={error?.fieldMessage('assignee')}
+      />
       <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>
       <ErrorNotice error={notice} />
       <div className="actions">
@@ -332,23 +419,47 @@ function AddSecretForm({
   );
 }
 
-function Sensitivity({ value, onChange }: { value: 'secret' | 'plain'; onChange: (v: 'secret' | 'plain') => void }) {
+function Sensitivity({
+  value,
+  onChange,
+}: {
+  value: 'secret' | 'plain';
+  onChange: (v: 'secret' | 'plain') => void;
+}) {
   return (
     <fieldset className="radios">
       <legend>Sensitivity</legend>
       <label>
-        <input type="radio" name="sensitivity" checked={value === 'secret'} onChange={() => onChange('secret')} />
+        <input
+          type="radio"
+          name="sensitivity"
+          checked={value === 'secret'}
+          onChange={() => onChange('secret')}
+        />
         Secret (masked, redacted from logs)
       </label>
       <label>
-        <input type="radio" name="sensitivity" checked={value === 'plain'} onChange={() => onChange('plain')} />
+        <input
+          type="radio"
+          name="sensitivity"
+          checked={value === 'plain'}
+          onChange={() => onChange('plain')}
+        />
         Plain (shown in lists)
       </label>
     </fieldset>
   );
 }
 
-function RotateForm({ org, secret, onDone }: { org: string; secret: Secret; onDone: (version: number) => void }) {
+function RotateForm({
+  org,
+  secret,
+  onDone,
+}: {
+  org: string;
+  secret: Secret;
+  onDone: (version: number) => void;
+}) {
   const [value, setValue] = useState('');
   const [pg, setPg] = useState<PgFields>(emptyPg);
   const [content, setContent] = useState<{ base64: string } | null>(null);
@@ -367,21 +478,36 @@ function RotateForm({ org, secret, onDone }: { org: string; secret: Secret; onDo
         e.preventDefault();
         if (!confirming) return setConfirming(true);
         void run(async () => {
-          const updated = await api<Secret>('POST', `/orgs/${seg(org)}/secrets/${seg(secret.id)}/rotate`, body());
+          const updated = await api<Secret>(
+            'POST',
+            `/orgs/${seg(org)}/secrets/${seg(secret.id)}/rotate`,
+            body(),
+          );
           onDone(updated.version);
         });
       }}
     >
       <p>
-        Rotating stores version {secret.version + 1} of <code>{secret.name}</code>; version {secret.version} stays in
-        its history for rollback.
+        Rotating stores version {secret.version + 1} of <code>{secret.name}</code>; version{' '}
+        {secret.version} stays in its history for rollback.
       </p>
       {secret.kind === 'env' && (
-        <TextAreaField label="New value" rows={2} value={value} autoFocus spellCheck={false}
-          onChange={(e) => setValue(e.target.value)} error={error?.fieldMessage('value')} />
+        <TextAreaField
+          label="New value"
+          rows={2}
+          value={value}
+          autoFocus
+          spellCheck={false}
+          onChange={(e) => setValue(e.target.value)}
+          error={error?.fieldMessage('value')}
+        />
       )}
-      {secret.kind === 'file' && <FileContent onChange={setContent} error={error?.fieldMessage('contentBase64')} />}
-      {secret.kind === 'pgservice' && <PgSimpleEditor value={pg} onChange={setPg} error={error} withName={false} />}
+      {secret.kind === 'file' && (
+        <FileContent onChange={setContent} error={error?.fieldMessage('contentBase64')} />
+      )}
+      {secret.kind === 'pgservice' && (
+        <PgSimpleEditor value={pg} onChange={setPg} error={error} withName={false} />
+      )}
       <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>
       <ErrorNotice error={error} />
       {confirming ? (
@@ -405,8 +531,18 @@ function RotateForm({ org, secret, onDone }: { org: string; secret: Secret; onDo
   );
 }
 
-function History({ org, secret, onRolledBack }: { org: string; secret: Secret; onRolledBack: (v: number) => void }) {
-  const versions = useResource<SecretVersion[]>(`/orgs/${seg(org)}/secrets/${seg(secret.id)}/history`);
+function History({
+  org,
+  secret,
+  onRolledBack,
+}: {
+  org: string;
+  secret: Secret;
+  onRolledBack: (v: number) => void;
+}) {
+  const versions = useResource<SecretVersion[]>(
+    `/orgs/${seg(org)}/secrets/${seg(secret.id)}/history`,
+  );
   return (
     <div className="dialog-body">
       <ErrorNotice error={versions.error} />
@@ -433,7 +569,9 @@ function History({ org, secret, onRolledBack }: { org: string; secret: Secret; o
                   v{v.version}
                   {v.current && <strong> (current)</strong>}
                 </td>
-                <td>{v.source === 'rollback' ? `rollback to v${v.fromVersion ?? '?'}` : v.source}</td>
+                <td>
+                  {v.source === 'rollback' ? `rollback to v${v.fromVersion ?? '?'}` : v.source}
+                </td>
                 <td>{v.createdBy}</td>
                 <td>{v.tool}</td>
                 <td>
@@ -447,8 +585,8 @@ function History({ org, secret, onRolledBack }: { org: string; secret: Secret; o
                       title={`Roll back to version ${v.version}?`}
                       message={
                         <p>
-                          The value of version {v.version} becomes current again as a new version; nothing is
-                          deleted.
+                          The value of version {v.version} becomes current again as a new version;
+                          nothing is deleted.
                         </p>
                       }
                       confirmLabel="Roll back"

@@ -15,7 +15,9 @@ export function SettingsPanel({ org }: { org: string }) {
   useEffect(() => {
     if (!current.data) return;
     setName(current.data.name);
-    setDays(current.data.auditRetentionDays === null ? '' : String(current.data.auditRetentionDays));
+    setDays(
+      current.data.auditRetentionDays === null ? '' : String(current.data.auditRetentionDays),
+    );
   }, [current.data]);
   if (current.error) return <ErrorNotice error={current.error} />;
   if (!current.data) return <Loading what="settings" />;
@@ -37,8 +39,14 @@ export function SettingsPanel({ org }: { org: string }) {
         }}
       >
         <h3>Name</h3>
-        <TextField label="Display name" value={name} required onChange={(e) => setName(e.target.value)}
-          hint={`The slug ${current.data.slug} stays as it is.`} error={rename.error?.fieldMessage('name')} />
+        <TextField
+          label="Display name"
+          value={name}
+          required
+          onChange={(e) => setName(e.target.value)}
+          hint={`The slug ${current.data.slug} stays as it is.`}
+          error={rename.error?.fieldMessage('name')}
+        />
         <ErrorNotice error={rename.error?.fields.length ? undefined : rename.error} />
         <button type="submit" className="primary" disabled={rename.busy}>
           Save name
@@ -48,16 +56,27 @@ export function SettingsPanel({ org }: { org: string }) {
         onSubmit={(e) => {
           e.preventDefault();
           void retention.run(async () => {
-            await api('PATCH', `/orgs/${seg(org)}/billing`, { auditRetentionDays: days ? Number(days) : null });
-            setSaved(days ? `Audit events older than ${days} days will be purged.` : 'Audit events are kept forever.');
+            await api('PATCH', `/orgs/${seg(org)}/billing`, {
+              auditRetentionDays: days ? Number(days) : null,
+            });
+            setSaved(
+              days
+                ? `Audit events older than ${days} days will be purged.`
+                : 'Audit events are kept forever.',
+            );
             current.reload();
           });
         }}
       >
         <h3>Audit retention</h3>
-        <TextField label="Keep audit events for (days)" inputMode="numeric" value={days}
-          onChange={(e) => setDays(e.target.value)} hint="empty: forever. Older events are purged hourly."
-          error={retention.error?.fieldMessage('auditRetentionDays')} />
+        <TextField
+          label="Keep audit events for (days)"
+          inputMode="numeric"
+          value={days}
+          onChange={(e) => setDays(e.target.value)}
+          hint="empty: forever. Older events are purged hourly."
+          error={retention.error?.fieldMessage('auditRetentionDays')}
+        />
         <ErrorNotice error={retention.error?.fields.length ? undefined : retention.error} />
         <button type="submit" className="primary" disabled={retention.busy}>
           Save retention

@@ -15,7 +15,17 @@ export const ORG_TABS = [
 ];
 
 /** The frame of every signed-in page: header, organization switcher, navigation, sign-out. */
-export function Shell({ me, org, path, children }: { me: Whoami; org: string; path: string; children: ReactNode }) {
+export function Shell({
+  me,
+  org,
+  path,
+  children,
+}: {
+  me: Whoami;
+  org: string;
+  path: string;
+  children: ReactNode;
+}) {
   const projects = useResource<Project[]>(org ? `/orgs/${seg(org)}/projects` : null);
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => setMenuOpen(false), [path]);
@@ -24,7 +34,8 @@ export function Shell({ me, org, path, children }: { me: Whoami; org: string; pa
     window.addEventListener('hush:projects-changed', reload);
     return () => window.removeEventListener('hush:projects-changed', reload);
   }, [projects.reload]);
-  const here = (href: string) => (path === href || path.startsWith(href + '/') ? 'page' : undefined);
+  const here = (href: string) =>
+    path === href || path.startsWith(href + '/') ? 'page' : undefined;
   const base = `/orgs/${seg(org)}`;
   return (
     <div className="shell">
@@ -93,7 +104,10 @@ export function Shell({ me, org, path, children }: { me: Whoami; org: string; pa
         <ul>
           {(projects.data ?? []).map((p) => (
             <li key={p.id}>
-              <Link href={`${base}/projects/${seg(p.slug)}/secrets`} aria-current={here(`${base}/projects/${seg(p.slug)}`)}>
+              <Link
+                href={`${base}/projects/${seg(p.slug)}/secrets`}
+                aria-current={here(`${base}/projects/${seg(p.slug)}`)}
+              >
                 {p.slug}
               </Link>
             </li>

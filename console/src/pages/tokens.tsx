@@ -46,7 +46,10 @@ export function TokensPanel({ org }: { org: string }) {
                     name,
                     role,
                     projects: scope,
-                    environments: envs.split(',').map((s) => s.trim()).filter(Boolean),
+                    environments: envs
+                      .split(',')
+                      .map((s) => s.trim())
+                      .filter(Boolean),
                     expiresInDays,
                   })
                 : await api<Token>('POST', `/me/tokens`, { name, expiresInDays });
@@ -59,25 +62,54 @@ export function TokensPanel({ org }: { org: string }) {
         <fieldset className="radios">
           <legend>Kind</legend>
           <label>
-            <input type="radio" name="token-kind" checked={kind === 'service'} onChange={() => setKind('service')} />
+            <input
+              type="radio"
+              name="token-kind"
+              checked={kind === 'service'}
+              onChange={() => setKind('service')}
+            />
             Service token (for jobs and <code>hush run</code>, with a role)
           </label>
           <label>
-            <input type="radio" name="token-kind" checked={kind === 'personal'} onChange={() => setKind('personal')} />
+            <input
+              type="radio"
+              name="token-kind"
+              checked={kind === 'personal'}
+              onChange={() => setKind('personal')}
+            />
             Personal token (acts as you, for scripts)
           </label>
         </fieldset>
         <div className="grid2">
-          <TextField label="Token name" value={name} required onChange={(e) => setName(e.target.value)}
-            error={create.error?.fieldMessage('name')} />
-          <TextField label="Expires after (days, optional)" inputMode="numeric" value={days}
-            onChange={(e) => setDays(e.target.value)} error={create.error?.fieldMessage('expiresInDays')} />
+          <TextField
+            label="Token name"
+            value={name}
+            required
+            onChange={(e) => setName(e.target.value)}
+            error={create.error?.fieldMessage('name')}
+          />
+          <TextField
+            label="Expires after (days, optional)"
+            inputMode="numeric"
+            value={days}
+            onChange={(e) => setDays(e.target.value)}
+            error={create.error?.fieldMessage('expiresInDays')}
+          />
           {kind === 'service' && (
             <>
-              <SelectField label="Role" value={role} onChange={(e) => setRole(e.target.value)} options={roleNames}
-                error={create.error?.fieldMessage('role')} />
-              <TextField label="Environments (optional, comma-separated)" value={envs}
-                onChange={(e) => setEnvs(e.target.value)} error={create.error?.fieldMessage('environments')} />
+              <SelectField
+                label="Role"
+                value={role}
+                onChange={(e) => setRole(e.target.value)}
+                options={roleNames}
+                error={create.error?.fieldMessage('role')}
+              />
+              <TextField
+                label="Environments (optional, comma-separated)"
+                value={envs}
+                onChange={(e) => setEnvs(e.target.value)}
+                error={create.error?.fieldMessage('environments')}
+              />
             </>
           )}
         </div>
@@ -86,8 +118,15 @@ export function TokensPanel({ org }: { org: string }) {
             <legend>Projects (none ticked: every project)</legend>
             {(projects.data ?? []).map((p) => (
               <label key={p.id}>
-                <input type="checkbox" checked={scope.includes(p.slug)}
-                  onChange={(e) => setScope(e.target.checked ? [...scope, p.slug] : scope.filter((s) => s !== p.slug))} />
+                <input
+                  type="checkbox"
+                  checked={scope.includes(p.slug)}
+                  onChange={(e) =>
+                    setScope(
+                      e.target.checked ? [...scope, p.slug] : scope.filter((s) => s !== p.slug),
+                    )
+                  }
+                />
                 {p.slug}
               </label>
             ))}
@@ -104,12 +143,18 @@ export function TokensPanel({ org }: { org: string }) {
       <TokenTable
         label="Service tokens"
         tokens={service}
-        describe={(t) => `${t.role ?? ''}${t.scope.projects.length ? ' · ' + t.scope.projects.map(projectName).join(', ') : ''}`}
+        describe={(t) =>
+          `${t.role ?? ''}${t.scope.projects.length ? ' · ' + t.scope.projects.map(projectName).join(', ') : ''}`
+        }
         revoke={(t) => api('DELETE', `/orgs/${seg(org)}/tokens/${seg(t.name)}`)}
       />
       <h3>Your personal tokens</h3>
-      <TokenTable label="Personal tokens" tokens={personal} describe={() => 'acts as you'}
-        revoke={(t) => api('DELETE', `/me/tokens/${seg(t.name)}`)} />
+      <TokenTable
+        label="Personal tokens"
+        tokens={personal}
+        describe={() => 'acts as you'}
+        revoke={(t) => api('DELETE', `/me/tokens/${seg(t.name)}`)}
+      />
     </div>
   );
 }
