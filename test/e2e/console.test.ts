@@ -335,6 +335,61 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
       .toMatch(/chain verifies/);
   });
 
+  it('uploads a file secret and removes a secret, confirmed', async () => {
+    await openSecrets('service');
+    const dialog = await startAdd('File');
+    await dialog.getByLabel('Name', { exact: true }).fill('UPLOADED');
+    await dialog.getByRole('button', { name: 'Upload a file' }).click();
+    await dialog.getByLabel('File to upload').setInputFiles({
+      name: 'upload.pem',
+      mimeType: 'application/x-pem-file',
+      buffer: Buffer.from(value('uploaded')),
+    });
+    await save(dialog);
+    await expect.poll(() => secretRow('UPLOADED').textContent()).toContain('upload.pem');
+
+    await page.getByRole('button', { name: 'Remove UPLOADED' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Remove UPLOADED?' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    expect(await secretRow('UPLOADED').count()).toBe(1);
+    await page.getByRole('button', { name: 'Remove UPLOADED' }).click();
+    await confirm.getByRole('button', { name: 'Remove secret' }).click();
+    await expect.poll(() => secretRow('UPLOADED').count()).toBe(0);
+  });
+
+  it('cancels a running job', async () => {
+    await go('/orgs/acme/projects/web/services');
+    await page.getByLabel('Service name').fill('slow');
+    await page.getByLabel('Command').fill('echo started; sleep 60');
+    await page.getByRole('button', { name: 'Create service' }).click();
+    await expect.poll(() => page.getByRole('cell', { name: 'slow', exact: true }).count()).toBe(1);
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByLabel('Service').selectOption('slow');
+    await page.getByRole('button', { name: 'Run job' }).click();
+    await expect
+      .poll(() => page.getByTestId('job-log').textContent(), { timeout: 20_000 })
+      .toContain('started');
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await page
+      .getByRole('dialog', { name: 'Cancel this job?' })
+      .getByRole('button', { name: 'Cancel job' })
+      .click();
+    await expect
+      .poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 })
+      .toMatch(/cancelled/);
+  });
+
+  it('pages through the audit log', async () => {
+    await go('/orgs/acme/audit');
+    const table = page.getByRole('region', { name: 'Audit events' });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(25);
+    const newest = await table.locator('tbody tr').first().textContent();
+    await page.getByRole('button', { name: 'Older' }).click();
+    await expect.poll(() => table.locator('tbody tr').first().textContent()).not.toBe(newest);
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await expect.poll(() => table.locator('tbody tr').first().textContent()).toBe(newest);
+  });
+
   it('creates a service token and shows it once', async () => {
     await go('/orgs/acme/tokens');
     await page.getByLabel('Token name').fill('deploy');
