@@ -73,7 +73,10 @@ export async function api<T>(
       err?.message ?? res.statusText,
       details?.fields ?? [],
     );
-    if (res.status === 401 && !path.startsWith('/auth/login') && !path.startsWith('/setup')) {
+    const signingIn = ['/auth/login', '/setup', '/invitations/accept'].some((p) =>
+      path.startsWith(p),
+    );
+    if (res.status === 401 && !signingIn) {
       sessionLost(error.code === 'SESSION_EXPIRED' ? 'expired' : 'signed-out');
     }
     throw error;

@@ -4,12 +4,12 @@ import { StrictMode, useCallback, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 
 import { api, onSessionLost } from './api.js';
-import { AcceptPage, SetupPage, SignInPage } from './pages/auth.js';
+import { AcceptPage, NoOrganization, SetupPage, SignInPage } from './pages/auth.js';
 import { OrgHome } from './pages/org-home.js';
 import { OrgSettings } from './pages/org-settings.js';
 import { ProjectSettings } from './pages/project-settings.js';
 import { Shell } from './pages/shell.js';
-import { match, navigate, useLocation } from './router.js';
+import { match, navigate, Redirect, useLocation } from './router.js';
 import type { Whoami } from './types.js';
 import { Loading } from './ui.js';
 
@@ -68,17 +68,13 @@ function App() {
     return <SignInPage notice={notice} onDone={() => void signedIn(query.get('next') ?? '/')} />;
   if (me === undefined) return <Loading what="your session" />;
   if (me === null) {
-    queueMicrotask(() =>
-      navigate(`/signin?next=${encodeURIComponent(path + location.search)}`, { replace: true }),
-    );
-    return <Loading what="the sign-in page" />;
+    return <Redirect to={`/signin?next=${encodeURIComponent(path + location.search)}`} />;
   }
 
   const orgs = me.organizations;
   if (path === '/') {
     const first = orgs[0];
-    queueMicrotask(() => navigate(first ? `/orgs/${first.slug}` : '/signin', { replace: true }));
-    return <Loading what="your organization" />;
+    return first ? <Redirect to={`/orgs/${first.slug}`} /> : <NoOrganization onCreated={refresh} />;
   }
 
   let page = null;
@@ -88,10 +84,9 @@ function App() {
     page = (
       <ProjectSettings org={params.org!} project={params.project!} tab={params.tab!} me={me} />
     );
-  else if ((params = match('/orgs/:org/projects/:project', path))) {
-    const to = `/orgs/${params.org}/projects/${params.project}/secrets`;
-    queueMicrotask(() => navigate(to, { replace: true }));
-  } else if ((params = match('/orgs/:org/:tab', path)))
+  else if ((params = match('/orgs/:org/projects/:project', path)))
+    page = <Redirect to={`/orgs/${params.org}/projects/${params.project}/secrets`} />;
+  else if ((params = match('/orgs/:org/:tab', path)))
     page = <OrgSettings org={params.org!} tab={params.tab!} me={me} />;
   const org = params?.org ?? orgs[0]?.slug ?? '';
   return (

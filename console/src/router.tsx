@@ -42,6 +42,12 @@ export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: st
   );
 }
 
+/** Replaces the current page with another (after render, as navigation is a side effect). */
+export function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return null;
+}
+
 /** Matches `/orgs/:org/...` style patterns; returns the named segments or null. */
 export function match(pattern: string, path: string): Record<string, string> | null {
   const p = pattern.split('/').filter(Boolean);
