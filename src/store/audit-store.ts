@@ -1,40 +1,86 @@
 import type { Kysely } from 'kysely';
 
-import type { AuditEventRow, Schema } from './schema.js';
+import type { AuditEventRow, OrganizationRow, Schema } from './schema.js';
 
 const GENESIS = '0'.repeat(64);
 
 /**
- * Advances the organization's chain head by one and returns the new sequence number and the
- * previous event's hash. On PostgreSQL the UPDATE holds the head's row lock until commit, so
- * concurrent appends to one chain queue up instead of forking it.
+ * Reserves `count` seqs at the head of the organization's chain and returns the first of them
+ * and the hash it must link to. With `changes` (a state-changing event), the head's `changeSeq`
+ * moves to the last reserved seq. On PostgreSQL the UPDATE holds the head's row lock until
+ * commit, so concurrent appends to one chain queue up instead of forking it.
  */
 export async function advanceAuditHead(
   trx: Kysely<Schema>,
   orgId: string,
+  count = 1,
+  changes = false,
 ): Promise<{ seq: number; prevHash: string }> {
-  await trx
-    .insertInto('auditHeads')
-    .values({ orgId, seq: 0, hash: GENESIS })
-    .onConflict((oc) => oc.column('orgId').doNothing())
-    .execute();
-  const head = await trx
-    .updateTable('auditHeads')
-    .set((eb) => ({ seq: eb('seq', '+', 1) }))
-    .where('orgId', '=', orgId)
-    .returning(['seq', 'hash'])
-    .executeTakeFirstOrThrow();
-  return { seq: Number(head.seq), prevHash: head.hash };
+  const advance = () =>
+    trx
+      .updateTable('auditHeads')
+      .set((eb) => ({
+        seq: eb('seq', '+', count),
+        changeSeq: changes ? eb('seq', '+', count) : eb.ref('changeSeq'),
+      }))
+      .where('orgId', '=', orgId)
+      .returning(['seq', 'hash'])
+      .executeTakeFirst();
+  let head = await advance();
+  if (!head) {
+    // The organization's first event: create its head, then take the lock as usual.
+    await trx
+      .insertInto('auditHeads')
+      .values({ orgId, seq: 0, hash: GENESIS })
+      .onConflict((oc) => oc.column('orgId').doNothing())
+      .execute();
+    head = await advance();
+    if (!head) throw new Error(`audit head of ${orgId} could not be created`);
+  }
+  return { seq: Number(head.seq) - count + 1, prevHash: head.hash };
 }
 
-/** Inserts an event and moves the chain head's hash to it (same transaction as the head advance). */
-export async function insertAuditEvent(trx: Kysely<Schema>, row: AuditEventRow): Promise<void> {
-  await trx.insertInto('auditEvents').values(row).execute();
+// Rows per INSERT: 17 parameters each stays far below SQLite's and PostgreSQL's limits.
+const INSERT_CHUNK = 500;
+
+/**
+ * Inserts consecutive events of one organization (as reserved by {@link advanceAuditHead}) and
+ * moves the chain head's hash to the last of them, in the caller's transaction.
+ */
+export async function insertAuditEvents(
+  trx: Kysely<Schema>,
+  rows: readonly AuditEventRow[],
+): Promise<void> {
+  const last = rows.at(-1);
+  if (!last) return;
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await trx
+      .insertInto('auditEvents')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
+  }
   await trx
     .updateTable('auditHeads')
-    .set({ hash: row.hash })
-    .where('orgId', '=', row.orgId)
+    .set({ hash: last.hash })
+    .where('orgId', '=', last.orgId)
     .execute();
+}
+
+/** The organization a slug names, with the seq of its last state-changing event (0: none). */
+export async function findOrganizationVersion(
+  db: Kysely<Schema>,
+  slug: string,
+): Promise<{ org: OrganizationRow; changeSeq: number } | undefined> {
+  const row = await db
+    .selectFrom('organizations')
+    .leftJoin('auditHeads', 'auditHeads.orgId', 'organizations.id')
+    .selectAll('organizations')
+    .select('auditHeads.changeSeq')
+    .where('organizations.slug', '=', slug)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { changeSeq, ...org } = row;
+  return { org, changeSeq: Number(changeSeq ?? 0) };
 }
 
 /** The filters of a list or an export (SPEC §6). */

@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import SqliteDatabase from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CamelCasePlugin,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+} from 'kysely';
 import pg from 'pg';
 
 import type { Schema } from './schema.js';
@@ -62,10 +68,35 @@ export function openDatabase(options: DatabaseOptions): Database {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({
-    dialect: new SqliteDialect({ database: sqlite }),
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
     plugins: [new CamelCasePlugin()],
   });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+// Distinct SQL texts kept prepared; Kysely's queries are a few hundred shapes.
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * better-sqlite3 with its prepared statements reused by SQL text: Kysely's SQLite driver
+ * prepares every query anew, which costs more than running most of ours. A statement still
+ * being iterated (a streamed export) is never handed out twice.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sqlText: string) {
+      const cached = statements.get(sqlText);
+      if (cached && !cached.busy) return cached;
+      const statement = sqlite.prepare(sqlText);
+      if (!cached) {
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+        statements.set(sqlText, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 function redactUrl(url: string): string {

@@ -6,6 +6,7 @@ import * as secrets from './migrations/0002-secrets.js';
 import * as jobs from './migrations/0003-jobs.js';
 import * as customRoles from './migrations/0004-custom-roles.js';
 import * as auditScale from './migrations/0005-audit-scale.js';
+import * as changeSeq from './migrations/0006-change-seq.js';
 import type { Schema } from './schema.js';
 
 // Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-jobs': jobs,
   '0004-custom-roles': customRoles,
   '0005-audit-scale': auditScale,
+  '0006-change-seq': changeSeq,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -150,6 +150,8 @@ export interface AuditHeadRow {
   anchorSeq: Generated<number>;
   /** Hash of that event: the prevHash the first kept event must carry. */
   anchorHash: Generated<string>;
+  /** Seq of the last state-changing event (see migration 0006). */
+  changeSeq: Generated<number>;
 }
 
 export interface InstanceSettingRow {

@@ -7,7 +7,7 @@ import {
   advanceAuditHead,
   type AuditQuery,
   findAuditEvent,
-  insertAuditEvent,
+  insertAuditEvents,
   iterateAuditChain,
   listAuditEvents,
   readAuditAnchor,
@@ -47,6 +47,19 @@ export const TARGET_TYPES = [
   'settings',
 ] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
+
+/**
+ * Event types that record a change of state. Their appends move the organization's `changeSeq`,
+ * which the runtime read cache compares; reads, sign-ins, denials, exports and job events leave
+ * it alone.
+ */
+const CHANGE_EVENTS: ReadonlySet<EventType> = new Set([
+  'CREATE',
+  'UPDATE',
+  'DELETE',
+  'ROTATE',
+  'ROLLBACK',
+]);
 
 /** What a service call says happened; the audit service adds actor, tool, time and the chain. */
 export interface AuditEntry {
@@ -91,26 +104,60 @@ export function createAuditService() {
     ctx: RequestContext,
     entry: AuditEntry,
   ): Promise<AuditEventRow> {
-    const { seq, prevHash } = await advanceAuditHead(trx, entry.orgId);
-    const fields = {
-      id: randomUUID(),
-      orgId: entry.orgId,
-      seq,
-      timestamp: now(),
-      eventType: entry.eventType,
-      targetType: entry.targetType,
-      targetId: entry.targetId ?? null,
-      targetName: entry.targetName ?? null,
-      change: entry.change,
-      actor: actorName(ctx.actor),
-      actorId: actorId(ctx.actor),
-      tool: ctx.tool,
-      ip: ctx.ip,
-      details: JSON.stringify(entry.details ?? {}),
-    };
-    const row: AuditEventRow = { ...fields, prevHash, hash: computeEventHash(fields, prevHash) };
-    await insertAuditEvent(trx, row);
-    return row;
+    const [row] = await appendMany(trx, [{ ctx, entry }]);
+    return row!;
+  }
+
+  /**
+   * Appends events in `trx`, in the given order within each organization: one head advance and
+   * one multi-row insert per organization (the group commit of concurrent ACCESS events).
+   */
+  async function appendMany(
+    trx: Kysely<Schema>,
+    items: readonly { ctx: RequestContext; entry: AuditEntry }[],
+  ): Promise<AuditEventRow[]> {
+    const byOrg = new Map<string, { ctx: RequestContext; entry: AuditEntry }[]>();
+    for (const item of items) {
+      const list = byOrg.get(item.entry.orgId);
+      if (list) list.push(item);
+      else byOrg.set(item.entry.orgId, [item]);
+    }
+    const appended: AuditEventRow[] = [];
+    for (const [orgId, list] of byOrg) {
+      const changes = list.some(({ entry }) => CHANGE_EVENTS.has(entry.eventType));
+      const head = await advanceAuditHead(trx, orgId, list.length, changes);
+      // Taken while the head is locked: within an organization, time never decreases with seq.
+      const timestamp = now();
+      let prevHash = head.prevHash;
+      const rows = list.map(({ ctx, entry }, i) => {
+        const fields = {
+          id: randomUUID(),
+          orgId,
+          seq: head.seq + i,
+          timestamp,
+          eventType: entry.eventType,
+          targetType: entry.targetType,
+          targetId: entry.targetId ?? null,
+          targetName: entry.targetName ?? null,
+          change: entry.change,
+          actor: actorName(ctx.actor),
+          actorId: actorId(ctx.actor),
+          tool: ctx.tool,
+          ip: ctx.ip,
+          details: JSON.stringify(entry.details ?? {}),
+        };
+        const row: AuditEventRow = {
+          ...fields,
+          prevHash,
+          hash: computeEventHash(fields, prevHash),
+        };
+        prevHash = row.hash;
+        return row;
+      });
+      await insertAuditEvents(trx, rows);
+      appended.push(...rows);
+    }
+    return appended;
   }
 
   /** Appends an event to every organization of the user, or to the instance chain if none. */
@@ -149,7 +196,7 @@ export function createAuditService() {
     return verifier.result();
   }
 
-  return { append, appendForUser, list, get, verify };
+  return { append, appendMany, appendForUser, list, get, verify };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

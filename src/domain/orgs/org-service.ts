@@ -17,7 +17,7 @@ import type { OrganizationRow, Schema } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
-import { authorize } from '../policy/authorize.js';
+import { authorize, type Resource } from '../policy/authorize.js';
 import type { Action } from '../policy/roles.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
@@ -54,14 +54,19 @@ export async function loadOrganization(
 ): Promise<OrganizationRow> {
   const org = await findOrganizationBySlug(db, slug);
   if (!org) throw hushError('ORGANIZATION_NOT_FOUND', `organization "${slug}" not found`);
-  await authorize(db, ctx, action, {
+  await authorize(db, ctx, action, organizationResource(org));
+  return org;
+}
+
+/** What the policy checks for an action on the organization itself. */
+export function organizationResource(org: OrganizationRow): Resource {
+  return {
     orgId: org.id,
     orgSlug: org.slug,
     targetType: 'organization',
     targetId: org.id,
     targetName: org.slug,
-  });
-  return org;
+  };
 }
 
 /** Organizations: create (the creator becomes Owner), list, show, edit, settings, delete. */

@@ -3,17 +3,20 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 
 import { secretAad } from '../../crypto/envelope.js';
-import { invalid } from '../../errors.js';
+import { hushError, invalid } from '../../errors.js';
 import { findMemberByEmail } from '../../store/org-store.js';
 import type { OrganizationRow, Schema } from '../../store/schema.js';
 import { listCandidates } from '../../store/secret-store.js';
-import type { AuditService } from '../audit/audit-service.js';
+import { findOrganizationVersion } from '../../store/audit-store.js';
+import type { AuditEntry, AuditService } from '../audit/audit-service.js';
+import { createGroupCommit } from '../audit/group-commit.js';
 import type { RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
-import { loadOrganization } from '../orgs/org-service.js';
-import { authorize } from '../policy/authorize.js';
+import { loadOrganization, organizationResource } from '../orgs/org-service.js';
+import { authorize, type Resource } from '../policy/authorize.js';
 import type { UnitOfWork } from '../unit-of-work.js';
-import { type Level, resolveSecrets } from './resolve.js';
+import { type Level, type Resolution, resolveSecrets } from './resolve.js';
+import { RuntimeCache } from './runtime-cache.js';
 import { type ContextScopes, resolveContext } from './scope.js';
 import { type SecretValue, valueOf } from './secret-values.js';
 
@@ -61,13 +64,62 @@ type Candidate = Awaited<ReturnType<typeof listCandidates>>[number] & {
   version: number;
 };
 
+/** What the policy checks for a read of a context's secrets. */
+function contextResource(org: OrganizationRow, context: ContextScopes): Resource {
+  return {
+    orgId: org.id,
+    orgSlug: org.slug,
+    targetType: 'secret',
+    projectId: context.project.id,
+    ...(context.environment ? { environmentId: context.environment.id } : {}),
+  };
+}
+
+/**
+ * Who reads, as far as resolution and authorization depend on it: a token with its role and
+ * scope (a changed role or scope is another key), or a person.
+ */
+function runtimeKey(ctx: RequestContext, orgId: string, ref: ContextRef): string {
+  const a = ctx.actor;
+  const who =
+    a.kind === 'service-token'
+      ? ['token', a.tokenId, a.role, a.scope]
+      : a.kind === 'user'
+        ? ['user', a.userId]
+        : [a.kind];
+  return JSON.stringify([who, orgId, ref.project, ref.env ?? null, ref.service ?? null]);
+}
+
+/** Rough bytes an entry holds: ciphertexts (then values) and names. */
+function sizeOf(winners: readonly Candidate[]): number {
+  let bytes = 512;
+  for (const w of winners) bytes += 2 * (w.ciphertext?.length ?? 0) + 4 * w.name.length + 256;
+  return bytes;
+}
+
+/** Memory kept for resolved runtime reads; least recently used entries go first. */
+const RUNTIME_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** One cached runtime read: valid while the organization's `changeSeq` is the same. */
+interface RuntimeEntry {
+  changeSeq: number;
+  resource: Resource;
+  etag: string;
+  resolved: Resolution<Candidate>[];
+  /** Decrypted on the first read that sends values (a 304 never decrypts). */
+  values: ResolvedSecret[] | null;
+  access: AuditEntry;
+}
+
 /** Resolution of a job context: explained (masked) for people, with values for jobs and tokens. */
 export function createResolveService(deps: {
   uow: UnitOfWork;
   keys: KeyService;
   audit: AuditService;
 }) {
-  const { uow, keys, audit } = deps;
+  const { uow, keys } = deps;
+  const access = createGroupCommit({ db: uow.db, audit: deps.audit });
+  const runtime = new RuntimeCache<RuntimeEntry>(RUNTIME_CACHE_BYTES);
 
   async function memberId(
     db: Kysely<Schema>,
@@ -103,13 +155,7 @@ export function createResolveService(deps: {
   ) {
     const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
     const context = await resolveContext(db, org, ref);
-    await authorize(db, ctx, action, {
-      orgId: org.id,
-      orgSlug: org.slug,
-      targetType: 'secret',
-      projectId: context.project.id,
-      ...(context.environment ? { environmentId: context.environment.id } : {}),
-    });
+    await authorize(db, ctx, action, contextResource(org, context));
     return { org, context };
   }
 
@@ -196,48 +242,64 @@ export function createResolveService(deps: {
 
   /**
    * The runtime read (`hush run`): the resolved set with values, for actors holding
-   * "read secret values" (service tokens), and its ETag. The ACCESS event commits before the
-   * values leave. With `ifNoneMatch` equal to the current ETag, the answer is `values: null`
-   * (HTTP 304): authorization still runs, nothing is decrypted and, since no value leaves, no
-   * ACCESS event is written.
+   * "read secret values" (service tokens), and its ETag. The ACCESS event is committed (with
+   * those of concurrent reads, see {@link createGroupCommit}) before the values leave. With
+   * `ifNoneMatch` equal to the current ETag, the answer is `values: null` (HTTP 304):
+   * authorization still runs, nothing is decrypted and, since no value leaves, no ACCESS event
+   * is written.
+   *
+   * Resolution and decryption are kept per (actor, context) in {@link RuntimeCache} and reused
+   * while the organization's `changeSeq` is unchanged; authentication and both authorization
+   * checks run on every request.
    */
-  async function readValuesIfChanged(
+  function readValuesIfChanged(
     ctx: RequestContext,
     orgSlug: string,
     ref: ContextRef,
     ifNoneMatch?: string,
   ): Promise<{ etag: string; values: ResolvedSecret[] | null }> {
-    if (ifNoneMatch) {
-      const unchanged = await uow.read(ctx, async (db) => {
-        const { context } = await loadContext(db, ctx, orgSlug, ref, 'secrets:read-values');
-        const winners = (await resolveIn(db, context, null)).map((r) => r.winner);
-        const etag = etagOf(ctx, context, winners);
-        return etagMatches(ifNoneMatch, etag) ? etag : null;
-      });
-      if (unchanged) return { etag: unchanged, values: null };
-    }
-    return uow.write(ctx, async (trx) => {
-      const { org, context } = await loadContext(trx, ctx, orgSlug, ref, 'secrets:read-values');
-      const resolved = await resolveIn(trx, context, null);
-      const values = await decryptWinners(trx, resolved);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'ACCESS',
-        targetType: 'secret',
-        targetName: [context.project.slug, context.environment?.slug, context.service?.name]
-          .filter(Boolean)
-          .join('/'),
-        change: `read ${values.length} secret values`,
-        details: { secrets: values.map((v) => ({ name: v.name, kind: v.kind, level: v.level })) },
-      });
-      return {
-        etag: etagOf(
-          ctx,
-          context,
-          resolved.map((r) => r.winner),
-        ),
-        values,
-      };
+    return uow.read(ctx, async (db) => {
+      const found = await findOrganizationVersion(db, orgSlug);
+      if (!found) throw hushError('ORGANIZATION_NOT_FOUND', `organization "${orgSlug}" not found`);
+      const { org, changeSeq } = found;
+      await authorize(db, ctx, 'org:read', organizationResource(org));
+      const key = runtimeKey(ctx, org.id, ref);
+      let entry = runtime.get(key, changeSeq);
+      if (entry) {
+        await authorize(db, ctx, 'secrets:read-values', entry.resource);
+      } else {
+        const context = await resolveContext(db, org, ref);
+        const resource = contextResource(org, context);
+        await authorize(db, ctx, 'secrets:read-values', resource);
+        const resolved = await resolveIn(db, context, null);
+        const winners = resolved.map((r) => r.winner);
+        entry = {
+          changeSeq,
+          resource,
+          etag: etagOf(ctx, context, winners),
+          resolved,
+          values: null,
+          access: {
+            orgId: org.id,
+            eventType: 'ACCESS',
+            targetType: 'secret',
+            targetName: [context.project.slug, context.environment?.slug, context.service?.name]
+              .filter(Boolean)
+              .join('/'),
+            change: `read ${winners.length} secret values`,
+            details: {
+              secrets: winners.map((w) => ({ name: w.name, kind: w.kind, level: w.level })),
+            },
+          },
+        };
+        runtime.set(key, entry, sizeOf(winners));
+      }
+      if (ifNoneMatch && etagMatches(ifNoneMatch, entry.etag)) {
+        return { etag: entry.etag, values: null };
+      }
+      entry.values ??= await decryptWinners(db, entry.resolved);
+      await access.append(ctx, entry.access);
+      return { etag: entry.etag, values: entry.values };
     });
   }
 

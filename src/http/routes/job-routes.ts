@@ -15,6 +15,7 @@ export function registerJobRoutes(
   registry: RouteRegistry,
   s: Services,
 ): void {
+  const runtimeBodies = new WeakMap<object, string>();
   addRoute(
     app,
     registry,
@@ -110,7 +111,13 @@ export function registerJobRoutes(
       );
       reply.header('etag', etag).header('cache-control', 'private, no-store');
       if (values === null) return reply.code(304).send();
-      return values.map(toMaterial);
+      // A cached read hands out the same array until the organization changes: serialize once.
+      let body = runtimeBodies.get(values);
+      if (body === undefined) {
+        body = JSON.stringify(values.map(toMaterial));
+        runtimeBodies.set(values, body);
+      }
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 }
