@@ -4,10 +4,10 @@ import type { Kysely } from 'kysely';
 
 import { secretAad } from '../../crypto/envelope.js';
 import { hushError, invalid } from '../../errors.js';
+import { findOrganizationVersion } from '../../store/audit-store.js';
 import { findMemberByEmail } from '../../store/org-store.js';
 import type { OrganizationRow, Schema } from '../../store/schema.js';
 import { listCandidates } from '../../store/secret-store.js';
-import { findOrganizationVersion } from '../../store/audit-store.js';
 import type { AuditEntry, AuditService } from '../audit/audit-service.js';
 import { createGroupCommit } from '../audit/group-commit.js';
 import type { RequestContext } from '../context.js';
