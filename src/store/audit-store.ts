@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 
+import { preparedQuery } from './prepared.js';
 import type { AuditEventRow, OrganizationRow, Schema } from './schema.js';
 
 const GENESIS = '0'.repeat(64);
@@ -16,17 +17,8 @@ export async function advanceAuditHead(
   count = 1,
   changes = false,
 ): Promise<{ seq: number; prevHash: string }> {
-  const advance = () =>
-    trx
-      .updateTable('auditHeads')
-      .set((eb) => ({
-        seq: eb('seq', '+', count),
-        changeSeq: changes ? eb('seq', '+', count) : eb.ref('changeSeq'),
-      }))
-      .where('orgId', '=', orgId)
-      .returning(['seq', 'hash'])
-      .executeTakeFirst();
-  let head = await advance();
+  const advance = changes ? advanceHeadChanging : advanceHead;
+  let [head] = await advance(trx, { orgId, count });
   if (!head) {
     // The organization's first event: create its head, then take the lock as usual.
     await trx
@@ -34,11 +26,31 @@ export async function advanceAuditHead(
       .values({ orgId, seq: 0, hash: GENESIS })
       .onConflict((oc) => oc.column('orgId').doNothing())
       .execute();
-    head = await advance();
+    [head] = await advance(trx, { orgId, count });
     if (!head) throw new Error(`audit head of ${orgId} could not be created`);
   }
   return { seq: Number(head.seq) - count + 1, prevHash: head.hash };
 }
+
+const advanceHead = preparedQuery((trx, a: { orgId: string; count: number }) =>
+  trx
+    .updateTable('auditHeads')
+    .set((eb) => ({ seq: eb('seq', '+', a.count) }))
+    .where('orgId', '=', a.orgId)
+    .returning(['seq', 'hash']),
+);
+
+const advanceHeadChanging = preparedQuery((trx, a: { orgId: string; count: number }) =>
+  trx
+    .updateTable('auditHeads')
+    .set((eb) => ({ seq: eb('seq', '+', a.count), changeSeq: eb('seq', '+', a.count) }))
+    .where('orgId', '=', a.orgId)
+    .returning(['seq', 'hash']),
+);
+
+const setHeadHash = preparedQuery((trx, a: { orgId: string; hash: string }) =>
+  trx.updateTable('auditHeads').set({ hash: a.hash }).where('orgId', '=', a.orgId),
+);
 
 // Rows per INSERT: 17 parameters each stays far below SQLite's and PostgreSQL's limits.
 const INSERT_CHUNK = 500;
@@ -59,11 +71,7 @@ export async function insertAuditEvents(
       .values(rows.slice(i, i + INSERT_CHUNK))
       .execute();
   }
-  await trx
-    .updateTable('auditHeads')
-    .set({ hash: last.hash })
-    .where('orgId', '=', last.orgId)
-    .execute();
+  await setHeadHash(trx, { orgId: last.orgId, hash: last.hash });
 }
 
 /** The organization a slug names, with the seq of its last state-changing event (0: none). */
@@ -71,17 +79,20 @@ export async function findOrganizationVersion(
   db: Kysely<Schema>,
   slug: string,
 ): Promise<{ org: OrganizationRow; changeSeq: number } | undefined> {
-  const row = await db
-    .selectFrom('organizations')
-    .leftJoin('auditHeads', 'auditHeads.orgId', 'organizations.id')
-    .selectAll('organizations')
-    .select('auditHeads.changeSeq')
-    .where('organizations.slug', '=', slug)
-    .executeTakeFirst();
+  const [row] = await organizationVersion(db, { slug });
   if (!row) return undefined;
   const { changeSeq, ...org } = row;
   return { org, changeSeq: Number(changeSeq ?? 0) };
 }
+
+const organizationVersion = preparedQuery((db, a: { slug: string }) =>
+  db
+    .selectFrom('organizations')
+    .leftJoin('auditHeads', 'auditHeads.orgId', 'organizations.id')
+    .selectAll('organizations')
+    .select('auditHeads.changeSeq')
+    .where('organizations.slug', '=', a.slug),
+);
 
 /** The filters of a list or an export (SPEC §6). */
 export interface AuditFilter {

@@ -11,6 +11,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 
+import { namedStatements } from './prepared.js';
 import type { Schema } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -45,6 +46,7 @@ export function openDatabase(options: DatabaseOptions): Database {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
+      Client: PreparingClient,
     });
     // An idle client dropped by the server (restart, failover) must not crash the process;
     // the pool replaces it and the next query reports any lasting problem.
@@ -72,6 +74,24 @@ export function openDatabase(options: DatabaseOptions): Database {
     plugins: [new CamelCasePlugin()],
   });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * A pg client that runs the SQL of {@link preparedQuery} as named statements: PostgreSQL parses
+ * and plans each once per connection instead of on every request. Every other query is sent
+ * as Kysely sends it.
+ */
+class PreparingClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    this.query = ((text: unknown, values: unknown, ...rest: unknown[]) => {
+      const name = typeof text === 'string' ? namedStatements.get(text) : undefined;
+      return name && Array.isArray(values)
+        ? query({ name, text, values }, ...rest)
+        : query(text, values, ...rest);
+    }) as typeof this.query;
+  }
 }
 
 // Distinct SQL texts kept prepared; Kysely's queries are a few hundred shapes.
