@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import type { Kysely } from 'kysely';
 
 import { hushError } from '../../errors.js';
@@ -15,6 +13,7 @@ import {
 import { listOrganizationsOfUser } from '../../store/org-store.js';
 import type { AuditEventRow, Schema } from '../../store/schema.js';
 import { actorId, actorName, now, type RequestContext } from '../context.js';
+import { timeOrderedId } from '../ids.js';
 import { type ChainVerdict, computeEventHash, createChainVerifier } from './chain.js';
 
 export const EVENT_TYPES = [
@@ -131,7 +130,7 @@ export function createAuditService() {
       let prevHash = head.prevHash;
       const rows = list.map(({ ctx, entry }, i) => {
         const fields = {
-          id: randomUUID(),
+          id: timeOrderedId(),
           orgId,
           seq: head.seq + i,
           timestamp,
