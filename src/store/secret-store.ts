@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 
 import type { Schema, SecretRow, SecretVersionRow } from './schema.js';
 
@@ -57,13 +57,61 @@ export function listSecretsAt(db: Kysely<Schema>, level: SecretRow['level'], sco
 }
 
 /**
- * Every secret of the given scopes (the levels of one job context) with the current version's
- * ciphertext, preview and assignee e-mail: the resolver's input, in one query.
+ * The resolver's input, in one query: every secret of the given scopes (the levels of one job
+ * context) that `memberId` may see (unassigned ones, and those assigned to that member; a null
+ * member sees only unassigned ones), with the current version's key id and ciphertext. Only the
+ * columns resolution and decryption use: materializing rows is most of this query's cost.
  */
-export function listCandidates(db: Kysely<Schema>, scopeIds: string[]) {
-  return withCurrentVersion(db)
-    .select(['secretVersions.keyId', 'secretVersions.ciphertext'])
+export function listCandidates(db: Kysely<Schema>, scopeIds: string[], memberId: string | null) {
+  return db
+    .selectFrom('secrets')
+    .innerJoin('secretVersions', (j) =>
+      j
+        .onRef('secretVersions.secretId', '=', 'secrets.id')
+        .onRef('secretVersions.version', '=', 'secrets.currentVersion'),
+    )
+    .select([
+      'secrets.id',
+      'secrets.scopeId',
+      'secrets.level',
+      'secrets.kind',
+      'secrets.namespace',
+      'secrets.name',
+      'secrets.assigneeId',
+      'secrets.fileName',
+      'secrets.currentVersion',
+      'secretVersions.keyId',
+      'secretVersions.ciphertext',
+    ])
     .where('secrets.scopeId', 'in', scopeIds)
+    .where((eb) => visibleTo(eb, memberId))
+    .execute();
+}
+
+/** Unassigned secrets, and those assigned to `memberId` (none for a null member). */
+function visibleTo(eb: ExpressionBuilder<Schema, 'secrets'>, memberId: string | null) {
+  return memberId === null
+    ? eb('secrets.assigneeId', 'is', null)
+    : eb.or([eb('secrets.assigneeId', 'is', null), eb('secrets.assigneeId', '=', memberId)]);
+}
+
+/** Assignee e-mail and current preview of the same secrets as {@link listCandidates}, by id. */
+export function listCandidateLabels(
+  db: Kysely<Schema>,
+  scopeIds: string[],
+  memberId: string | null,
+) {
+  return db
+    .selectFrom('secrets')
+    .leftJoin('users', 'users.id', 'secrets.assigneeId')
+    .innerJoin('secretVersions', (j) =>
+      j
+        .onRef('secretVersions.secretId', '=', 'secrets.id')
+        .onRef('secretVersions.version', '=', 'secrets.currentVersion'),
+    )
+    .select(['secrets.id', 'users.email as assigneeEmail', 'secretVersions.preview'])
+    .where('secrets.scopeId', 'in', scopeIds)
+    .where((eb) => visibleTo(eb, memberId))
     .execute();
 }
 

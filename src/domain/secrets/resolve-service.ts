@@ -7,7 +7,7 @@ import { hushError, invalid } from '../../errors.js';
 import { findOrganizationVersion } from '../../store/audit-store.js';
 import { findMemberByEmail } from '../../store/org-store.js';
 import type { OrganizationRow, Schema } from '../../store/schema.js';
-import { listCandidates } from '../../store/secret-store.js';
+import { listCandidateLabels, listCandidates } from '../../store/secret-store.js';
 import type { AuditEntry, AuditService } from '../audit/audit-service.js';
 import { createGroupCommit } from '../audit/group-commit.js';
 import type { RequestContext } from '../context.js';
@@ -137,7 +137,7 @@ export function createResolveService(deps: {
 
   /** Loads the candidates of a context and resolves them for a member (or none). */
   async function resolveIn(db: Kysely<Schema>, context: ContextScopes, member: string | null) {
-    const rows = await listCandidates(db, [...context.scopes.keys()]);
+    const rows = await listCandidates(db, [...context.scopes.keys()], member);
     const candidates: Candidate[] = rows.map((r) => ({
       ...r,
       level: context.scopes.get(r.scopeId) ?? r.level,
@@ -163,19 +163,24 @@ export function createResolveService(deps: {
   function explain(ctx: RequestContext, orgSlug: string, ref: ContextRef): Promise<Explained[]> {
     return uow.read(ctx, async (db) => {
       const { org, context } = await loadContext(db, ctx, orgSlug, ref);
-      const resolved = await resolveIn(db, context, await memberId(db, ctx, org, ref.member));
+      const member = await memberId(db, ctx, org, ref.member);
+      const resolved = await resolveIn(db, context, member);
+      const labels = new Map(
+        (await listCandidateLabels(db, [...context.scopes.keys()], member)).map((l) => [l.id, l]),
+      );
+      const assignee = (id: string) => labels.get(id)?.assigneeEmail ?? null;
       return resolved.map(({ winner, shadows }) => ({
         id: winner.id,
         name: winner.name,
         kind: winner.kind,
         level: winner.level,
-        assignee: winner.assigneeEmail,
+        assignee: assignee(winner.id),
         version: winner.version,
-        preview: winner.preview,
+        preview: labels.get(winner.id)?.preview ?? null,
         shadows: shadows.map((s) => ({
           id: s.id,
           level: s.level,
-          assignee: s.assigneeEmail,
+          assignee: assignee(s.id),
           version: s.version,
         })),
       }));
