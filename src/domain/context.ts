@@ -1,3 +1,5 @@
+import type { OrganizationVersion } from '../store/audit-store.js';
+
 /** Which client made a request; the CLI and the console say so in the X-Hush-Tool header. */
 export const TOOLS = ['console', 'cli', 'api', 'system'] as const;
 export type Tool = (typeof TOOLS)[number];
@@ -19,6 +21,11 @@ export type Actor =
       orgId: string;
       role: string;
       scope: TokenScope;
+      /**
+       * The token's organization and the seq of its last change, as read by the statement that
+       * authenticated this request (never kept beyond it).
+       */
+      organization?: OrganizationVersion;
     }
   | { kind: 'system' }
   | { kind: 'anonymous' };

@@ -67,8 +67,18 @@ const liveApiToken = preparedQuery((db, a: { tokenHash: string; at: string }) =>
   db
     .selectFrom('apiTokens')
     .leftJoin('users', 'users.id', 'apiTokens.userId')
+    .leftJoin('organizations', 'organizations.id', 'apiTokens.orgId')
+    .leftJoin('auditHeads', 'auditHeads.orgId', 'apiTokens.orgId')
     .selectAll('apiTokens')
-    .select('users.email')
+    .select([
+      'users.email',
+      'organizations.slug as orgSlug',
+      'organizations.name as orgName',
+      'organizations.plan as orgPlan',
+      'organizations.auditRetentionDays as orgAuditRetentionDays',
+      'organizations.createdAt as orgCreatedAt',
+      'auditHeads.changeSeq as orgChangeSeq',
+    ])
     .where('apiTokens.tokenHash', '=', a.tokenHash)
     .where('apiTokens.revokedAt', 'is', null)
     .where((eb) =>
@@ -76,7 +86,11 @@ const liveApiToken = preparedQuery((db, a: { tokenHash: string; at: string }) =>
     ),
 );
 
-/** A live API token by hash, with its user's e-mail for personal tokens. */
+/**
+ * A live API token by hash, with its user's e-mail for personal tokens, and for service tokens
+ * their organization with its change seq (read in the same statement, so the runtime read needs
+ * no second one).
+ */
 export async function findLiveApiToken(db: Kysely<Schema>, tokenHash: string, at: string) {
   return (await liveApiToken(db, { tokenHash, at }))[0];
 }

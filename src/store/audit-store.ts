@@ -74,11 +74,17 @@ export async function insertAuditEvents(
   await setHeadHash(trx, { orgId: last.orgId, hash: last.hash });
 }
 
-/** The organization a slug names, with the seq of its last state-changing event (0: none). */
+/** An organization with the seq of its last state-changing event (0: none). */
+export interface OrganizationVersion {
+  org: OrganizationRow;
+  changeSeq: number;
+}
+
+/** The organization a slug names, with the seq of its last state-changing event. */
 export async function findOrganizationVersion(
   db: Kysely<Schema>,
   slug: string,
-): Promise<{ org: OrganizationRow; changeSeq: number } | undefined> {
+): Promise<OrganizationVersion | undefined> {
   const [row] = await organizationVersion(db, { slug });
   if (!row) return undefined;
   const { changeSeq, ...org } = row;

@@ -157,6 +157,20 @@ export function createAuthService(deps: {
         orgId: t.orgId,
         role: t.role,
         scope: JSON.parse(t.scope) as TokenScope,
+        // The left join found the organization (its columns are not null) when the slug is set.
+        ...(t.orgSlug !== null && {
+          organization: {
+            org: {
+              id: t.orgId,
+              slug: t.orgSlug,
+              name: t.orgName!,
+              plan: t.orgPlan!,
+              auditRetentionDays: t.orgAuditRetentionDays,
+              createdAt: t.orgCreatedAt!,
+            },
+            changeSeq: Number(t.orgChangeSeq ?? 0),
+          },
+        }),
       };
     }
     return null;

@@ -264,7 +264,12 @@ export function createResolveService(deps: {
     ifNoneMatch?: string,
   ): Promise<{ etag: string; values: ResolvedSecret[] | null }> {
     return uow.read(ctx, async (db) => {
-      const found = await findOrganizationVersion(db, orgSlug);
+      // A service token's organization came with its authentication, in the same statement.
+      const actor = ctx.actor;
+      const found =
+        actor.kind === 'service-token' && actor.organization?.org.slug === orgSlug
+          ? actor.organization
+          : await findOrganizationVersion(db, orgSlug);
       if (!found) throw hushError('ORGANIZATION_NOT_FOUND', `organization "${orgSlug}" not found`);
       const { org, changeSeq } = found;
       await authorize(db, ctx, 'org:read', organizationResource(org));
