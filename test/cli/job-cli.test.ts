@@ -3,7 +3,13 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
+import {
+  bootstrappedServerEnv,
+  runHush,
+  runHushListingModules,
+  signedInCli,
+  spawnServer,
+} from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/databases.js';
 import { track } from '../helpers/resources.js';
 
@@ -140,6 +146,31 @@ describe.each(DIALECTS)('hush job and hush run on %s', (dialect) => {
     );
     await handle.close();
     expect(code).toBe(42);
+  });
+
+  it('hush run and REST commands load no server module; server commands do', async () => {
+    // What makes a start slow: the server's packages and Hush's own server layers.
+    const serverModule =
+      /\/node_modules\/(fastify|@fastify\/[^/]+|kysely|better-sqlite3|pg|pino|zod)\/|\/dist\/(app|config|logger)\.js$|\/dist\/(http|store|crypto|domain\/(?!secrets\/pgservice\.js$)|jobs\/(?!materialize\.js$))/;
+    const run = await runHushListingModules(
+      ['run', '--project', 'maps', '--', 'sh', '-c', 'echo "$GREETING"'],
+      { env: { ...cliEnv, HUSH_TOKEN: serviceToken } },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('secret-greeting-value\n');
+    // The hook saw the CLI itself, so an empty list cannot pass for a lean one.
+    expect(run.modules.some((m) => m.endsWith('/dist/main.js'))).toBe(true);
+    expect(run.modules.filter((m) => serverModule.test(m))).toEqual([]);
+    const list = await runHushListingModules(['secret', 'list', '--project', 'maps'], {
+      env: cliEnv,
+    });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.modules.filter((m) => serverModule.test(m))).toEqual([]);
+    const migrate = await runHushListingModules(['admin', 'migrate'], { env: serverEnv });
+    expect(migrate.code, migrate.stderr).toBe(0);
+    const loaded = migrate.modules.filter((m) => serverModule.test(m));
+    expect(loaded.some((m) => m.includes('/node_modules/kysely/'))).toBe(true);
+    expect(loaded.some((m) => m.includes('/dist/store/'))).toBe(true);
   });
 
   it('refuses hush run to a person: people never read secret values', async () => {
