@@ -10,7 +10,6 @@ import { registerSecretCommands } from './cli/commands/secret-commands.js';
 import { registerServerCommands } from './cli/commands/server-commands.js';
 import { registerSessionCommands } from './cli/commands/session-commands.js';
 import { registerTokenCommands } from './cli/commands/token-commands.js';
-import { ConfigError } from './config.js';
 import { HushError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -53,6 +52,15 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Whether an error is one Hush reports by its message alone (not an unexpected one). */
+async function isExpected(error: unknown): Promise<boolean> {
+  if (error instanceof CliError || error instanceof HushError) return true;
+  // Only the server commands load the configuration (and zod with it); importing it here, on the
+  // failure path only, keeps it out of every other command's start.
+  const { ConfigError } = await import('./config.js');
+  return error instanceof ConfigError;
+}
+
 /** Runs the CLI: one line on stderr and a non-zero exit for every failure. */
 export async function main(argv: string[]): Promise<void> {
   try {
@@ -62,10 +70,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    const message =
-      error instanceof CliError || error instanceof HushError || error instanceof ConfigError
-        ? error.message
-        : `unexpected error: ${(error as Error).message}`;
+    const message = (await isExpected(error))
+      ? (error as Error).message
+      : `unexpected error: ${(error as Error).message}`;
     if (message) process.stderr.write(`hush: ${message}\n`);
     process.exitCode = error instanceof CliError ? error.exitCode : 1;
   }

@@ -1,9 +1,19 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
+import {
+  bootstrappedServerEnv,
+  runHush,
+  runHushListingModules,
+  signedInCli,
+  spawnServer,
+} from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/databases.js';
 import { track } from '../helpers/resources.js';
 
@@ -142,10 +152,97 @@ describe.each(DIALECTS)('hush job and hush run on %s', (dialect) => {
     expect(code).toBe(42);
   });
 
+  it('hush run and REST commands load no server module; server commands do', async () => {
+    // What makes a start slow: the server's packages and Hush's own server layers.
+    const serverModule =
+      /\/node_modules\/(fastify|@fastify\/[^/]+|kysely|better-sqlite3|pg|pino|zod)\/|\/dist\/(app|config|logger)\.js$|\/dist\/(http|store|crypto|domain\/(?!secrets\/pgservice\.js$)|jobs\/(?!materialize\.js$))/;
+    const run = await runHushListingModules(
+      ['run', '--project', 'maps', '--', 'sh', '-c', 'echo "$GREETING"'],
+      { env: { ...cliEnv, HUSH_TOKEN: serviceToken } },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('secret-greeting-value\n');
+    // The hook saw the CLI itself, so an empty list cannot pass for a lean one.
+    expect(run.modules.some((m) => m.endsWith('/dist/main.js'))).toBe(true);
+    expect(run.modules.filter((m) => serverModule.test(m))).toEqual([]);
+    const list = await runHushListingModules(['secret', 'list', '--project', 'maps'], {
+      env: cliEnv,
+    });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.modules.filter((m) => serverModule.test(m))).toEqual([]);
+    const migrate = await runHushListingModules(['admin', 'migrate'], { env: serverEnv });
+    expect(migrate.code, migrate.stderr).toBe(0);
+    const loaded = migrate.modules.filter((m) => serverModule.test(m));
+    expect(loaded.some((m) => m.includes('/node_modules/kysely/'))).toBe(true);
+    expect(loaded.some((m) => m.includes('/dist/store/'))).toBe(true);
+  });
+
   it('refuses hush run to a person: people never read secret values', async () => {
     const r = await hush(['run', '--project', 'maps', '--', 'true']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('secrets:read-values');
+  });
+
+  it('works through an https reverse proxy and refuses a certificate it does not trust', async () => {
+    const dir = tempDir('hush-tls-');
+    const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+        .concat(['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'])
+        .concat(['-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']),
+      { stdio: 'ignore' },
+    );
+    const upstream = new URL(server.url);
+    const proxy = https.createServer(
+      { key: fs.readFileSync(key), cert: fs.readFileSync(cert) },
+      (req, res) => {
+        const forward = http.request(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            path: req.url,
+            method: req.method,
+            headers: req.headers,
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        forward.once('error', () => res.destroy());
+        req.pipe(forward);
+      },
+    );
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const handle = track('https proxy', async () => {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    });
+    try {
+      const url = `https://localhost:${(proxy.address() as AddressInfo).port}`;
+      const trusted = { ...cliEnv, HUSH_URL: url, NODE_EXTRA_CA_CERTS: cert };
+      const run = await runHush(['run', '--project', 'maps', '--', 'sh', '-c', 'echo $GREETING'], {
+        env: { ...trusted, HUSH_TOKEN: serviceToken },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe('secret-greeting-value\n');
+      // A POST with a JSON body, then the log polled until the job ends.
+      const job = await runHush(['job', 'run', '--project', 'maps', '--', 'echo', 'over tls'], {
+        env: trusted,
+      });
+      expect(job.code, job.stderr).toBe(0);
+      expect(job.stdout).toBe('over tls\n');
+      const untrusted = await runHush(['run', '--project', 'maps', '--', 'true'], {
+        env: { ...cliEnv, HUSH_URL: url, HUSH_TOKEN: serviceToken },
+      });
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(
+        /^hush: cannot reach Hush at https:\/\/localhost:\d+ \(\w+\)/,
+      );
+    } finally {
+      await handle.close();
+    }
   });
 });
 

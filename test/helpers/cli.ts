@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 import { freshDatabase, tempDir, type TestDialect } from './databases.js';
@@ -15,10 +16,10 @@ export interface CliResult {
 /** Runs the real `hush` binary (built dist/) with a private config dir and optional stdin. */
 export function runHush(
   args: string[],
-  opts: { env?: Record<string, string>; stdin?: string } = {},
+  opts: { env?: Record<string, string>; stdin?: string; nodeArgs?: string[] } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -30,6 +31,43 @@ export function runHush(
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.stdin ?? '');
   });
+}
+
+// A module-loader hook (Node's `module.register`) that appends the URL of every file module the
+// process loads through the ES module loader to the file named by its `data`.
+const MODULE_LOG_HOOKS = `import fs from 'node:fs';
+let log;
+export function initialize(file) { log = file; }
+export async function load(url, context, next) {
+  if (url.startsWith('file:')) fs.appendFileSync(log, url + '\\n');
+  return next(url, context);
+}
+`;
+
+/**
+ * Runs the real `hush` binary like {@link runHush} and also returns the file URLs of the modules
+ * it loaded (its own and the packages' entry points, which is what an import costs at start).
+ */
+export async function runHushListingModules(
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<CliResult & { modules: string[] }> {
+  const dir = tempDir('hush-modules-');
+  const log = path.join(dir, 'modules.log');
+  fs.writeFileSync(path.join(dir, 'hooks.mjs'), MODULE_LOG_HOOKS);
+  fs.writeFileSync(
+    path.join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\n` +
+      `register('./hooks.mjs', import.meta.url, { data: ${JSON.stringify(log)} });\n`,
+  );
+  const result = await runHush(args, {
+    ...opts,
+    nodeArgs: ['--import', path.join(dir, 'register.mjs')],
+  });
+  const modules = fs.existsSync(log)
+    ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)
+    : [];
+  return { ...result, modules };
 }
 
 /** A real `hush serve` process on a free port; resolves once it prints its URL. */

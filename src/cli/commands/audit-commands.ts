@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import type { Command } from 'commander';
 
@@ -102,7 +101,7 @@ export function registerAuditCommands(program: Command): void {
         `${orgPath(await resolveOrg(client, opts.org))}/audit/export`,
         { ...filterQuery(opts), format: opts.format },
       );
-      const expected = Number(response.headers.get('x-hush-event-count') ?? NaN);
+      const expected = Number(response.headers['x-hush-event-count'] ?? NaN);
       const written = await exportTo(response.body, opts.output, expected, opts.format === 'csv');
       if (Number.isFinite(expected) && written < expected) {
         throw new CliError(
@@ -150,7 +149,7 @@ export function registerAuditCommands(program: Command): void {
  * stderr shows a progress bar against the count the server announced. Returns the records seen.
  */
 async function exportTo(
-  body: ReadableStream<Uint8Array>,
+  body: Readable,
   file: string | undefined,
   expected: number,
   csv: boolean,
@@ -167,7 +166,7 @@ async function exportTo(
       done(null, chunk);
     },
   });
-  await pipeline(Readable.fromWeb(body as WebReadableStream), counter, out);
+  await pipeline(body, counter, out);
   const records = Math.max(0, csv ? lines - 1 : lines);
   progress?.done(records);
   return records;

@@ -1,0 +1,193 @@
+/**
+ * What `hush serve`, `hush worker` and `hush admin …` do. Loaded only when one of them runs:
+ * these pull in the whole server (Fastify, Kysely, the drivers, pino, the zod schemas), which a
+ * REST command must not pay for at start.
+ */
+import type { Command } from 'commander';
+
+import { type App, createApp, keyFilePath } from '../../app.js';
+import { CONFIG_SOURCES, type ConfigInput, loadConfig } from '../../config.js';
+import { addKeyToFile, retireKeysInFile } from '../../crypto/key-file.js';
+import type { RequestContext } from '../../domain/context.js';
+import { emailSchema, passwordSchema, slugSchema } from '../../domain/validation.js';
+import { buildServer } from '../../http/server.js';
+import { createWorkerPool } from '../../jobs/worker.js';
+import { createLogger } from '../../logger.js';
+import { CliError } from '../api-client.js';
+import { globals } from '../context.js';
+import { output, promptHidden, readStdin } from '../output.js';
+
+const CLI_CONTEXT: RequestContext = { actor: { kind: 'system' }, tool: 'cli', ip: null };
+
+/** A server command's options: configuration flags and the command's own. */
+export type ServerFlags = Partial<Record<keyof ConfigInput, string>>;
+
+/** The configuration flags among a command's options (--json, --url and the like are not). */
+function configFlags(opts: object): ServerFlags {
+  return Object.fromEntries(Object.entries(opts).filter(([key]) => key in CONFIG_SOURCES));
+}
+
+function warnCreatedKey(app: App): void {
+  if (app.createdKeyFile) {
+    process.stderr.write(
+      `WARNING: generated a new master key in ${app.createdKeyFile} (mode 0600). Back it up: without it no secret can be read.\n`,
+    );
+  }
+}
+
+async function withApp<T>(flags: ServerFlags, work: (app: App) => Promise<T>): Promise<T> {
+  const app = await createApp(loadConfig(configFlags(flags)));
+  try {
+    warnCreatedKey(app);
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** `hush serve`: the REST API, the console and the in-process workers until SIGINT/SIGTERM. */
+export async function serve(flags: ServerFlags): Promise<void> {
+  const config = loadConfig(configFlags(flags));
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config);
+  warnCreatedKey(app);
+  const server = await buildServer(config, { services: app.services, logger });
+  const address = await server.listen({ host: config.host, port: config.port });
+  const url = address.replace('[::1]', 'localhost');
+  const pool =
+    config.workers > 0
+      ? createWorkerPool({
+          database: app.database,
+          audit: app.services.audit,
+          resolve: app.services.resolve,
+          dataDir: config.dataDir,
+          concurrency: config.workers,
+          logger,
+        })
+      : null;
+  if (pool) {
+    await pool.start();
+    app.onJobQueued(pool.wake);
+  }
+  const retention = app.services.auditRetention.start(logger);
+  process.stdout.write(
+    `Hush is serving ${url} (${app.database.dialect}: ${app.database.location})\n`,
+  );
+  const setupToken = await app.services.auth.issueSetupToken();
+  if (setupToken) {
+    process.stdout.write(
+      `First-run setup: no account exists yet. Open ${url}/setup?token=${setupToken}\n` +
+        `or run: hush admin bootstrap --email YOU --org SLUG (with the server's data directory)\n`,
+    );
+  }
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    void server
+      .close()
+      .then(() => pool?.stop())
+      .then(() => retention.stop())
+      .then(() => app.close())
+      .then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** `hush worker`: runs queued jobs from PostgreSQL until SIGINT/SIGTERM. */
+export async function worker(flags: ServerFlags): Promise<void> {
+  const config = loadConfig(configFlags(flags));
+  if (!config.databaseUrl) {
+    throw new CliError(
+      'hush worker needs PostgreSQL (HUSH_DATABASE_URL); with SQLite, hush serve runs the workers',
+    );
+  }
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config);
+  const concurrency = Math.max(1, config.workers);
+  const pool = createWorkerPool({
+    database: app.database,
+    audit: app.services.audit,
+    resolve: app.services.resolve,
+    dataDir: config.dataDir,
+    concurrency,
+    logger,
+  });
+  await pool.start();
+  process.stdout.write(`Hush worker ${pool.workerId} runs up to ${concurrency} jobs at once\n`);
+  const stop = () =>
+    void pool
+      .stop()
+      .then(() => app.close())
+      .then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+/** `hush admin bootstrap`: the first Owner and organization, straight into the database. */
+export async function bootstrap(
+  opts: ServerFlags & { email: string; org: string; passwordStdin?: boolean },
+  cmd: Command,
+): Promise<void> {
+  const email = emailSchema.safeParse(opts.email);
+  if (!email.success) throw new CliError('--email: must be an e-mail address');
+  const org = slugSchema.safeParse(opts.org);
+  if (!org.success) throw new CliError(`--org: ${org.error.issues[0]?.message ?? 'invalid slug'}`);
+  const password = opts.passwordStdin
+    ? await readStdin()
+    : await promptHidden('Password for the Owner: ');
+  const pw = passwordSchema.safeParse(password);
+  if (!pw.success) throw new CliError(`password: ${pw.error.issues[0]?.message ?? 'invalid'}`);
+  const { passwordStdin: _p, email: _e, org: _o, ...flags } = opts;
+  const result = await withApp(flags, (app) =>
+    app.services.setup.bootstrap(CLI_CONTEXT, {
+      email: email.data,
+      password: pw.data,
+      org: org.data,
+    }),
+  );
+  output(!!globals(cmd).json, result, () =>
+    process.stdout.write(
+      `Created Owner ${result.user.email} of organization ${result.organization.slug}\n`,
+    ),
+  );
+}
+
+/** `hush admin migrate`: applies pending migrations (opening the app does it). */
+export async function migrate(flags: ServerFlags, cmd: Command): Promise<void> {
+  await withApp(flags, (app) => {
+    output(!!globals(cmd).json, { migrated: true, database: app.database.location }, () =>
+      process.stdout.write(`Database is up to date (${app.database.location})\n`),
+    );
+    return Promise.resolve();
+  });
+}
+
+/** `hush admin rotate-master-key`: a new key in the key file, every data key re-wrapped. */
+export async function rotateMasterKey(
+  opts: ServerFlags & { retireOld?: boolean },
+  cmd: Command,
+): Promise<void> {
+  const { retireOld, ...flags } = opts;
+  const config = loadConfig(configFlags(flags));
+  if (config.masterKey)
+    throw new CliError(
+      'HUSH_MASTER_KEY is set: rotate it in your key manager; this command rotates the key file',
+    );
+  const file = keyFilePath(config);
+  const { newKeyId } = addKeyToFile(file);
+  const count = await withApp(flags, async (app) => {
+    let n = await app.services.keys.rewrapAll(app.database.db);
+    // Data keys created by a running server just before it saw the new key: catch them too.
+    if (retireOld) n = await app.services.keys.rewrapAll(app.database.db);
+    return n;
+  });
+  if (retireOld) retireKeysInFile(file, [newKeyId]);
+  output(
+    !!globals(cmd).json,
+    { masterKeyId: newKeyId, rewrapped: count, retired: !!retireOld },
+    () =>
+      process.stdout.write(
+        `Master key ${newKeyId} is active; re-wrapped ${count} data keys${retireOld ? '; old keys removed' : ''}\n`,
+      ),
+  );
+}
