@@ -443,6 +443,38 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await page.waitForURL(/\/orgs\/acme\/members$/);
   });
 
+  it('offers a person removed from every organization to create one', async () => {
+    const invite = await api('POST', '/orgs/acme/invitations', {
+      email: 'loner@example.com',
+      role: 'viewer',
+    });
+    expect(invite.status).toBe(201);
+    const loner = await browser.newContext();
+    try {
+      const accepted = await loner.request.post(`${server.url}/api/v1/invitations/accept`, {
+        data: { token: (invite.body as { token: string }).token, password: 'loner password 1' },
+      });
+      expect(accepted.status()).toBe(201);
+      expect((await api('DELETE', '/orgs/acme/members/loner@example.com')).status).toBe(204);
+
+      const lonerPage = await loner.newPage();
+      await lonerPage.goto(server.url);
+      await expect
+        .poll(() => lonerPage.getByRole('heading', { name: 'No organization yet' }).count())
+        .toBe(1);
+      await lonerPage.getByLabel('Organization slug').fill('Not A Slug');
+      await lonerPage.getByRole('button', { name: 'Create organization' }).click();
+      await expect
+        .poll(() => lonerPage.getByLabel('Organization slug').getAttribute('aria-invalid'))
+        .toBe('true');
+      await lonerPage.getByLabel('Organization slug').fill('solo');
+      await lonerPage.getByRole('button', { name: 'Create organization' }).click();
+      await lonerPage.waitForURL(/\/orgs\/solo$/);
+    } finally {
+      await loner.close();
+    }
+  });
+
   it('works at 390 px wide: no sideways scroll, the menu opens by keyboard', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const path of [
