@@ -87,6 +87,7 @@ export function createOrgService(deps: { uow: UnitOfWork; audit: AuditService; k
       plan: 'free',
       auditRetentionDays: null,
       createdAt: now(),
+      activeDataKeyId: null,
     };
     await translateDbErrors(() => insertOrganization(trx, row), {
       message: `organization "${input.slug}" already exists`,

@@ -90,13 +90,14 @@ export function createSecretService(deps: {
   async function writeVersion(
     trx: Kysely<Schema>,
     ctx: RequestContext,
+    org: OrganizationRow,
     row: SecretRow,
     version: number,
     value: SecretValue,
     source: 'add' | 'rotate' | 'rollback',
     fromVersion: number | null = null,
   ) {
-    const sealed = await keys.seal(trx, row.orgId, plaintextOf(value), secretAad(row.id, version));
+    const sealed = await keys.seal(trx, org, plaintextOf(value), secretAad(row.id, version));
     const preview = previewOfValue(value);
     await insertSecretVersion(trx, {
       secretId: row.id,
@@ -157,7 +158,7 @@ export function createSecretService(deps: {
         : input.kind === 'file'
           ? { kind: 'file', content: input.content }
           : { kind: 'pgservice', settings: input.settings };
-    const preview = await writeVersion(trx, ctx, row, 1, value, 'add');
+    const preview = await writeVersion(trx, ctx, org, row, 1, value, 'add');
     const secret = toSecret(row, assignee.email, preview);
     await audit.append(trx, ctx, {
       orgId: org.id,
@@ -261,7 +262,7 @@ export function createSecretService(deps: {
       const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
       validateSecretValue(row.kind, row.name, row.fileName, value);
       const version = row.currentVersion + 1;
-      const preview = await writeVersion(trx, ctx, row, version, value, 'rotate');
+      const preview = await writeVersion(trx, ctx, org, row, version, value, 'rotate');
       await setCurrentVersion(trx, row.id, version, now());
       await audit.append(trx, ctx, {
         orgId: org.id,
@@ -325,6 +326,7 @@ export function createSecretService(deps: {
       const preview = await writeVersion(
         trx,
         ctx,
+        org,
         row,
         version,
         valueOf(row.kind, plaintext),
