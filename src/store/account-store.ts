@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 
+import { preparedQuery } from './prepared.js';
 import type { ApiTokenRow, Schema, SessionRow, UserRow } from './schema.js';
 
 /** Inserts a user; a taken e-mail raises the driver's unique violation. */
@@ -31,16 +32,22 @@ export async function insertSession(db: Kysely<Schema>, row: SessionRow): Promis
   await db.insertInto('sessions').values(row).execute();
 }
 
+// Run on every request a session cookie comes with: compiled once.
+const liveSession = preparedQuery(
+  { tokenHash: null, at: null },
+  (db, p: { tokenHash: string; at: string }) =>
+    db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.userId')
+      .select(['sessions.id', 'sessions.userId', 'users.email'])
+      .where('sessions.tokenHash', '=', p.tokenHash)
+      .where('sessions.revokedAt', 'is', null)
+      .where('sessions.expiresAt', '>', p.at),
+);
+
 /** A live (unrevoked, unexpired) session with its user, by token hash. */
-export function findLiveSession(db: Kysely<Schema>, tokenHash: string, at: string) {
-  return db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.userId')
-    .select(['sessions.id', 'sessions.userId', 'users.email'])
-    .where('sessions.tokenHash', '=', tokenHash)
-    .where('sessions.revokedAt', 'is', null)
-    .where('sessions.expiresAt', '>', at)
-    .executeTakeFirst();
+export async function findLiveSession(db: Kysely<Schema>, tokenHash: string, at: string) {
+  return (await liveSession(db, { tokenHash, at })).rows[0];
 }
 
 /** Marks a session revoked; returns whether a live one was found. */
@@ -59,19 +66,25 @@ export async function insertApiToken(db: Kysely<Schema>, row: ApiTokenRow): Prom
   await db.insertInto('apiTokens').values(row).execute();
 }
 
+// Run on every request a bearer token comes with: compiled once.
+const liveApiToken = preparedQuery(
+  { tokenHash: null, at: null },
+  (db, p: { tokenHash: string; at: string }) =>
+    db
+      .selectFrom('apiTokens')
+      .leftJoin('users', 'users.id', 'apiTokens.userId')
+      .selectAll('apiTokens')
+      .select('users.email')
+      .where('apiTokens.tokenHash', '=', p.tokenHash)
+      .where('apiTokens.revokedAt', 'is', null)
+      .where((eb) =>
+        eb.or([eb('apiTokens.expiresAt', 'is', null), eb('apiTokens.expiresAt', '>', p.at)]),
+      ),
+);
+
 /** A live API token by hash, with its user's e-mail for personal tokens. */
-export function findLiveApiToken(db: Kysely<Schema>, tokenHash: string, at: string) {
-  return db
-    .selectFrom('apiTokens')
-    .leftJoin('users', 'users.id', 'apiTokens.userId')
-    .selectAll('apiTokens')
-    .select('users.email')
-    .where('apiTokens.tokenHash', '=', tokenHash)
-    .where('apiTokens.revokedAt', 'is', null)
-    .where((eb) =>
-      eb.or([eb('apiTokens.expiresAt', 'is', null), eb('apiTokens.expiresAt', '>', at)]),
-    )
-    .executeTakeFirst();
+export async function findLiveApiToken(db: Kysely<Schema>, tokenHash: string, at: string) {
+  return (await liveApiToken(db, { tokenHash, at })).rows[0];
 }
 
 /** Live service tokens of an organization, or personal tokens of a user. */

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 
+import { preparedQuery } from './prepared.js';
 import type { InvitationRow, MemberRow, OrganizationRow, Schema } from './schema.js';
 
 /** Inserts an organization; a taken slug raises the driver's unique violation. */
@@ -7,12 +8,17 @@ export async function insertOrganization(db: Kysely<Schema>, row: OrganizationRo
   await db.insertInto('organizations').values(row).execute();
 }
 
+// Every organization-scoped request starts with it: compiled once.
+const organizationBySlug = preparedQuery({ slug: null }, (db, p: { slug: string }) =>
+  db.selectFrom('organizations').selectAll().where('slug', '=', p.slug),
+);
+
 /** An organization by slug. */
-export function findOrganizationBySlug(
+export async function findOrganizationBySlug(
   db: Kysely<Schema>,
   slug: string,
 ): Promise<OrganizationRow | undefined> {
-  return db.selectFrom('organizations').selectAll().where('slug', '=', slug).executeTakeFirst();
+  return (await organizationBySlug(db, { slug })).rows[0];
 }
 
 /** An organization by id. */
@@ -76,19 +82,24 @@ export function findMemberByEmail(db: Kysely<Schema>, orgId: string, email: stri
     .executeTakeFirst();
 }
 
+// Read by `authorize` for every request of a person: compiled once.
+const memberRole = preparedQuery(
+  { orgId: null, userId: null },
+  (db, p: { orgId: string; userId: string }) =>
+    db
+      .selectFrom('members')
+      .select('role')
+      .where('orgId', '=', p.orgId)
+      .where('userId', '=', p.userId),
+);
+
 /** The role of a user in an organization, or undefined when not a member. */
 export async function findMemberRole(
   db: Kysely<Schema>,
   orgId: string,
   userId: string,
 ): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('members')
-    .select('role')
-    .where('orgId', '=', orgId)
-    .where('userId', '=', userId)
-    .executeTakeFirst();
-  return row?.role;
+  return (await memberRole(db, { orgId, userId })).rows[0]?.role;
 }
 
 /** Changes a member's role. */

@@ -1,13 +1,53 @@
 import type { Kysely } from 'kysely';
 
+import { preparedQuery } from './prepared.js';
 import type { Schema, SecretRow, SecretVersionRow } from './schema.js';
 
 /** How many ciphertexts of old versions a secret keeps (SPEC §3: at least 10). */
 export const KEPT_CIPHERTEXTS = 10;
 
+// Every add runs both inserts: compiled once, every column always bound.
+const secretInsert = preparedQuery(
+  {
+    id: null,
+    orgId: null,
+    level: null,
+    scopeId: null,
+    projectId: null,
+    environmentId: null,
+    serviceId: null,
+    kind: null,
+    namespace: null,
+    name: null,
+    sensitivity: null,
+    assigneeId: null,
+    fileName: null,
+    currentVersion: null,
+    createdAt: null,
+    updatedAt: null,
+  },
+  (db, row: SecretRow) => db.insertInto('secrets').values(row),
+);
+
+const versionInsert = preparedQuery(
+  {
+    secretId: null,
+    version: null,
+    keyId: null,
+    ciphertext: null,
+    preview: null,
+    source: null,
+    fromVersion: null,
+    createdAt: null,
+    createdBy: null,
+    tool: null,
+  },
+  (db, row: SecretVersionRow) => db.insertInto('secretVersions').values(row),
+);
+
 /** Inserts a secret; the same (level, scope, name, assignee) raises a unique violation. */
 export async function insertSecret(db: Kysely<Schema>, row: SecretRow): Promise<void> {
-  await db.insertInto('secrets').values(row).execute();
+  await secretInsert(db, row);
 }
 
 /** Inserts a version row. */
@@ -15,7 +55,7 @@ export async function insertSecretVersion(
   db: Kysely<Schema>,
   row: SecretVersionRow,
 ): Promise<void> {
-  await db.insertInto('secretVersions').values(row).execute();
+  await versionInsert(db, row);
 }
 
 /** A secret of an organization by id. */
