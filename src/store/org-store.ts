@@ -1,16 +1,36 @@
 import type { Kysely } from 'kysely';
 
 import { preparedQuery } from './prepared.js';
-import type { InvitationRow, MemberRow, OrganizationRow, Schema } from './schema.js';
+import type { InvitationRow, MemberRow, OrganizationRow, ProjectRow, Schema } from './schema.js';
 
 /** Inserts an organization; a taken slug raises the driver's unique violation. */
 export async function insertOrganization(db: Kysely<Schema>, row: OrganizationRow): Promise<void> {
   await db.insertInto('organizations').values(row).execute();
 }
 
-// Every organization-scoped request starts with it: compiled once.
+// Every organization-scoped request starts with one of these two: compiled once.
 const organizationBySlug = preparedQuery({ slug: null }, (db, p: { slug: string }) =>
   db.selectFrom('organizations').selectAll().where('slug', '=', p.slug),
+);
+
+const organizationWithProject = preparedQuery(
+  { slug: null, projectSlug: null },
+  (db, p: { slug: string; projectSlug: string }) =>
+    db
+      .selectFrom('organizations')
+      .leftJoin('projects', (join) =>
+        join
+          .onRef('projects.orgId', '=', 'organizations.id')
+          .on('projects.slug', '=', p.projectSlug),
+      )
+      .selectAll('organizations')
+      .select([
+        'projects.id as projectId',
+        'projects.slug as projectSlug',
+        'projects.name as projectName',
+        'projects.createdAt as projectCreatedAt',
+      ])
+      .where('organizations.slug', '=', p.slug),
 );
 
 /** An organization by slug. */
@@ -19,6 +39,31 @@ export async function findOrganizationBySlug(
   slug: string,
 ): Promise<OrganizationRow | undefined> {
   return (await organizationBySlug(db, { slug })).rows[0];
+}
+
+/**
+ * An organization by slug and, from the same query, its project of `projectSlug` (null when it
+ * has none of that slug); undefined when there is no such organization.
+ */
+export async function findOrganizationWithProject(
+  db: Kysely<Schema>,
+  slug: string,
+  projectSlug: string,
+): Promise<{ org: OrganizationRow; project: ProjectRow | null } | undefined> {
+  const row = (await organizationWithProject(db, { slug, projectSlug })).rows[0];
+  if (!row) return undefined;
+  const { projectId, projectSlug: foundSlug, projectName, projectCreatedAt, ...org } = row;
+  const project =
+    projectId === null
+      ? null
+      : {
+          id: projectId,
+          orgId: org.id,
+          slug: foundSlug!,
+          name: projectName!,
+          createdAt: projectCreatedAt!,
+        };
+  return { org, project };
 }
 
 /** An organization by id. */

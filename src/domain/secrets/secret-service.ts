@@ -23,7 +23,7 @@ import type { KeyService } from '../keys/key-service.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import { authorize } from '../policy/authorize.js';
 import type { UnitOfWork } from '../unit-of-work.js';
-import { type LevelRef, levelResource, type ResolvedLevel, resolveLevel } from './scope.js';
+import { type LevelRef, levelResource, loadLevel, type ResolvedLevel } from './scope.js';
 import {
   plaintextOf,
   previewOfValue,
@@ -183,8 +183,7 @@ export function createSecretService(deps: {
     assignee?: string,
   ) {
     return uow.write(ctx, async (trx) => {
-      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-      const at = await resolveLevel(trx, org, ref);
+      const { org, at } = await loadLevel(trx, ctx, orgSlug, ref);
       await authorize(trx, ctx, 'secrets:write', levelResource(org, at, inputs[0]?.name ?? null));
       const id = await assigneeId(trx, org, assignee);
       const created: Secret[] = [];
@@ -201,8 +200,7 @@ export function createSecretService(deps: {
 
   function list(ctx: RequestContext, orgSlug: string, ref: LevelRef) {
     return uow.read(ctx, async (db) => {
-      const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
-      const at = await resolveLevel(db, org, ref);
+      const { org, at } = await loadLevel(db, ctx, orgSlug, ref);
       await authorize(
         db,
         ctx,
