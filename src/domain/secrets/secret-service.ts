@@ -11,10 +11,11 @@ import {
   deleteSecret,
   findSecret,
   findSecretVersion,
-  insertSecret,
   insertSecretVersion,
+  insertSecretWithFirstVersion,
   listSecretsAt,
   listSecretVersions,
+  type SealedVersion,
   setCurrentVersion,
 } from '../../store/secret-store.js';
 import type { AuditService } from '../audit/audit-service.js';
@@ -87,27 +88,20 @@ export function createSecretService(deps: {
     return member.userId;
   }
 
-  async function writeVersion(
+  /** Seals `value` as version `version` of `row`: the version's sealed and provenance fields. */
+  async function sealVersion(
     trx: Kysely<Schema>,
     ctx: RequestContext,
     org: OrganizationRow,
     row: SecretRow,
     version: number,
     value: SecretValue,
-    source: 'add' | 'rotate' | 'rollback',
-    fromVersion: number | null = null,
-  ) {
+  ): Promise<SealedVersion> {
     const sealed = await keys.seal(trx, org, plaintextOf(value), secretAad(row.id, version));
-    const preview = previewOfValue(value);
-    await insertSecretVersion(trx, {
-      secretId: row.id,
-      version,
+    return {
       keyId: sealed.keyId,
       ciphertext: sealed.ciphertext,
-      preview,
-      source,
-      fromVersion,
-      createdAt: now(),
+      preview: previewOfValue(value),
       createdBy:
         ctx.actor.kind === 'user'
           ? ctx.actor.email
@@ -115,8 +109,29 @@ export function createSecretService(deps: {
             ? `token:${ctx.actor.name}`
             : 'system',
       tool: ctx.tool,
+    };
+  }
+
+  async function writeVersion(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    org: OrganizationRow,
+    row: SecretRow,
+    version: number,
+    value: SecretValue,
+    source: 'rotate' | 'rollback',
+    fromVersion: number | null = null,
+  ) {
+    const sealed = await sealVersion(trx, ctx, org, row, version, value);
+    await insertSecretVersion(trx, {
+      secretId: row.id,
+      version,
+      source,
+      fromVersion,
+      createdAt: now(),
+      ...sealed,
     });
-    return preview;
+    return sealed.preview;
   }
 
   /** Inserts one secret (first version) inside `trx`; used by add and by pg_service imports. */
@@ -148,18 +163,18 @@ export function createSecretService(deps: {
       createdAt: t,
       updatedAt: t,
     };
-    await translateDbErrors(() => insertSecret(trx, row), {
-      message: `${row.namespace === 'pgservice' ? 'pg service' : 'secret'} "${row.name}" already exists at ${at.label}${assignee.email ? ` for ${assignee.email}` : ''}; rotate or remove it instead`,
-      details: { field: 'name' },
-    });
     const value: SecretValue =
       input.kind === 'env'
         ? { kind: 'env', value: input.value }
         : input.kind === 'file'
           ? { kind: 'file', content: input.content }
           : { kind: 'pgservice', settings: input.settings };
-    const preview = await writeVersion(trx, ctx, org, row, 1, value, 'add');
-    const secret = toSecret(row, assignee.email, preview);
+    const first = await sealVersion(trx, ctx, org, row, 1, value);
+    await translateDbErrors(() => insertSecretWithFirstVersion(trx, row, first), {
+      message: `${row.namespace === 'pgservice' ? 'pg service' : 'secret'} "${row.name}" already exists at ${at.label}${assignee.email ? ` for ${assignee.email}` : ''}; rotate or remove it instead`,
+      details: { field: 'name' },
+    });
+    const secret = toSecret(row, assignee.email, first.preview);
     await audit.append(trx, ctx, {
       orgId: org.id,
       eventType: 'CREATE',
