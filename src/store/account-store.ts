@@ -32,19 +32,22 @@ export async function insertSession(db: Kysely<Schema>, row: SessionRow): Promis
   await db.insertInto('sessions').values(row).execute();
 }
 
-const liveSession = preparedQuery((db, a: { tokenHash: string; at: string }) =>
-  db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.userId')
-    .select(['sessions.id', 'sessions.userId', 'users.email'])
-    .where('sessions.tokenHash', '=', a.tokenHash)
-    .where('sessions.revokedAt', 'is', null)
-    .where('sessions.expiresAt', '>', a.at),
+// Run on every request a session cookie comes with: compiled once.
+const liveSession = preparedQuery(
+  { tokenHash: null, at: null },
+  (db, p: { tokenHash: string; at: string }) =>
+    db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.userId')
+      .select(['sessions.id', 'sessions.userId', 'users.email'])
+      .where('sessions.tokenHash', '=', p.tokenHash)
+      .where('sessions.revokedAt', 'is', null)
+      .where('sessions.expiresAt', '>', p.at),
 );
 
 /** A live (unrevoked, unexpired) session with its user, by token hash. */
 export async function findLiveSession(db: Kysely<Schema>, tokenHash: string, at: string) {
-  return (await liveSession(db, { tokenHash, at }))[0];
+  return (await liveSession(db, { tokenHash, at })).rows[0];
 }
 
 /** Marks a session revoked; returns whether a live one was found. */
@@ -63,27 +66,31 @@ export async function insertApiToken(db: Kysely<Schema>, row: ApiTokenRow): Prom
   await db.insertInto('apiTokens').values(row).execute();
 }
 
-const liveApiToken = preparedQuery((db, a: { tokenHash: string; at: string }) =>
-  db
-    .selectFrom('apiTokens')
-    .leftJoin('users', 'users.id', 'apiTokens.userId')
-    .leftJoin('organizations', 'organizations.id', 'apiTokens.orgId')
-    .leftJoin('auditHeads', 'auditHeads.orgId', 'apiTokens.orgId')
-    .selectAll('apiTokens')
-    .select([
-      'users.email',
-      'organizations.slug as orgSlug',
-      'organizations.name as orgName',
-      'organizations.plan as orgPlan',
-      'organizations.auditRetentionDays as orgAuditRetentionDays',
-      'organizations.createdAt as orgCreatedAt',
-      'auditHeads.changeSeq as orgChangeSeq',
-    ])
-    .where('apiTokens.tokenHash', '=', a.tokenHash)
-    .where('apiTokens.revokedAt', 'is', null)
-    .where((eb) =>
-      eb.or([eb('apiTokens.expiresAt', 'is', null), eb('apiTokens.expiresAt', '>', a.at)]),
-    ),
+// Run on every request a bearer token comes with: compiled once.
+const liveApiToken = preparedQuery(
+  { tokenHash: null, at: null },
+  (db, a: { tokenHash: string; at: string }) =>
+    db
+      .selectFrom('apiTokens')
+      .leftJoin('users', 'users.id', 'apiTokens.userId')
+      .leftJoin('organizations', 'organizations.id', 'apiTokens.orgId')
+      .leftJoin('auditHeads', 'auditHeads.orgId', 'apiTokens.orgId')
+      .selectAll('apiTokens')
+      .select([
+        'users.email',
+        'organizations.slug as orgSlug',
+        'organizations.name as orgName',
+        'organizations.plan as orgPlan',
+        'organizations.auditRetentionDays as orgAuditRetentionDays',
+        'organizations.createdAt as orgCreatedAt',
+        'organizations.activeDataKeyId as orgActiveDataKeyId',
+        'auditHeads.changeSeq as orgChangeSeq',
+      ])
+      .where('apiTokens.tokenHash', '=', a.tokenHash)
+      .where('apiTokens.revokedAt', 'is', null)
+      .where((eb) =>
+        eb.or([eb('apiTokens.expiresAt', 'is', null), eb('apiTokens.expiresAt', '>', a.at)]),
+      ),
 );
 
 /**
@@ -92,7 +99,7 @@ const liveApiToken = preparedQuery((db, a: { tokenHash: string; at: string }) =>
  * no second one).
  */
 export async function findLiveApiToken(db: Kysely<Schema>, tokenHash: string, at: string) {
-  return (await liveApiToken(db, { tokenHash, at }))[0];
+  return (await liveApiToken(db, { tokenHash, at })).rows[0];
 }
 
 /** Live service tokens of an organization, or personal tokens of a user. */

@@ -18,7 +18,7 @@ export async function advanceAuditHead(
   changes = false,
 ): Promise<{ seq: number; prevHash: string }> {
   const advance = changes ? advanceHeadChanging : advanceHead;
-  let [head] = await advance(trx, { orgId, count });
+  let [head] = (await advance(trx, { orgId, count })).rows;
   if (!head) {
     // The organization's first event: create its head, then take the lock as usual.
     await trx
@@ -26,30 +26,36 @@ export async function advanceAuditHead(
       .values({ orgId, seq: 0, hash: GENESIS })
       .onConflict((oc) => oc.column('orgId').doNothing())
       .execute();
-    [head] = await advance(trx, { orgId, count });
+    [head] = (await advance(trx, { orgId, count })).rows;
     if (!head) throw new Error(`audit head of ${orgId} could not be created`);
   }
   return { seq: Number(head.seq) - count + 1, prevHash: head.hash };
 }
 
-const advanceHead = preparedQuery((trx, a: { orgId: string; count: number }) =>
-  trx
-    .updateTable('auditHeads')
-    .set((eb) => ({ seq: eb('seq', '+', a.count) }))
-    .where('orgId', '=', a.orgId)
-    .returning(['seq', 'hash']),
+const advanceHead = preparedQuery(
+  { orgId: null, count: null },
+  (trx, a: { orgId: string; count: number }) =>
+    trx
+      .updateTable('auditHeads')
+      .set((eb) => ({ seq: eb('seq', '+', a.count) }))
+      .where('orgId', '=', a.orgId)
+      .returning(['seq', 'hash']),
 );
 
-const advanceHeadChanging = preparedQuery((trx, a: { orgId: string; count: number }) =>
-  trx
-    .updateTable('auditHeads')
-    .set((eb) => ({ seq: eb('seq', '+', a.count), changeSeq: eb('seq', '+', a.count) }))
-    .where('orgId', '=', a.orgId)
-    .returning(['seq', 'hash']),
+const advanceHeadChanging = preparedQuery(
+  { orgId: null, count: null },
+  (trx, a: { orgId: string; count: number }) =>
+    trx
+      .updateTable('auditHeads')
+      .set((eb) => ({ seq: eb('seq', '+', a.count), changeSeq: eb('seq', '+', a.count) }))
+      .where('orgId', '=', a.orgId)
+      .returning(['seq', 'hash']),
 );
 
-const setHeadHash = preparedQuery((trx, a: { orgId: string; hash: string }) =>
-  trx.updateTable('auditHeads').set({ hash: a.hash }).where('orgId', '=', a.orgId),
+const setHeadHash = preparedQuery(
+  { orgId: null, hash: null },
+  (trx, a: { orgId: string; hash: string }) =>
+    trx.updateTable('auditHeads').set({ hash: a.hash }).where('orgId', '=', a.orgId),
 );
 
 // Rows per INSERT: 17 parameters each stays far below SQLite's and PostgreSQL's limits.
@@ -85,13 +91,13 @@ export async function findOrganizationVersion(
   db: Kysely<Schema>,
   slug: string,
 ): Promise<OrganizationVersion | undefined> {
-  const [row] = await organizationVersion(db, { slug });
+  const [row] = (await organizationVersion(db, { slug })).rows;
   if (!row) return undefined;
   const { changeSeq, ...org } = row;
   return { org, changeSeq: Number(changeSeq ?? 0) };
 }
 
-const organizationVersion = preparedQuery((db, a: { slug: string }) =>
+const organizationVersion = preparedQuery({ slug: null }, (db, a: { slug: string }) =>
   db
     .selectFrom('organizations')
     .leftJoin('auditHeads', 'auditHeads.orgId', 'organizations.id')

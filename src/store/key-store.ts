@@ -7,7 +7,20 @@ export async function insertDataKey(db: Kysely<Schema>, row: DataKeyRow): Promis
   await db.insertInto('dataKeys').values(row).execute();
 }
 
-/** The newest data key of an organization (the one new values are encrypted with). */
+/** Makes a data key the one the organization's new values are sealed with. */
+export async function activateDataKey(
+  db: Kysely<Schema>,
+  orgId: string,
+  keyId: string,
+): Promise<void> {
+  await db
+    .updateTable('organizations')
+    .set({ activeDataKeyId: keyId })
+    .where('id', '=', orgId)
+    .execute();
+}
+
+/** The newest data key of an organization (for an organization row that names none). */
 export function findActiveDataKey(
   db: Kysely<Schema>,
   orgId: string,

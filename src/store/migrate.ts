@@ -7,6 +7,7 @@ import * as jobs from './migrations/0003-jobs.js';
 import * as customRoles from './migrations/0004-custom-roles.js';
 import * as auditScale from './migrations/0005-audit-scale.js';
 import * as changeSeq from './migrations/0006-change-seq.js';
+import * as activeDataKey from './migrations/0007-active-data-key.js';
 import type { Schema } from './schema.js';
 
 // Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-custom-roles': customRoles,
   '0005-audit-scale': auditScale,
   '0006-change-seq': changeSeq,
+  '0007-active-data-key': activeDataKey,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -1,18 +1,69 @@
 import type { Kysely } from 'kysely';
 
-import type { InvitationRow, MemberRow, OrganizationRow, Schema } from './schema.js';
+import { preparedQuery } from './prepared.js';
+import type { InvitationRow, MemberRow, OrganizationRow, ProjectRow, Schema } from './schema.js';
 
 /** Inserts an organization; a taken slug raises the driver's unique violation. */
 export async function insertOrganization(db: Kysely<Schema>, row: OrganizationRow): Promise<void> {
   await db.insertInto('organizations').values(row).execute();
 }
 
+// Every organization-scoped request starts with one of these two: compiled once.
+const organizationBySlug = preparedQuery({ slug: null }, (db, p: { slug: string }) =>
+  db.selectFrom('organizations').selectAll().where('slug', '=', p.slug),
+);
+
+const organizationWithProject = preparedQuery(
+  { slug: null, projectSlug: null },
+  (db, p: { slug: string; projectSlug: string }) =>
+    db
+      .selectFrom('organizations')
+      .leftJoin('projects', (join) =>
+        join
+          .onRef('projects.orgId', '=', 'organizations.id')
+          .on('projects.slug', '=', p.projectSlug),
+      )
+      .selectAll('organizations')
+      .select([
+        'projects.id as projectId',
+        'projects.slug as projectSlug',
+        'projects.name as projectName',
+        'projects.createdAt as projectCreatedAt',
+      ])
+      .where('organizations.slug', '=', p.slug),
+);
+
 /** An organization by slug. */
-export function findOrganizationBySlug(
+export async function findOrganizationBySlug(
   db: Kysely<Schema>,
   slug: string,
 ): Promise<OrganizationRow | undefined> {
-  return db.selectFrom('organizations').selectAll().where('slug', '=', slug).executeTakeFirst();
+  return (await organizationBySlug(db, { slug })).rows[0];
+}
+
+/**
+ * An organization by slug and, from the same query, its project of `projectSlug` (null when it
+ * has none of that slug); undefined when there is no such organization.
+ */
+export async function findOrganizationWithProject(
+  db: Kysely<Schema>,
+  slug: string,
+  projectSlug: string,
+): Promise<{ org: OrganizationRow; project: ProjectRow | null } | undefined> {
+  const row = (await organizationWithProject(db, { slug, projectSlug })).rows[0];
+  if (!row) return undefined;
+  const { projectId, projectSlug: foundSlug, projectName, projectCreatedAt, ...org } = row;
+  const project =
+    projectId === null
+      ? null
+      : {
+          id: projectId,
+          orgId: org.id,
+          slug: foundSlug!,
+          name: projectName!,
+          createdAt: projectCreatedAt!,
+        };
+  return { org, project };
 }
 
 /** An organization by id. */
@@ -76,19 +127,24 @@ export function findMemberByEmail(db: Kysely<Schema>, orgId: string, email: stri
     .executeTakeFirst();
 }
 
+// Read by `authorize` for every request of a person: compiled once.
+const memberRole = preparedQuery(
+  { orgId: null, userId: null },
+  (db, p: { orgId: string; userId: string }) =>
+    db
+      .selectFrom('members')
+      .select('role')
+      .where('orgId', '=', p.orgId)
+      .where('userId', '=', p.userId),
+);
+
 /** The role of a user in an organization, or undefined when not a member. */
 export async function findMemberRole(
   db: Kysely<Schema>,
   orgId: string,
   userId: string,
 ): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('members')
-    .select('role')
-    .where('orgId', '=', orgId)
-    .where('userId', '=', userId)
-    .executeTakeFirst();
-  return row?.role;
+  return (await memberRole(db, { orgId, userId })).rows[0]?.role;
 }
 
 /** Changes a member's role. */

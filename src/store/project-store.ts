@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 
+import { preparedQuery } from './prepared.js';
 import type { EnvironmentRow, ProjectRow, Schema, ServiceRow } from './schema.js';
 
 /** Inserts a project; a taken slug in the organization raises a unique violation. */
@@ -7,18 +8,20 @@ export async function insertProject(db: Kysely<Schema>, row: ProjectRow): Promis
   await db.insertInto('projects').values(row).execute();
 }
 
+// Most project-level requests look their project up: compiled once.
+const projectBySlug = preparedQuery(
+  { orgId: null, slug: null },
+  (db, p: { orgId: string; slug: string }) =>
+    db.selectFrom('projects').selectAll().where('orgId', '=', p.orgId).where('slug', '=', p.slug),
+);
+
 /** A project by organization and slug. */
-export function findProject(
+export async function findProject(
   db: Kysely<Schema>,
   orgId: string,
   slug: string,
 ): Promise<ProjectRow | undefined> {
-  return db
-    .selectFrom('projects')
-    .selectAll()
-    .where('orgId', '=', orgId)
-    .where('slug', '=', slug)
-    .executeTakeFirst();
+  return (await projectBySlug(db, { orgId, slug })).rows[0];
 }
 
 /** Projects of an organization, by slug. */

@@ -39,6 +39,8 @@ export interface OrganizationRow {
   plan: string;
   auditRetentionDays: number | null;
   createdAt: string;
+  /** The data key new values are sealed with (null only before the first key is made). */
+  activeDataKeyId: string | null;
 }
 
 export interface DataKeyRow {

@@ -1,13 +1,111 @@
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import { type ExpressionBuilder, type Kysely, PostgresAdapter } from 'kysely';
 
+import { preparedQuery } from './prepared.js';
 import type { Schema, SecretRow, SecretVersionRow } from './schema.js';
 
 /** How many ciphertexts of old versions a secret keeps (SPEC §3: at least 10). */
 export const KEPT_CIPHERTEXTS = 10;
 
-/** Inserts a secret; the same (level, scope, name, assignee) raises a unique violation. */
-export async function insertSecret(db: Kysely<Schema>, row: SecretRow): Promise<void> {
-  await db.insertInto('secrets').values(row).execute();
+// The parameters of a secret row: every column, always bound.
+const SECRET_COLUMNS: { readonly [K in keyof SecretRow]-?: null } = {
+  id: null,
+  orgId: null,
+  level: null,
+  scopeId: null,
+  projectId: null,
+  environmentId: null,
+  serviceId: null,
+  kind: null,
+  namespace: null,
+  name: null,
+  sensitivity: null,
+  assigneeId: null,
+  fileName: null,
+  currentVersion: null,
+  createdAt: null,
+  updatedAt: null,
+};
+
+// Every add runs both inserts (SQLite) or the one below (PostgreSQL): compiled once.
+const secretInsert = preparedQuery(SECRET_COLUMNS, (db, row: SecretRow) =>
+  db.insertInto('secrets').values(row),
+);
+
+const versionInsert = preparedQuery(
+  {
+    secretId: null,
+    version: null,
+    keyId: null,
+    ciphertext: null,
+    preview: null,
+    source: null,
+    fromVersion: null,
+    createdAt: null,
+    createdBy: null,
+    tool: null,
+  },
+  (db, row: SecretVersionRow) => db.insertInto('secretVersions').values(row),
+);
+
+/** The sealed value and provenance of one version of a secret. */
+export type SealedVersion = Pick<
+  SecretVersionRow,
+  'keyId' | 'ciphertext' | 'preview' | 'createdBy' | 'tool'
+>;
+
+// PostgreSQL takes both rows in one statement (a data-modifying WITH; the foreign key is checked
+// at the end of the statement, when the secret is there): one round trip less per add.
+const secretWithFirstVersionInsert = preparedQuery(
+  {
+    ...SECRET_COLUMNS,
+    keyId: null,
+    ciphertext: null,
+    preview: null,
+    createdBy: null,
+    tool: null,
+  },
+  (db, p: SecretRow & SealedVersion) => {
+    const { keyId, ciphertext, preview, createdBy, tool, ...row } = p;
+    return db
+      .with('secret', (q) => q.insertInto('secrets').values(row))
+      .insertInto('secretVersions')
+      .values({
+        secretId: row.id,
+        version: 1,
+        keyId,
+        ciphertext,
+        preview,
+        source: 'add',
+        fromVersion: null,
+        createdAt: row.createdAt,
+        createdBy,
+        tool,
+      });
+  },
+);
+
+/**
+ * Inserts a secret with its version 1, in one statement where the database allows it; the same
+ * (level, scope, name, assignee) raises a unique violation and inserts neither.
+ */
+export async function insertSecretWithFirstVersion(
+  db: Kysely<Schema>,
+  row: SecretRow,
+  first: SealedVersion,
+): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await secretWithFirstVersionInsert(db, { ...row, ...first });
+    return;
+  }
+  await secretInsert(db, row);
+  await versionInsert(db, {
+    secretId: row.id,
+    version: 1,
+    source: 'add',
+    fromVersion: null,
+    createdAt: row.createdAt,
+    ...first,
+  });
 }
 
 /** Inserts a version row. */
@@ -15,7 +113,7 @@ export async function insertSecretVersion(
   db: Kysely<Schema>,
   row: SecretVersionRow,
 ): Promise<void> {
-  await db.insertInto('secretVersions').values(row).execute();
+  await versionInsert(db, row);
 }
 
 /** A secret of an organization by id. */

@@ -192,6 +192,36 @@ describe.each(DIALECTS)('secrets through REST on %s', (dialect) => {
     expect(await count()).toEqual(before);
   });
 
+  it('names a missing project to members only, after checking the level, and writes nothing', async () => {
+    const alices = await t.call('POST', '/api/v1/orgs', { token: alice, body: { slug: 'alices' } });
+    expect(alices.status, alices.text).toBe(201);
+    const before = await count();
+    const secret = { kind: 'env', name: 'NOWHERE', value: 'x' };
+    const post = (org: string, body: object, token: string) =>
+      t.call('POST', `/api/v1/orgs/${org}/secrets`, { token, body: { ...body, secret } });
+    const codes = [
+      await post('alices', { project: 'nope' }, owner), // an outsider learns nothing
+      await post('alices', { project: 'nope' }, alice),
+      await post('alices', { project: 'nope', env: 'prod', service: 'sync' }, alice),
+      await post('nope', { project: 'maps' }, owner),
+      await post(OWNER.org, { project: 'nope', env: 'prod' }, owner),
+      await post(OWNER.org, { project: 'maps', env: 'nope' }, owner),
+      await t.call('GET', '/api/v1/orgs/alices/projects/nope', { token: owner }),
+      await t.call('GET', '/api/v1/orgs/alices/projects/nope', { token: alice }),
+    ].map((r) => `${r.status} ${r.body.error.code}`);
+    expect(codes).toEqual([
+      '404 ORGANIZATION_NOT_FOUND',
+      '404 PROJECT_NOT_FOUND',
+      '400 VALIDATION_FAILED',
+      '404 ORGANIZATION_NOT_FOUND',
+      '404 PROJECT_NOT_FOUND',
+      '404 ENVIRONMENT_NOT_FOUND',
+      '404 ORGANIZATION_NOT_FOUND',
+      '404 PROJECT_NOT_FOUND',
+    ]);
+    expect(await count()).toEqual(before);
+  });
+
   it('has the database itself refuse a duplicate unassigned secret', async () => {
     const row = await t.app.database.db
       .selectFrom('secrets')

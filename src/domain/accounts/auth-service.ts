@@ -167,6 +167,7 @@ export function createAuthService(deps: {
               plan: t.orgPlan!,
               auditRetentionDays: t.orgAuditRetentionDays,
               createdAt: t.orgCreatedAt!,
+              activeDataKeyId: t.orgActiveDataKeyId,
             },
             changeSeq: Number(t.orgChangeSeq ?? 0),
           },

@@ -6,13 +6,14 @@ import { decryptValue, encryptValue, generateDataKey } from '../../crypto/envelo
 import type { MasterKeyProvider } from '../../crypto/key-provider.js';
 import { hushError } from '../../errors.js';
 import {
+  activateDataKey,
   findActiveDataKey,
   findDataKey,
   insertDataKey,
   listAllDataKeys,
   rewrapDataKey,
 } from '../../store/key-store.js';
-import type { Schema } from '../../store/schema.js';
+import type { OrganizationRow, Schema } from '../../store/schema.js';
 import { now } from '../context.js';
 
 /** A value encrypted under an organization's data key. */
@@ -23,19 +24,25 @@ export interface Sealed {
 
 /**
  * Per-organization data keys (SPEC §7): created with the organization, wrapped by the master key,
- * unwrapped once per process and kept in memory. Throws KEY_UNAVAILABLE when the master key
- * cannot unwrap a data key and DECRYPTION_FAILED when a ciphertext does not authenticate.
+ * unwrapped once per process and kept in memory. Which key seals new values is named by the
+ * organization row (read fresh by every write), never remembered by a process. Throws
+ * KEY_UNAVAILABLE when the master key cannot unwrap a data key and DECRYPTION_FAILED when a
+ * ciphertext does not authenticate.
  */
 export function createKeyService(deps: { masterKey: MasterKeyProvider }) {
   // Unwrapped data keys by id. A data key never changes (rotation re-wraps it), so no staleness.
   const cache = new Map<string, Buffer>();
 
-  /** Creates an organization's first data key inside the caller's transaction. */
+  /**
+   * Creates a data key for an organization inside the caller's transaction and makes it the one
+   * new values are sealed with; older keys stay and keep opening what they sealed.
+   */
   async function createDataKey(trx: Kysely<Schema>, orgId: string): Promise<string> {
     const key = generateDataKey();
     const { wrapped, masterKeyId } = await deps.masterKey.wrap(key);
     const id = randomUUID();
     await insertDataKey(trx, { id, orgId, wrappedKey: wrapped, masterKeyId, createdAt: now() });
+    await activateDataKey(trx, orgId, id);
     cache.set(id, key);
     return id;
   }
@@ -50,17 +57,25 @@ export function createKeyService(deps: { masterKey: MasterKeyProvider }) {
     return key;
   }
 
-  /** Encrypts with the organization's active data key, binding the ciphertext to `aad`. */
+  /**
+   * Encrypts with the active data key of `org` (a row read in the caller's transaction), binding
+   * the ciphertext to `aad`. Throws KEY_UNAVAILABLE when the organization has no data key.
+   *
+   * @example
+   * const org = await loadOrganization(trx, ctx, slug, 'org:read');
+   * const sealed = await keys.seal(trx, org, 'value', secretAad(secretId, 1));
+   */
   async function seal(
     db: Kysely<Schema>,
-    orgId: string,
+    org: Pick<OrganizationRow, 'id' | 'activeDataKeyId'>,
     plaintext: string | Buffer,
     aad: string,
   ): Promise<Sealed> {
-    const row = await findActiveDataKey(db, orgId);
-    if (!row) throw hushError('KEY_UNAVAILABLE', `organization ${orgId} has no data key`);
-    const key = await unwrap(db, row.id);
-    return { keyId: row.id, ciphertext: encryptValue(key, plaintext, aad) };
+    // An organization made by a server older than the column names no key: take the newest.
+    const keyId = org.activeDataKeyId ?? (await findActiveDataKey(db, org.id))?.id;
+    if (!keyId) throw hushError('KEY_UNAVAILABLE', `organization ${org.id} has no data key`);
+    const key = await unwrap(db, keyId);
+    return { keyId, ciphertext: encryptValue(key, plaintext, aad) };
   }
 
   /** Decrypts a sealed value; a ciphertext moved to another row fails (its `aad` differs). */

@@ -8,12 +8,13 @@ import {
   deleteOrganization,
   findOrganizationById,
   findOrganizationBySlug,
+  findOrganizationWithProject,
   insertMember,
   insertOrganization,
   listOrganizationsOfUser,
   updateOrganization,
 } from '../../store/org-store.js';
-import type { OrganizationRow, Schema } from '../../store/schema.js';
+import type { OrganizationRow, ProjectRow, Schema } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
@@ -58,6 +59,24 @@ export async function loadOrganization(
   return org;
 }
 
+/**
+ * {@link loadOrganization} and, from the same query, the organization's project of
+ * `projectSlug`: null when it has none (the caller decides whether that is an error, after the
+ * organization has been authorized). Throws ORGANIZATION_NOT_FOUND or PERMISSION_DENIED.
+ */
+export async function loadOrganizationWithProject(
+  db: Kysely<Schema>,
+  ctx: RequestContext,
+  slug: string,
+  projectSlug: string,
+  action: Action,
+): Promise<{ org: OrganizationRow; project: ProjectRow | null }> {
+  const found = await findOrganizationWithProject(db, slug, projectSlug);
+  if (!found) throw hushError('ORGANIZATION_NOT_FOUND', `organization "${slug}" not found`);
+  await authorize(db, ctx, action, organizationResource(found.org));
+  return found;
+}
+
 /** What the policy checks for an action on the organization itself. */
 export function organizationResource(org: OrganizationRow): Resource {
   return {
@@ -87,6 +106,7 @@ export function createOrgService(deps: { uow: UnitOfWork; audit: AuditService; k
       plan: 'free',
       auditRetentionDays: null,
       createdAt: now(),
+      activeDataKeyId: null,
     };
     await translateDbErrors(() => insertOrganization(trx, row), {
       message: `organization "${input.slug}" already exists`,

@@ -27,7 +27,7 @@ import type {
 } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
-import { loadOrganization } from '../orgs/org-service.js';
+import { loadOrganization, loadOrganizationWithProject } from '../orgs/org-service.js';
 import { authorize, listableProjectIds } from '../policy/authorize.js';
 import type { Action } from '../policy/roles.js';
 import type { UnitOfWork } from '../unit-of-work.js';
@@ -49,8 +49,9 @@ export async function loadProject(
   projectSlug: string,
   action: Action,
 ): Promise<{ org: OrganizationRow; project: ProjectRow }> {
-  const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
-  const project = await loadProjectRow(db, org, projectSlug);
+  const found = await loadOrganizationWithProject(db, ctx, orgSlug, projectSlug, 'org:read');
+  const { org } = found;
+  const project = found.project ?? projectNotFound(projectSlug);
   await authorize(db, ctx, action, {
     orgId: org.id,
     orgSlug: org.slug,
@@ -68,9 +69,12 @@ export async function loadProjectRow(
   org: OrganizationRow,
   slug: string,
 ): Promise<ProjectRow> {
-  const project = await findProject(db, org.id, slug);
-  if (!project) throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`);
-  return project;
+  return (await findProject(db, org.id, slug)) ?? projectNotFound(slug);
+}
+
+/** Throws PROJECT_NOT_FOUND for a project slug. */
+export function projectNotFound(slug: string): never {
+  throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`);
 }
 
 /** A service of a loaded project. Throws SERVICE_NOT_FOUND. */

@@ -9,8 +9,15 @@ import type {
   Schema,
   ServiceRow,
 } from '../../store/schema.js';
+import type { RequestContext } from '../context.js';
+import { loadOrganization, loadOrganizationWithProject } from '../orgs/org-service.js';
 import type { Resource } from '../policy/authorize.js';
-import { loadEnvironment, loadProjectRow, loadService } from '../projects/project-service.js';
+import {
+  loadEnvironment,
+  loadProjectRow,
+  loadService,
+  projectNotFound,
+} from '../projects/project-service.js';
 import type { Level } from './resolve.js';
 
 /** Where a secret lives, as a client names it: nothing (organization), or project [+ env | service]. */
@@ -31,15 +38,22 @@ export interface ResolvedLevel {
   label: string;
 }
 
-/** Resolves a LEVEL reference. Throws VALIDATION_FAILED for env/service without project, or both. */
-export async function resolveLevel(
+/**
+ * Loads the organization (authorizing `org:read`) and resolves a LEVEL reference in it; the
+ * organization and the project come from one query. Throws ORGANIZATION_NOT_FOUND,
+ * PERMISSION_DENIED, VALIDATION_FAILED for env/service without project (or both), and
+ * PROJECT_NOT_FOUND, ENVIRONMENT_NOT_FOUND or SERVICE_NOT_FOUND.
+ */
+export async function loadLevel(
   db: Kysely<Schema>,
-  org: OrganizationRow,
+  ctx: RequestContext,
+  orgSlug: string,
   ref: LevelRef,
-): Promise<ResolvedLevel> {
+): Promise<{ org: OrganizationRow; at: ResolvedLevel }> {
   if (!ref.project) {
+    const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
     if (ref.env || ref.service) throw invalid('project', 'is required with env or service');
-    return {
+    const at: ResolvedLevel = {
       level: 'organization',
       scopeId: org.id,
       project: null,
@@ -47,9 +61,19 @@ export async function resolveLevel(
       service: null,
       label: `organization ${org.slug}`,
     };
+    return { org, at };
   }
+  const found = await loadOrganizationWithProject(db, ctx, orgSlug, ref.project, 'org:read');
   if (ref.env && ref.service) throw invalid('service', 'give either env or service, not both');
-  const project = await loadProjectRow(db, org, ref.project);
+  const project = found.project ?? projectNotFound(ref.project);
+  return { org: found.org, at: await levelIn(db, project, ref) };
+}
+
+async function levelIn(
+  db: Kysely<Schema>,
+  project: ProjectRow,
+  ref: LevelRef,
+): Promise<ResolvedLevel> {
   if (ref.env) {
     const environment = await loadEnvironment(db, project, ref.env);
     return {

@@ -11,10 +11,11 @@ import {
   deleteSecret,
   findSecret,
   findSecretVersion,
-  insertSecret,
   insertSecretVersion,
+  insertSecretWithFirstVersion,
   listSecretsAt,
   listSecretVersions,
+  type SealedVersion,
   setCurrentVersion,
 } from '../../store/secret-store.js';
 import type { AuditService } from '../audit/audit-service.js';
@@ -23,7 +24,7 @@ import type { KeyService } from '../keys/key-service.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import { authorize } from '../policy/authorize.js';
 import type { UnitOfWork } from '../unit-of-work.js';
-import { type LevelRef, levelResource, type ResolvedLevel, resolveLevel } from './scope.js';
+import { type LevelRef, levelResource, loadLevel, type ResolvedLevel } from './scope.js';
 import {
   plaintextOf,
   previewOfValue,
@@ -87,26 +88,20 @@ export function createSecretService(deps: {
     return member.userId;
   }
 
-  async function writeVersion(
+  /** Seals `value` as version `version` of `row`: the version's sealed and provenance fields. */
+  async function sealVersion(
     trx: Kysely<Schema>,
     ctx: RequestContext,
+    org: OrganizationRow,
     row: SecretRow,
     version: number,
     value: SecretValue,
-    source: 'add' | 'rotate' | 'rollback',
-    fromVersion: number | null = null,
-  ) {
-    const sealed = await keys.seal(trx, row.orgId, plaintextOf(value), secretAad(row.id, version));
-    const preview = previewOfValue(value);
-    await insertSecretVersion(trx, {
-      secretId: row.id,
-      version,
+  ): Promise<SealedVersion> {
+    const sealed = await keys.seal(trx, org, plaintextOf(value), secretAad(row.id, version));
+    return {
       keyId: sealed.keyId,
       ciphertext: sealed.ciphertext,
-      preview,
-      source,
-      fromVersion,
-      createdAt: now(),
+      preview: previewOfValue(value),
       createdBy:
         ctx.actor.kind === 'user'
           ? ctx.actor.email
@@ -114,8 +109,29 @@ export function createSecretService(deps: {
             ? `token:${ctx.actor.name}`
             : 'system',
       tool: ctx.tool,
+    };
+  }
+
+  async function writeVersion(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    org: OrganizationRow,
+    row: SecretRow,
+    version: number,
+    value: SecretValue,
+    source: 'rotate' | 'rollback',
+    fromVersion: number | null = null,
+  ) {
+    const sealed = await sealVersion(trx, ctx, org, row, version, value);
+    await insertSecretVersion(trx, {
+      secretId: row.id,
+      version,
+      source,
+      fromVersion,
+      createdAt: now(),
+      ...sealed,
     });
-    return preview;
+    return sealed.preview;
   }
 
   /** Inserts one secret (first version) inside `trx`; used by add and by pg_service imports. */
@@ -147,18 +163,18 @@ export function createSecretService(deps: {
       createdAt: t,
       updatedAt: t,
     };
-    await translateDbErrors(() => insertSecret(trx, row), {
-      message: `${row.namespace === 'pgservice' ? 'pg service' : 'secret'} "${row.name}" already exists at ${at.label}${assignee.email ? ` for ${assignee.email}` : ''}; rotate or remove it instead`,
-      details: { field: 'name' },
-    });
     const value: SecretValue =
       input.kind === 'env'
         ? { kind: 'env', value: input.value }
         : input.kind === 'file'
           ? { kind: 'file', content: input.content }
           : { kind: 'pgservice', settings: input.settings };
-    const preview = await writeVersion(trx, ctx, row, 1, value, 'add');
-    const secret = toSecret(row, assignee.email, preview);
+    const first = await sealVersion(trx, ctx, org, row, 1, value);
+    await translateDbErrors(() => insertSecretWithFirstVersion(trx, row, first), {
+      message: `${row.namespace === 'pgservice' ? 'pg service' : 'secret'} "${row.name}" already exists at ${at.label}${assignee.email ? ` for ${assignee.email}` : ''}; rotate or remove it instead`,
+      details: { field: 'name' },
+    });
+    const secret = toSecret(row, assignee.email, first.preview);
     await audit.append(trx, ctx, {
       orgId: org.id,
       eventType: 'CREATE',
@@ -182,8 +198,7 @@ export function createSecretService(deps: {
     assignee?: string,
   ) {
     return uow.write(ctx, async (trx) => {
-      const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-      const at = await resolveLevel(trx, org, ref);
+      const { org, at } = await loadLevel(trx, ctx, orgSlug, ref);
       await authorize(trx, ctx, 'secrets:write', levelResource(org, at, inputs[0]?.name ?? null));
       const id = await assigneeId(trx, org, assignee);
       const created: Secret[] = [];
@@ -200,8 +215,7 @@ export function createSecretService(deps: {
 
   function list(ctx: RequestContext, orgSlug: string, ref: LevelRef) {
     return uow.read(ctx, async (db) => {
-      const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
-      const at = await resolveLevel(db, org, ref);
+      const { org, at } = await loadLevel(db, ctx, orgSlug, ref);
       await authorize(
         db,
         ctx,
@@ -261,7 +275,7 @@ export function createSecretService(deps: {
       const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
       validateSecretValue(row.kind, row.name, row.fileName, value);
       const version = row.currentVersion + 1;
-      const preview = await writeVersion(trx, ctx, row, version, value, 'rotate');
+      const preview = await writeVersion(trx, ctx, org, row, version, value, 'rotate');
       await setCurrentVersion(trx, row.id, version, now());
       await audit.append(trx, ctx, {
         orgId: org.id,
@@ -325,6 +339,7 @@ export function createSecretService(deps: {
       const preview = await writeVersion(
         trx,
         ctx,
+        org,
         row,
         version,
         valueOf(row.kind, plaintext),

@@ -22,13 +22,12 @@ async function open(settings: { dataDir: string; databaseUrl?: string }): Promis
   return { ...app, close: () => handle.close() };
 }
 
-async function orgId(app: App, slug: string): Promise<string> {
-  const row = await app.database.db
+function orgRow(app: App, slug: string) {
+  return app.database.db
     .selectFrom('organizations')
-    .select('id')
+    .select(['id', 'activeDataKeyId'])
     .where('slug', '=', slug)
     .executeTakeFirstOrThrow();
-  return row.id;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<HushError> {
@@ -55,15 +54,80 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
       password: 'password 123',
       org: 'acme',
     });
-    const id = await orgId(app, 'acme');
+    const org = await orgRow(app, 'acme');
     const sealed = await app.services.keys.seal(
       app.database.db,
-      id,
+      org,
       'sentinel-value',
       secretAad('s1', 1),
     );
-    return { settings, id, sealed };
+    return { settings, org, sealed };
   }
+
+  async function addSecret(on: App, name: string) {
+    const [created] = await on.services.secrets.add(SYSTEM_CONTEXT, 'acme', {}, [
+      { kind: 'env', name, value: `${name}-value`, sensitivity: 'secret' },
+    ]);
+    const version = await on.database.db
+      .selectFrom('secretVersions')
+      .select(['keyId', 'ciphertext'])
+      .where('secretId', '=', created!.id)
+      .executeTakeFirstOrThrow();
+    return { id: created!.id, keyId: version.keyId, ciphertext: version.ciphertext! };
+  }
+
+  async function opens(on: App, s: { id: string; keyId: string; ciphertext: string }) {
+    const plain = await on.services.keys.open(on.database.db, s, secretAad(s.id, 1));
+    return plain.toString();
+  }
+
+  it('seals with the key the organization row names, which its first key becomes', async () => {
+    const { org, sealed } = await start();
+    const keys = await app!.database.db.selectFrom('dataKeys').select('id').execute();
+    expect(keys.map((k) => k.id)).toEqual([org.activeDataKeyId]);
+    expect(sealed.keyId).toBe(org.activeDataKeyId);
+  });
+
+  it('seals new values with a newer data key at once while older values still open', async () => {
+    const { org } = await start();
+    const before = await addSecret(app!, 'BEFORE');
+    const newer = await app!.database.db
+      .transaction()
+      .execute((trx) => app!.services.keys.createDataKey(trx, org.id));
+    const after = await addSecret(app!, 'AFTER');
+    expect(before.keyId).toBe(org.activeDataKeyId);
+    expect(after.keyId).toBe(newer);
+    expect(await opens(app!, before)).toBe('BEFORE-value');
+    expect(await opens(app!, after)).toBe('AFTER-value');
+  });
+
+  it('uses a data key made through another server on the same database for its next seal', async () => {
+    const { settings, org } = await start();
+    await addSecret(app!, 'WARM'); // this server has sealed (and unwrapped) with the first key
+    const other = await open(settings);
+    try {
+      const newer = await other.database.db
+        .transaction()
+        .execute((trx) => other.services.keys.createDataKey(trx, org.id));
+      const after = await addSecret(app!, 'AFTER');
+      expect(after.keyId).toBe(newer);
+      expect(await opens(other, after)).toBe('AFTER-value');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('seals with the newest data key when the organization row names none (made by an older server)', async () => {
+    const { org } = await start();
+    await app!.database.db
+      .updateTable('organizations')
+      .set({ activeDataKeyId: null })
+      .where('id', '=', org.id)
+      .execute();
+    const sealed = await addSecret(app!, 'OLD_ROW');
+    expect(sealed.keyId).toBe(org.activeDataKeyId);
+    expect(await opens(app!, sealed)).toBe('OLD_ROW-value');
+  });
 
   it('generates the key file with mode 0600 on first start', async () => {
     const { settings } = await start();
