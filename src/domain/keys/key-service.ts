@@ -80,17 +80,22 @@ export function createKeyService(deps: { masterKey: MasterKeyProvider }) {
 
   /** Decrypts a sealed value; a ciphertext moved to another row fails (its `aad` differs). */
   async function open(db: Kysely<Schema>, sealed: Sealed, aad: string): Promise<Buffer> {
-    const key = await unwrap(db, sealed.keyId);
-    try {
-      return decryptValue(key, sealed.ciphertext, aad);
-    } catch (error) {
-      throw hushError(
-        'DECRYPTION_FAILED',
-        `ciphertext for ${aad} failed to decrypt`,
-        undefined,
-        error,
-      );
+    return decryptWith(await unwrap(db, sealed.keyId), sealed, aad);
+  }
+
+  /**
+   * Decrypts many sealed values: each distinct data key is unwrapped (or found cached) once,
+   * then every value is decrypted in one synchronous pass, not a promise per value.
+   */
+  async function openAll(
+    db: Kysely<Schema>,
+    items: readonly { sealed: Sealed; aad: string }[],
+  ): Promise<Buffer[]> {
+    const keys = new Map<string, Buffer>();
+    for (const { sealed } of items) {
+      if (!keys.has(sealed.keyId)) keys.set(sealed.keyId, await unwrap(db, sealed.keyId));
     }
+    return items.map(({ sealed, aad }) => decryptWith(keys.get(sealed.keyId)!, sealed, aad));
   }
 
   /** Re-wraps every data key with the provider's active master key; returns how many. */
@@ -111,7 +116,21 @@ export function createKeyService(deps: { masterKey: MasterKeyProvider }) {
     return rows.length;
   }
 
-  return { createDataKey, seal, open, rewrapAll, checkAll };
+  return { createDataKey, seal, open, openAll, rewrapAll, checkAll };
 }
 
 export type KeyService = ReturnType<typeof createKeyService>;
+
+/** Decrypts with an unwrapped key; a ciphertext that does not authenticate is DECRYPTION_FAILED. */
+function decryptWith(key: Buffer, sealed: Sealed, aad: string): Buffer {
+  try {
+    return decryptValue(key, sealed.ciphertext, aad);
+  } catch (error) {
+    throw hushError(
+      'DECRYPTION_FAILED',
+      `ciphertext for ${aad} failed to decrypt`,
+      undefined,
+      error,
+    );
+  }
+}

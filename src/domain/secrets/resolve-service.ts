@@ -138,11 +138,12 @@ export function createResolveService(deps: {
   /** Loads the candidates of a context and resolves them for a member (or none). */
   async function resolveIn(db: Kysely<Schema>, context: ContextScopes, member: string | null) {
     const rows = await listCandidates(db, [...context.scopes.keys()], member);
-    const candidates: Candidate[] = rows.map((r) => ({
-      ...r,
-      level: context.scopes.get(r.scopeId) ?? r.level,
-      version: r.currentVersion,
-    }));
+    // The rows are this call's own: completing them in place spares a copy of each.
+    const candidates = rows as Candidate[];
+    for (const c of candidates) {
+      c.level = context.scopes.get(c.scopeId) ?? c.level;
+      c.version = c.currentVersion;
+    }
     return resolveSecrets(candidates, member);
   }
 
@@ -188,28 +189,26 @@ export function createResolveService(deps: {
   }
 
   /** Decrypts the winners of a resolution. */
-  function decryptWinners(
+  async function decryptWinners(
     db: Kysely<Schema>,
     resolved: Awaited<ReturnType<typeof resolveIn>>,
   ): Promise<ResolvedSecret[]> {
-    return Promise.all(
-      resolved.map(async ({ winner: w }) => ({
-        id: w.id,
-        name: w.name,
-        kind: w.kind,
-        level: w.level,
-        assigned: w.assigneeId !== null,
-        fileName: w.fileName,
-        value: valueOf(
-          w.kind,
-          await keys.open(
-            db,
-            { keyId: w.keyId, ciphertext: w.ciphertext ?? '' },
-            secretAad(w.id, w.version),
-          ),
-        ),
+    const plaintexts = await keys.openAll(
+      db,
+      resolved.map(({ winner: w }) => ({
+        sealed: { keyId: w.keyId, ciphertext: w.ciphertext ?? '' },
+        aad: secretAad(w.id, w.version),
       })),
     );
+    return resolved.map(({ winner: w }, i) => ({
+      id: w.id,
+      name: w.name,
+      kind: w.kind,
+      level: w.level,
+      assigned: w.assigneeId !== null,
+      fileName: w.fileName,
+      value: valueOf(w.kind, plaintexts[i]!),
+    }));
   }
 
   /** Resolves and decrypts a context for a member (jobs) or none (service tokens); no authorization here. */

@@ -143,6 +143,28 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
     ).toBe('sentinel-value');
   });
 
+  it('opens many values under several data keys at once, and refuses any that was tampered', async () => {
+    const { org } = await start();
+    const before = await addSecret(app!, 'BEFORE');
+    await app!.database.db
+      .transaction()
+      .execute((trx) => app!.services.keys.createDataKey(trx, org.id));
+    const after = await addSecret(app!, 'AFTER');
+    expect(after.keyId).not.toBe(before.keyId);
+    const item = (x: typeof before) => ({ sealed: x, aad: secretAad(x.id, 1) });
+    const plain = await app!.services.keys.openAll(app!.database.db, [
+      item(before),
+      item(after),
+      item(before),
+    ]);
+    expect(plain.map(String)).toEqual(['BEFORE-value', 'AFTER-value', 'BEFORE-value']);
+    const moved = { sealed: after, aad: secretAad(before.id, 1) };
+    const error = await rejection(
+      app!.services.keys.openAll(app!.database.db, [item(before), moved]),
+    );
+    expect(error.code).toBe('DECRYPTION_FAILED');
+  });
+
   it('refuses a tampered ciphertext with DECRYPTION_FAILED', async () => {
     const { sealed } = await start();
     const raw = Buffer.from(sealed.ciphertext.slice(3), 'base64url');
