@@ -428,6 +428,9 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
 
   it('sends the user to sign-in with a clear message when the session expires', async () => {
     await openSecrets('org'); // the page has loaded with a live session
+    // Every request of the page has answered: none still in flight can meet the revoked session
+    // and send the page to sign-in before the click below.
+    await page.waitForLoadState('networkidle');
     await api('POST', '/auth/logout'); // revokes this browser's session on the server
     await page
       .getByRole('navigation', { name: 'Main' })
