@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --json]`: what users feel, on SQLite and PostgreSQL — reads
- * of resolved secrets over HTTP (a real `hush serve` child process under autocannon), `hush run`,
+ * `npm run bench [-- --quick] [--json] [--only sqlite|postgres] [--skip-audit]`: what users
+ * feel, on SQLite and PostgreSQL — reads of resolved secrets over HTTP (a real `hush serve` child process under autocannon), `hush run`,
  * writes, memory, in-process resolution and job start/done — plus the machine's floors measured
  * in the same run. With --json, one JSON object is the only thing on standard output; progress
  * goes to standard error. Asserts nothing.
@@ -16,7 +16,11 @@ import { ROOT } from './server.js';
 
 const quick = process.argv.includes('--quick');
 const asJson = process.argv.includes('--json');
-const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
+const only = process.argv[process.argv.indexOf('--only') + 1];
+const DIALECTS: Dialect[] = process.argv.includes('--only')
+  ? (['sqlite', 'postgres'] as const).filter((d) => d === only)
+  : ['sqlite', 'postgres'];
+if (DIALECTS.length === 0) throw new Error('--only takes sqlite or postgres');
 const size = quick ? { projects: 50, secrets: 3_000 } : { projects: 1_000, secrets: 100_000 };
 const durationSeconds = quick ? 2 : 10;
 
