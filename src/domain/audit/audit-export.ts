@@ -23,10 +23,16 @@ const CSV_COLUMNS: [string, keyof AuditEvent][] = [
   ['hash', 'hash'],
 ];
 
-/** RFC 4180: a field holding a comma, quote or line break is quoted, quotes doubled. */
-function csvField(value: unknown): string {
+/**
+ * RFC 4180: a field holding a comma, quote or line break is quoted, quotes doubled. A field that
+ * a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
+ * return: an e-mail typed at a failed sign-in, a name) gets a leading `'` (OWASP's advice
+ * against CSV injection), so opening an export never executes what someone typed.
+ */
+export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  let text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
