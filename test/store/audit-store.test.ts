@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Kysely } from 'kysely';
+import { describe, expect, it } from 'vitest';
 
 import { computeEventHash } from '../../src/domain/audit/chain.js';
 import { advanceAuditHead, insertAuditEvents } from '../../src/store/audit-store.js';
-import { type Database, openDatabase } from '../../src/store/db.js';
 import { isUniqueViolation } from '../../src/store/db-errors.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
-import type { AuditEventRow } from '../../src/store/schema.js';
-import { DIALECTS, freshDatabase } from '../helpers/databases.js';
-import { track } from '../helpers/resources.js';
+import type { AuditEventRow, Schema } from '../../src/store/schema.js';
+import { DIALECTS, migratedDatabases } from '../helpers/databases.js';
 
 const T = '2026-01-01T00:00:00.000Z';
 
@@ -32,22 +30,9 @@ function event(id: string, seq: number, prevHash: string): AuditEventRow {
 }
 
 describe.each(DIALECTS)('the audit store on %s', (dialect) => {
-  let database: Database | undefined;
-  afterEach(async () => {
-    await database?.close();
-    database = undefined;
-  });
+  const open = migratedDatabases(dialect);
 
-  async function open() {
-    const settings = await freshDatabase(dialect);
-    const opened = openDatabase(settings);
-    const handle = track(`database (${dialect})`, () => opened.close());
-    database = { ...opened, close: () => handle.close() };
-    await migrateToLatest(database.db);
-    return database.db;
-  }
-
-  const head = (db: Database['db']) =>
+  const head = (db: Kysely<Schema>) =>
     db
       .selectFrom('auditHeads')
       .select(['seq', 'hash'])

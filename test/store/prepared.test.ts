@@ -1,12 +1,9 @@
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { type Database, openDatabase } from '../../src/store/db.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
 import { preparedQuery } from '../../src/store/prepared.js';
 import type { OrganizationRow } from '../../src/store/schema.js';
-import { DIALECTS, freshDatabase } from '../helpers/databases.js';
-import { track } from '../helpers/resources.js';
+import { DIALECTS, migratedDatabases } from '../helpers/databases.js';
 
 // Module-level, as in the store: one prepared query serves every database of the run, both
 // dialects included, each compiling its own text.
@@ -49,20 +46,7 @@ function org(slug: string, plan = 'free'): OrganizationRow {
 }
 
 describe.each(DIALECTS)('prepared queries on %s', (dialect) => {
-  let database: Database | undefined;
-  afterEach(async () => {
-    await database?.close();
-    database = undefined;
-  });
-
-  async function open() {
-    const settings = await freshDatabase(dialect);
-    const opened = openDatabase(settings);
-    const handle = track(`database (${dialect})`, () => opened.close());
-    database = { ...opened, close: () => handle.close() };
-    await migrateToLatest(database.db);
-    return database.db;
-  }
+  const open = migratedDatabases(dialect);
 
   it('runs with the parameters of each call and keeps the query own constants', async () => {
     const db = await open();

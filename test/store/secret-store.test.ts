@@ -1,12 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { type Database, openDatabase } from '../../src/store/db.js';
 import { isUniqueViolation } from '../../src/store/db-errors.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
 import type { SecretRow } from '../../src/store/schema.js';
 import { insertSecretWithFirstVersion } from '../../src/store/secret-store.js';
-import { DIALECTS, freshDatabase } from '../helpers/databases.js';
-import { track } from '../helpers/resources.js';
+import { DIALECTS, migratedDatabases } from '../helpers/databases.js';
 
 const T = '2026-01-01T00:00:00.000Z';
 
@@ -40,19 +37,10 @@ const sealed = {
 };
 
 describe.each(DIALECTS)('the secret store on %s', (dialect) => {
-  let database: Database | undefined;
-  afterEach(async () => {
-    await database?.close();
-    database = undefined;
-  });
+  const migrated = migratedDatabases(dialect);
 
   async function open() {
-    const settings = await freshDatabase(dialect);
-    const opened = openDatabase(settings);
-    const handle = track(`database (${dialect})`, () => opened.close());
-    database = { ...opened, close: () => handle.close() };
-    const db = database.db;
-    await migrateToLatest(db);
+    const db = await migrated();
     await db
       .insertInto('organizations')
       .values({
