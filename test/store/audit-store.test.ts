@@ -32,6 +32,14 @@ function event(id: string, seq: number, prevHash: string): AuditEventRow {
 describe.each(DIALECTS)('the audit store on %s', (dialect) => {
   const open = migratedDatabases(dialect);
 
+  const appendOne = (db: Kysely<Schema>, id: string) =>
+    db.transaction().execute(async (trx) => {
+      const { seq, prevHash } = await advanceAuditHead(trx, 'org-1');
+      const row = event(id, seq, prevHash);
+      await insertAuditEvents(trx, [row]);
+      return row;
+    });
+
   const head = (db: Kysely<Schema>) =>
     db
       .selectFrom('auditHeads')
@@ -41,12 +49,7 @@ describe.each(DIALECTS)('the audit store on %s', (dialect) => {
 
   it('inserts one event or several and moves the head hash to the last', async () => {
     const db = await open();
-    const first = await db.transaction().execute(async (trx) => {
-      const { seq, prevHash } = await advanceAuditHead(trx, 'org-1');
-      const row = event('e-1', seq, prevHash);
-      await insertAuditEvents(trx, [row]);
-      return row;
-    });
+    const first = await appendOne(db, 'e-1');
     expect(await head(db)).toEqual({ seq: 1, hash: first.hash });
 
     const [second, third] = await db.transaction().execute(async (trx) => {
@@ -68,12 +71,7 @@ describe.each(DIALECTS)('the audit store on %s', (dialect) => {
 
   it('leaves the head hash where it was when the event cannot be inserted', async () => {
     const db = await open();
-    const first = await db.transaction().execute(async (trx) => {
-      const { seq, prevHash } = await advanceAuditHead(trx, 'org-1');
-      const row = event('e-1', seq, prevHash);
-      await insertAuditEvents(trx, [row]);
-      return row;
-    });
+    const first = await appendOne(db, 'e-1');
     // A second event with the same id: the insert fails, and with it the head's new hash.
     const error = await db
       .transaction()
