@@ -13,21 +13,30 @@ declare module 'fastify' {
 }
 
 /** The bearer credential of a request: Authorization header first, then the session cookie. */
-export function presentedToken(request: FastifyRequest): string | undefined {
+function presentedCredential(
+  request: FastifyRequest,
+): { token: string; via: 'header' | 'cookie' } | undefined {
   const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  if (header?.startsWith('Bearer ')) return { token: header.slice(7).trim(), via: 'header' };
   const cookies = request.headers.cookie;
   if (!cookies) return undefined;
   for (const part of cookies.split(';')) {
     const [name, ...rest] = part.trim().split('=');
-    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join('='));
+    if (name === SESSION_COOKIE)
+      return { token: decodeURIComponent(rest.join('=')), via: 'cookie' };
   }
   return undefined;
 }
 
-function toolOf(request: FastifyRequest): Tool {
+/**
+ * The tool the audit log names: what the client says (`X-Hush-Tool`), else `console` for a
+ * request carrying the console's HttpOnly session cookie (a download link sets no header),
+ * else `api`.
+ */
+function toolOf(request: FastifyRequest, via: 'header' | 'cookie' | undefined): Tool {
   const header = request.headers['x-hush-tool'];
-  return header === 'cli' || header === 'console' ? header : 'api';
+  if (header === 'cli' || header === 'console') return header;
+  return via === 'cookie' ? 'console' : 'api';
 }
 
 /**
@@ -38,10 +47,10 @@ export async function requestContext(
   request: FastifyRequest,
   required: boolean,
 ): Promise<RequestContext> {
-  const token = presentedToken(request);
+  const credential = presentedCredential(request);
   let actor: Actor = { kind: 'anonymous' };
-  if (token) {
-    const found = await request.server.authService.authenticate(token);
+  if (credential) {
+    const found = await request.server.authService.authenticate(credential.token);
     if (!found && required) {
       throw hushError(
         'SESSION_EXPIRED',
@@ -53,7 +62,7 @@ export async function requestContext(
   if (required && actor.kind === 'anonymous') {
     throw hushError('UNAUTHENTICATED', 'sign in first (hush login) or send a bearer token');
   }
-  return { actor, tool: toolOf(request), ip: request.ip, requestId: request.id };
+  return { actor, tool: toolOf(request, credential?.via), ip: request.ip, requestId: request.id };
 }
 
 /** The Set-Cookie value for a console session. */
