@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -333,6 +335,29 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await expect
       .poll(() => page.getByRole('status').first().textContent())
       .toMatch(/chain verifies/);
+
+    // The export link streams the applied filters' events to a file, and is audited as the
+    // console's doing (a download sends the session cookie but no X-Hush-Tool header).
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('hush-audit-acme.csv');
+    const csv = fs
+      .readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(csv[0]).toMatch(/^id,timestamp,organization,seq,event_type/);
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toContain(',ROTATE,secret,');
+    expect(csv[1]).toContain(',API_TOKEN,');
+    expect(csv.join('\n')).not.toContain(SENTINEL);
+    const exported = (await api('GET', '/orgs/acme/audit?eventType=EXPORT&limit=1')).body;
+    expect(exported.events[0]).toMatchObject({
+      actor: OWNER.email,
+      tool: 'console',
+      details: { format: 'csv', count: 1, filters: { eventType: 'ROTATE', target: 'API_TOKEN' } },
+    });
   });
 
   it('uploads a file secret and removes a secret, confirmed', async () => {
@@ -424,6 +449,40 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
           ).role,
       )
       .toBe('prod-deployer');
+  });
+
+  it('transfers ownership, confirmed, and the new Owner can give it back', async () => {
+    await go('/orgs/acme/members');
+    await page.getByRole('button', { name: `Make ${DEV.email} the owner` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Transfer ownership' }).click();
+    const roles = async () =>
+      Object.fromEntries(
+        ((await api('GET', '/orgs/acme/members')).body as { email: string; role: string }[]).map(
+          (m) => [m.email, m.role],
+        ),
+      );
+    await expect.poll(roles).toMatchObject({ [OWNER.email]: 'admin', [DEV.email]: 'owner' });
+    // An Admin sees no transfer button.
+    await expect
+      .poll(() => page.getByRole('button', { name: /^Make .* the owner$/ }).count())
+      .toBe(0);
+
+    const dev = await browser.newContext();
+    try {
+      const login = await dev.request.post(`${server.url}/api/v1/auth/login`, {
+        data: { email: DEV.email, password: DEV.password },
+      });
+      expect(login.ok(), await login.text()).toBe(true);
+      const { token } = (await login.json()) as { token: string };
+      const back = await dev.request.post(
+        `${server.url}/api/v1/orgs/acme/members/${encodeURIComponent(OWNER.email)}/transfer-ownership`,
+        { headers: { authorization: `Bearer ${token}` } },
+      );
+      expect(back.status(), await back.text()).toBe(200);
+    } finally {
+      await dev.close();
+    }
+    expect(await roles()).toMatchObject({ [OWNER.email]: 'owner', [DEV.email]: 'admin' });
   });
 
   it('sends the user to sign-in with a clear message when the session expires', async () => {

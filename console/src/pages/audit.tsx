@@ -47,16 +47,18 @@ export function AuditPanel({ org }: { org: string }) {
   const [open, setOpen] = useState<AuditEvent | null>(null);
   const verify = useAction();
   const [verdict, setVerdict] = useState<string | undefined>();
-  const query = qs({
+  const filters = {
     since: isoOf(applied.since),
     until: isoOf(applied.until),
     targetType: applied.targetType,
     target: applied.target,
     eventType: applied.eventType,
     actor: applied.actor,
-    limit: 25,
-    cursor,
-  });
+  };
+  const query = qs({ ...filters, limit: 25, cursor });
+  // A plain link: the browser streams the file to disk, however many events match.
+  const exportHref = (format: 'csv' | 'jsonl') =>
+    `/api/v1/orgs/${seg(org)}/audit/export${qs({ ...filters, format })}`;
   const page = useResource<AuditPage>(`/orgs/${seg(org)}/audit${query}`);
   const set = (patch: Partial<Filters>) => setDraft({ ...draft, ...patch });
 
@@ -143,6 +145,17 @@ export function AuditPanel({ org }: { org: string }) {
           </button>
         </div>
       </form>
+      <p className="actions">
+        <a className="button" href={exportHref('csv')} download>
+          Export CSV
+        </a>
+        <a className="button" href={exportHref('jsonl')} download>
+          Export JSON Lines
+        </a>
+        <span className="muted">
+          The applied filters, oldest event first. An export is itself an audit event.
+        </span>
+      </p>
       {verdict && (
         <p className="notice ok" role="status">
           {verdict}

@@ -22,7 +22,10 @@ export function useRoleNames(org: string): string[] {
   return [...BUILTIN_ROLES.filter((r) => r !== 'owner'), ...(roles.data ?? []).map((r) => r.name)];
 }
 
-/** Members: invite (the token is shown once), change role (confirmed), remove (confirmed). */
+/**
+ * Members: invite (the token is shown once), change role, transfer ownership and remove, each
+ * confirmed.
+ */
 export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
   const members = useResource<Member[]>(`/orgs/${seg(org)}/members`);
   const invitations = useResource<Invitation[]>(`/orgs/${seg(org)}/invitations`);
@@ -33,6 +36,8 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
   const [role, setRole] = useState('devops');
   const [token, setToken] = useState<string | undefined>();
   const [pending, setPending] = useState<{ email: string; role: string } | null>(null);
+  // From the member list, not the session: it is current after a transfer.
+  const iAmOwner = members.data?.some((m) => m.email === me.email && m.role === 'owner') ?? false;
 
   return (
     <div>
@@ -123,6 +128,28 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
                   <Age iso={m.joinedAt} />
                 </td>
                 <td className="row-actions">
+                  {iAmOwner && m.role !== 'owner' && (
+                    <ConfirmButton
+                      label="Make owner"
+                      ariaLabel={`Make ${m.email} the owner`}
+                      danger
+                      title={`Make ${m.email} the owner?`}
+                      message={
+                        <p>
+                          An organization has one Owner. {m.email} becomes the Owner and you become
+                          an Admin; only the new Owner can give ownership back.
+                        </p>
+                      }
+                      confirmLabel="Transfer ownership"
+                      onConfirm={async () => {
+                        await api(
+                          'POST',
+                          `/orgs/${seg(org)}/members/${seg(m.email)}/transfer-ownership`,
+                        );
+                        members.reload();
+                      }}
+                    />
+                  )}
                   {m.role !== 'owner' && m.email !== me.email && (
                     <ConfirmButton
                       label="Remove"
