@@ -3,12 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import type { Kysely } from 'kysely';
-import { afterEach, inject } from 'vitest';
+import { inject } from 'vitest';
 
-import { type Database, openDatabase } from '../../src/store/db.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
-import type { Schema } from '../../src/store/schema.js';
 import { pgAdmin, pgUrl } from './postgres.js';
 import { track } from './resources.js';
 
@@ -41,23 +37,4 @@ export async function freshDatabase(
     pgAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined);
   track(`postgres database ${name}`, drop, { lingering: true });
   return { dataDir, databaseUrl: pgUrl(name), drop };
-}
-
-/**
- * Opens a fresh, migrated database for each call in a test file's store tests and closes the
- * last one after each test.
- */
-export function migratedDatabases(dialect: TestDialect): () => Promise<Kysely<Schema>> {
-  let database: Database | undefined;
-  afterEach(async () => {
-    await database?.close();
-    database = undefined;
-  });
-  return async () => {
-    const opened = openDatabase(await freshDatabase(dialect));
-    const handle = track(`database (${dialect})`, () => opened.close());
-    database = { ...opened, close: () => handle.close() };
-    await migrateToLatest(database.db);
-    return database.db;
-  };
 }

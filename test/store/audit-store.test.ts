@@ -5,7 +5,8 @@ import { computeEventHash } from '../../src/domain/audit/chain.js';
 import { advanceAuditHead, insertAuditEvents } from '../../src/store/audit-store.js';
 import { isUniqueViolation } from '../../src/store/db-errors.js';
 import type { AuditEventRow, Schema } from '../../src/store/schema.js';
-import { DIALECTS, migratedDatabases } from '../helpers/databases.js';
+import { DIALECTS } from '../helpers/databases.js';
+import { migratedDatabases } from '../helpers/store.js';
 
 const T = '2026-01-01T00:00:00.000Z';
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 
 import { preparedQuery } from '../../src/store/prepared.js';
 import type { OrganizationRow } from '../../src/store/schema.js';
-import { DIALECTS, migratedDatabases } from '../helpers/databases.js';
+import { DIALECTS } from '../helpers/databases.js';
+import { migratedDatabases } from '../helpers/store.js';
 
 // Module-level, as in the store: one prepared query serves every database of the run, both
 // dialects included, each compiling its own text.

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { isUniqueViolation } from '../../src/store/db-errors.js';
 import type { SecretRow } from '../../src/store/schema.js';
 import { insertSecretWithFirstVersion } from '../../src/store/secret-store.js';
-import { DIALECTS, migratedDatabases } from '../helpers/databases.js';
+import { DIALECTS } from '../helpers/databases.js';
+import { migratedDatabases } from '../helpers/store.js';
 
 const T = '2026-01-01T00:00:00.000Z';
 

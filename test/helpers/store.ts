@@ -1,0 +1,29 @@
+import type { Kysely } from 'kysely';
+import { afterEach } from 'vitest';
+
+import { type Database, openDatabase } from '../../src/store/db.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import type { Schema } from '../../src/store/schema.js';
+import { freshDatabase, type TestDialect } from './databases.js';
+import { track } from './resources.js';
+
+// Apart from databases.ts: importing the store sets pg's global int8 parser, which tests that
+// query PostgreSQL with a bare pg client must not inherit.
+/**
+ * Opens a fresh, migrated database for each call in a test file's store tests and closes the
+ * last one after each test.
+ */
+export function migratedDatabases(dialect: TestDialect): () => Promise<Kysely<Schema>> {
+  let database: Database | undefined;
+  afterEach(async () => {
+    await database?.close();
+    database = undefined;
+  });
+  return async () => {
+    const opened = openDatabase(await freshDatabase(dialect));
+    const handle = track(`database (${dialect})`, () => opened.close());
+    database = { ...opened, close: () => handle.close() };
+    await migrateToLatest(database.db);
+    return database.db;
+  };
+}
