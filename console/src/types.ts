@@ -124,7 +124,8 @@ export interface Job {
   status: string;
   exitCode: number | null;
   error: string | null;
-  command: string;
+  /** A service's command line, or an ad-hoc job's argv. */
+  command: string | string[];
   triggeredBy: string;
   createdAt: string;
   startedAt: string | null;

@@ -315,6 +315,28 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
       .toContain('succeeded');
   });
 
+  it('runs an ad-hoc command in an environment with its log redacted', async () => {
+    await go('/orgs/acme/projects/web/jobs');
+    await page.getByLabel('Command', { exact: true }).fill('echo "adhoc=$API_TOKEN"; exit 3');
+    await page.getByLabel('Environment of the command').selectOption('prod');
+    await page.getByRole('button', { name: 'Run command' }).click();
+    await expect
+      .poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 })
+      .toMatch(/failed/);
+    const log = (await page.getByTestId('job-log').textContent())!;
+    expect(log).toContain('adhoc=[REDACTED]');
+    expect(log).not.toContain(SENTINEL);
+    const jobs = (await api('GET', '/orgs/acme/projects/web/jobs?limit=1')).body as unknown[];
+    expect(jobs[0]).toMatchObject({
+      kind: 'adhoc',
+      exitCode: 3,
+      command: ['/bin/sh', '-c', 'echo "adhoc=$API_TOKEN"; exit 3'],
+    });
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Job history' }).textContent())
+      .toContain(`/bin/sh -c 'echo "adhoc=$API_TOKEN"; exit 3'`);
+  });
+
   it('filters the audit log and opens an event’s JSON', async () => {
     await go('/orgs/acme/audit');
     await page.getByLabel('Event type').selectOption('ROTATE');
@@ -537,12 +559,46 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     }
   });
 
+  it('creates another organization and deletes it once its slug is typed', async () => {
+    await go('/orgs/acme/settings');
+    await page.getByLabel('Organization slug').fill('beta');
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    await page.waitForURL(/\/orgs\/beta$/);
+    // Two organizations: the switcher offers both.
+    expect(await page.getByLabel('Organization', { exact: true }).inputValue()).toBe('beta');
+
+    await go('/orgs/beta/settings');
+    const zone = page.getByRole('form', { name: 'Delete this organization' });
+    const remove = zone.getByRole('button', { name: 'Delete organization' });
+    expect(await remove.isDisabled()).toBe(true);
+    await zone.getByLabel('Type beta to confirm').fill('acme');
+    expect(await remove.isDisabled()).toBe(true);
+    await zone.getByLabel('Type beta to confirm').fill('beta');
+    await remove.click();
+    await page.waitForURL(/\/orgs\/acme$/);
+    expect((await api('GET', '/orgs/beta')).status).toBe(404);
+  });
+
+  it('deletes a project, confirmed', async () => {
+    expect((await api('POST', '/orgs/acme/projects', { slug: 'scratch' })).status).toBe(201);
+    await go('/orgs/acme/projects/scratch/environments');
+    await page.getByRole('button', { name: 'Delete project scratch' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete project' }).click();
+    await page.waitForURL(/\/orgs\/acme$/);
+    const projects = (await api('GET', '/orgs/acme/projects')).body as { slug: string }[];
+    expect(projects.map((p) => p.slug)).not.toContain('scratch');
+    expect(projects.map((p) => p.slug)).toContain('web');
+  });
+
   it('works at 390 px wide: no sideways scroll, the menu opens by keyboard', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const path of [
       '/orgs/acme/secrets',
       '/orgs/acme/projects/web/secrets',
+      '/orgs/acme/projects/web/jobs',
+      '/orgs/acme/members',
       '/orgs/acme/audit',
+      '/orgs/acme/settings',
     ]) {
       await go(path);
       await expect.poll(() => page.locator('h1').count()).toBe(1);

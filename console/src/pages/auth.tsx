@@ -172,33 +172,45 @@ export function AcceptPage({ token, onDone }: { token: string; onDone: () => voi
 
 /** A signed-in person who belongs to no organization (removed from all): create one. */
 export function NoOrganization({ onCreated }: { onCreated: () => Promise<void> }) {
-  const { busy, error, run } = useAction();
   return (
     <Card title="No organization yet">
       <p>
         You are signed in but belong to no organization. Ask an Owner for an invitation, or create
         one.
       </p>
-      <form
-        onSubmit={(e) => {
-          const get = formValues(e);
-          void run(async () => {
-            await api('POST', '/orgs', { slug: get('slug') });
-            await onCreated();
-          });
-        }}
-      >
-        <TextField
-          label="Organization slug"
-          name="slug"
-          required
-          error={error?.fieldMessage('slug')}
-        />
-        <ErrorNotice error={error?.fields.length ? undefined : error} />
-        <button className="primary" type="submit" disabled={busy}>
-          Create organization
-        </button>
-      </form>
+      <CreateOrganizationForm onCreated={() => onCreated()} />
     </Card>
+  );
+}
+
+/** Creates an organization with the signed-in user as its Owner. */
+export function CreateOrganizationForm({
+  onCreated,
+}: {
+  onCreated: (slug: string) => Promise<void> | void;
+}) {
+  const { busy, error, run } = useAction();
+  return (
+    <form
+      onSubmit={(e) => {
+        const get = formValues(e);
+        void run(async () => {
+          const slug = get('slug');
+          await api('POST', '/orgs', { slug });
+          await onCreated(slug);
+        });
+      }}
+    >
+      <TextField
+        label="Organization slug"
+        name="slug"
+        required
+        error={error?.fieldMessage('slug')}
+      />
+      <ErrorNotice error={error?.fields.length ? undefined : error} />
+      <button className="primary" type="submit" disabled={busy}>
+        Create organization
+      </button>
+    </form>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 
 import type { ApiError } from '../api.js';
 import { api, qs, seg } from '../api.js';
-import type { Job, JobLogs, Service } from '../types.js';
+import type { Environment, Job, JobLogs, Service } from '../types.js';
 import {
   Age,
   ConfirmButton,
@@ -10,6 +10,7 @@ import {
   Loading,
   SelectField,
   TableWrap,
+  TextField,
   toApiError,
   useAction,
   useResource,
@@ -17,14 +18,21 @@ import {
 
 const DONE = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 
-/** Jobs: run a service, follow its redacted log live, cancel, and the project's history. */
+/**
+ * Jobs: run a service or an ad-hoc command, follow its redacted log live, cancel, and the
+ * project's history.
+ */
 export function JobsPanel({ org, project }: { org: string; project: string }) {
   const base = `/orgs/${seg(org)}/projects/${seg(project)}`;
   const services = useResource<Service[]>(`${base}/services`);
+  const envs = useResource<Environment[]>(`${base}/environments`);
   const history = useResource<Job[]>(`${base}/jobs${qs({ limit: 25 })}`);
   const [service, setService] = useState('');
+  const [command, setCommand] = useState('');
+  const [commandEnv, setCommandEnv] = useState('');
   const [watching, setWatching] = useState<string | null>(null);
   const trigger = useAction();
+  const adHoc = useAction();
   const chosen = service || services.data?.[0]?.name || '';
 
   return (
@@ -63,6 +71,46 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
         <p className="muted">Create a service first (Services tab).</p>
       )}
       <ErrorNotice error={trigger.error?.fields.length ? undefined : trigger.error} />
+      <form
+        className="inline-form"
+        aria-label="Run a command"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void adHoc.run(async () => {
+            // As `hush job run -- sh -c '…'`: the text runs in /bin/sh with the resolved secrets.
+            const job = await api<Job>('POST', `/orgs/${seg(org)}/jobs`, {
+              project,
+              env: commandEnv || undefined,
+              command: ['/bin/sh', '-c', command],
+            });
+            setWatching(job.id);
+            history.reload();
+          });
+        }}
+      >
+        <TextField
+          label="Command"
+          value={command}
+          required
+          onChange={(e) => setCommand(e.target.value)}
+          hint="run by /bin/sh -c with the secrets of the project or environment"
+          error={adHoc.error?.fieldMessage('command')}
+        />
+        <SelectField
+          label="Environment of the command"
+          value={commandEnv}
+          onChange={(e) => setCommandEnv(e.target.value)}
+          options={[
+            { value: '', label: 'None (project level)' },
+            ...(envs.data ?? []).map((env) => ({ value: env.slug, label: env.slug })),
+          ]}
+          error={adHoc.error?.fieldMessage('env')}
+        />
+        <button type="submit" disabled={adHoc.busy || !command}>
+          Run command
+        </button>
+      </form>
+      <ErrorNotice error={adHoc.error?.fields.length ? undefined : adHoc.error} />
       {watching && <JobView key={watching} org={org} id={watching} onChange={history.reload} />}
       <h3>History</h3>
       <ErrorNotice error={history.error} />
@@ -94,7 +142,7 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
                 </td>
                 <td>{j.exitCode ?? '—'}</td>
                 <td>
-                  <code>{j.command}</code>
+                  <code>{commandLine(j.command)}</code>
                 </td>
                 <td>{j.triggeredBy}</td>
                 <td>
@@ -118,6 +166,14 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
       )}
     </div>
   );
+}
+
+/** An ad-hoc job's argv as one line, quoting the arguments a shell would split. */
+function commandLine(command: Job['command']): string {
+  if (typeof command === 'string') return command;
+  return command
+    .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 /** One job: its status and its redacted log, polled until the job ends. */

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 
-import { seg } from '../api.js';
+import { api, seg } from '../api.js';
 import type { Environment, Service, Whoami } from '../types.js';
-import { SelectField, Tabs, useResource } from '../ui.js';
+import { ConfirmButton, SelectField, Tabs, useResource } from '../ui.js';
 import { EnvironmentsPanel, ServicesPanel } from './environments.js';
 import { JobsPanel } from './jobs.js';
 import { ResolvePanel } from './resolve.js';
@@ -42,6 +42,26 @@ export function ProjectSettings({
       {tab === 'jobs' && <JobsPanel org={org} project={project} />}
       {tab === 'resolve' && <ResolvePanel org={org} project={project} />}
       {!known && <p>There is no tab called {tab}.</p>}
+      <div className="actions">
+        <ConfirmButton
+          label="Delete project"
+          ariaLabel={`Delete project ${project}`}
+          className="danger"
+          danger
+          title={`Delete project ${project}?`}
+          message={
+            <p>
+              Its environments, services, secrets and jobs are deleted with it. It cannot be undone.
+            </p>
+          }
+          confirmLabel="Delete project"
+          onConfirm={async () => {
+            await api('DELETE', base);
+            // A full load: the project list in the menu is read anew.
+            window.location.assign(`/orgs/${seg(org)}`);
+          }}
+        />
+      </div>
     </section>
   );
 }

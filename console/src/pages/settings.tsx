@@ -3,8 +3,12 @@ import { useEffect, useState } from 'react';
 import { api, seg } from '../api.js';
 import type { Org } from '../types.js';
 import { ErrorNotice, Loading, TextField, useAction, useResource } from '../ui.js';
+import { CreateOrganizationForm } from './auth.js';
 
-/** Organization settings: its display name and how long the audit log keeps events. */
+/**
+ * Organization settings: its display name, how long the audit log keeps events, creating
+ * another organization and deleting this one.
+ */
 export function SettingsPanel({ org }: { org: string }) {
   const current = useResource<Org>(`/orgs/${seg(org)}`);
   const [name, setName] = useState('');
@@ -83,6 +87,46 @@ export function SettingsPanel({ org }: { org: string }) {
         </button>
       </form>
       <p className="muted">Plan: {current.data.plan}</p>
+      <h3>Another organization</h3>
+      <p className="muted">You become the Owner of the new organization.</p>
+      {/* A full load: the organization switcher and the session's roles are read anew. */}
+      <CreateOrganizationForm onCreated={(slug) => window.location.assign(`/orgs/${seg(slug)}`)} />
+      <DeleteOrganization slug={current.data.slug} />
     </div>
+  );
+}
+
+/** Deletes the organization with everything in it, once its slug is typed (Owner only). */
+function DeleteOrganization({ slug }: { slug: string }) {
+  const [typed, setTyped] = useState('');
+  const remove = useAction();
+  return (
+    <form
+      className="danger-zone"
+      aria-label="Delete this organization"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void remove.run(async () => {
+          await api('DELETE', `/orgs/${seg(slug)}`);
+          window.location.assign('/');
+        });
+      }}
+    >
+      <h3>Delete this organization</h3>
+      <p>
+        Deletes every project, environment, service, secret, token, job and audit event of{' '}
+        <strong>{slug}</strong>, for every member. It cannot be undone.
+      </p>
+      <TextField
+        label={`Type ${slug} to confirm`}
+        value={typed}
+        autoComplete="off"
+        onChange={(e) => setTyped(e.target.value)}
+      />
+      <ErrorNotice error={remove.error} />
+      <button type="submit" className="danger" disabled={typed !== slug || remove.busy}>
+        Delete organization
+      </button>
+    </form>
   );
 }

@@ -49,7 +49,12 @@ export function Shell({
         {me.organizations.length > 1 ? (
           <label className="org-switch">
             <span className="visually-hidden">Organization</span>
-            <select value={org} onChange={(e) => navigate(`/orgs/${seg(e.target.value)}`)}>
+            {/* Named without the chosen option's text, which a wrapping label would add. */}
+            <select
+              aria-label="Organization"
+              value={org}
+              onChange={(e) => navigate(`/orgs/${seg(e.target.value)}`)}
+            >
               {me.organizations.map((o) => (
                 <option key={o.slug} value={o.slug}>
                   {o.slug}
