@@ -80,7 +80,11 @@ async function openMasterKey(
  * unwraps every data key) and wires the services by hand.
  */
 export async function createApp(config: HushConfig): Promise<App> {
-  const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    sqliteSync: config.sqliteSync,
+  });
   try {
     const db = database.db;
     await migrateToLatest(db);

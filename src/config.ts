@@ -26,6 +26,12 @@ export const configSchema = z
       .regex(/^postgres(ql)?:\/\//, 'must start with postgres://')
       .optional()
       .describe('PostgreSQL connection URL; when unset Hush uses SQLite in the data directory.'),
+    sqliteSync: z
+      .enum(['normal', 'full'])
+      .default('normal')
+      .describe(
+        'SQLite only: normal commits survive a crash of Hush, full ones also a power loss (slower writes).',
+      ),
     masterKey: z
       .string()
       .optional()
@@ -79,6 +85,7 @@ export const CONFIG_SOURCES: Record<keyof ConfigInput, { env: string; flag: stri
   port: { env: 'HUSH_PORT', flag: '--port' },
   dataDir: { env: 'HUSH_DATA_DIR', flag: '--data-dir' },
   databaseUrl: { env: 'HUSH_DATABASE_URL', flag: '--database-url' },
+  sqliteSync: { env: 'HUSH_SQLITE_SYNC', flag: '--sqlite-sync' },
   masterKey: { env: 'HUSH_MASTER_KEY', flag: '(environment only)' },
   masterKeyFile: { env: 'HUSH_MASTER_KEY_FILE', flag: '--master-key-file' },
   workers: { env: 'HUSH_WORKERS', flag: '--workers' },

@@ -32,6 +32,12 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Largest PostgreSQL pool. */
   poolSize?: number;
+  /**
+   * SQLite's `synchronous` in WAL mode. `normal` (the default): a commit is written to the WAL
+   * but synced only at checkpoints, so it survives a crash of the process, not of the machine.
+   * `full`: every commit is synced before it returns.
+   */
+  sqliteSync?: 'normal' | 'full' | undefined;
 }
 
 // BIGINT (int8) comes back from pg as a string by default; our counters fit in a JS number.
@@ -66,7 +72,7 @@ export function openDatabase(options: DatabaseOptions): Database {
   const file = path.join(options.dataDir, 'hush.db');
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(options.sqliteSync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   // Checkpoint every 8,000 WAL pages (32 MiB) rather than SQLite's 1,000: a write runs about

@@ -10,6 +10,10 @@ function withServerOptions(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'data directory (SQLite database, master key file)')
     .option('--database-url <url>', 'PostgreSQL URL instead of SQLite (HUSH_DATABASE_URL)')
+    .option(
+      '--sqlite-sync <mode>',
+      'SQLite: normal (commits survive a crash of Hush) or full (also power loss; slower writes)',
+    )
     .option('--master-key-file <path>', 'master key file (default: DATA_DIR/master.key)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
 }
