@@ -53,6 +53,9 @@ export function openDatabase(options: DatabaseOptions): Database {
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
       Client: PreparingClient,
+      // Lets a query go out before the previous one is answered: PreparingClient sends a
+      // transaction's BEGIN together with its first statement.
+      pipeline: true,
     });
     // An idle client dropped by the server (restart, failover) must not crash the process;
     // the pool replaces it and the next query reports any lasting problem.
@@ -88,22 +91,40 @@ export function openDatabase(options: DatabaseOptions): Database {
 }
 
 /**
- * A pg client that runs the SQL of {@link preparedQuery} as named statements: PostgreSQL parses
- * and plans each once per connection instead of on every request. Every other query is sent
- * as Kysely sends it.
+ * A pg client that runs the SQL of {@link preparedQuery} as named statements (PostgreSQL parses
+ * and plans each once per connection instead of on every request) and, in pipeline mode, sends
+ * a transaction's `begin` without waiting for its answer: it goes out, and is answered, together
+ * with the transaction's first statement, which saves a round trip per transaction. That
+ * statement's promise settles only after both answers, and rejects with BEGIN's error if BEGIN
+ * failed. Every other query is sent as Kysely sends it.
  */
 class PreparingClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
     const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    let begun: Promise<unknown> | undefined;
     this.query = ((text: unknown, values: unknown, ...rest: unknown[]) => {
+      if (text === 'begin' && rest.length === 0 && this.pipeline && !begun) {
+        const sent = query(text, values) as Promise<unknown>;
+        sent.catch(() => undefined); // reported by the next statement
+        begun = sent;
+        return Promise.resolve(BEGUN);
+      }
       const name = typeof text === 'string' ? namedStatements.get(text) : undefined;
-      return name && Array.isArray(values)
-        ? query({ name, text, values }, ...rest)
-        : query(text, values, ...rest);
+      const result =
+        name && Array.isArray(values)
+          ? query({ name, text, values }, ...rest)
+          : query(text, values, ...rest);
+      if (!begun) return result;
+      const begin = begun;
+      begun = undefined;
+      return Promise.all([begin, result]).then(([, answer]) => answer);
     }) as typeof this.query;
   }
 }
+
+// What Kysely gets back for a BEGIN still on its way: it reads nothing of it.
+const BEGUN = { command: 'BEGIN', rowCount: null, rows: [], fields: [], oid: 0 };
 
 // Distinct SQL texts kept prepared; Kysely's queries are a few hundred shapes.
 const STATEMENT_CACHE_SIZE = 1000;

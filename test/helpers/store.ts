@@ -13,14 +13,16 @@ import { track } from './resources.js';
  * Opens a fresh, migrated database for each call in a test file's store tests and closes the
  * last one after each test.
  */
-export function migratedDatabases(dialect: TestDialect): () => Promise<Kysely<Schema>> {
+export function migratedDatabases(
+  dialect: TestDialect,
+): (options?: { poolSize?: number }) => Promise<Kysely<Schema>> {
   let database: Database | undefined;
   afterEach(async () => {
     await database?.close();
     database = undefined;
   });
-  return async () => {
-    const opened = openDatabase(await freshDatabase(dialect));
+  return async (options = {}) => {
+    const opened = openDatabase({ ...(await freshDatabase(dialect)), ...options });
     const handle = track(`database (${dialect})`, () => opened.close());
     database = { ...opened, close: () => handle.close() };
     await migrateToLatest(database.db);
