@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --quick] [--json] [--only sqlite|postgres] [--skip-audit]`: what users
- * feel, on SQLite and PostgreSQL — reads of resolved secrets over HTTP (a real `hush serve` child process under autocannon), `hush run`,
- * writes, memory, in-process resolution and job start/done — plus the machine's floors measured
- * in the same run. With --json, one JSON object is the only thing on standard output; progress
+ * feel, on SQLite and PostgreSQL — reads of resolved secrets over HTTP (a real `hush serve`
+ * child process under autocannon), `hush run`, writes, memory, in-process resolution and job
+ * start/done — plus the machine's floors measured in the same run. With --json, one JSON object is the only thing on standard output; progress
  * goes to standard error. Asserts nothing.
  */
 import { execFileSync } from 'node:child_process';

@@ -1,6 +1,6 @@
-import { type Kysely, PostgresAdapter } from 'kysely';
+import type { Kysely } from 'kysely';
 
-import { preparedQuery } from './prepared.js';
+import { onPostgres, preparedQuery } from './prepared.js';
 import type { AuditEventRow, OrganizationRow, Schema } from './schema.js';
 
 const GENESIS = '0'.repeat(64);
@@ -107,7 +107,7 @@ export async function insertAuditEvents(
   const last = rows.at(-1);
   if (!last) return;
   if (rows.length === 1) {
-    if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    if (onPostgres(trx)) {
       await insertOneEventMovingHead(trx, last);
       return;
     }

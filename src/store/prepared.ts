@@ -1,4 +1,10 @@
-import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
+import {
+  type Compilable,
+  type CompiledQuery,
+  type Kysely,
+  PostgresAdapter,
+  type QueryResult,
+} from 'kysely';
 
 import type { Schema } from './schema.js';
 
@@ -17,6 +23,11 @@ type Binding = { name: string } | { value: unknown };
 interface Prepared<R> {
   compiled: CompiledQuery<R>;
   bindings: Binding[];
+}
+
+/** True when `db` (or a transaction of it) speaks PostgreSQL, whose statements can do more at once. */
+export function onPostgres(db: Kysely<Schema>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 /**

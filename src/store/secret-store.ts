@@ -1,6 +1,6 @@
-import { type ExpressionBuilder, type Kysely, PostgresAdapter } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 
-import { preparedQuery } from './prepared.js';
+import { onPostgres, preparedQuery } from './prepared.js';
 import type { Schema, SecretRow, SecretVersionRow } from './schema.js';
 
 /** How many ciphertexts of old versions a secret keeps (SPEC §3: at least 10). */
@@ -93,7 +93,7 @@ export async function insertSecretWithFirstVersion(
   row: SecretRow,
   first: SealedVersion,
 ): Promise<void> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+  if (onPostgres(db)) {
     await secretWithFirstVersionInsert(db, { ...row, ...first });
     return;
   }

@@ -7,11 +7,10 @@ import type { Schema } from '../../src/store/schema.js';
 import { freshDatabase, type TestDialect } from './databases.js';
 import { track } from './resources.js';
 
-// Apart from databases.ts: importing the store sets pg's global int8 parser, which tests that
-// query PostgreSQL with a bare pg client must not inherit.
 /**
  * Opens a fresh, migrated database for each call in a test file's store tests and closes the
- * last one after each test.
+ * last one after each test. It lives apart from databases.ts because importing the store sets
+ * pg's global int8 parser, which tests querying PostgreSQL with a bare pg client must not inherit.
  */
 export function migratedDatabases(
   dialect: TestDialect,

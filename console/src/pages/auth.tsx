@@ -178,7 +178,7 @@ export function NoOrganization({ onCreated }: { onCreated: () => Promise<void> }
         You are signed in but belong to no organization. Ask an Owner for an invitation, or create
         one.
       </p>
-      <CreateOrganizationForm onCreated={() => onCreated()} />
+      <CreateOrganizationForm onCreated={onCreated} />
     </Card>
   );
 }
