@@ -67,6 +67,7 @@ export async function jobBench(dialect: Dialect, quick: boolean, figures: Figure
       database: app.database,
       audit: app.services.audit,
       resolve: app.services.resolve,
+      sandbox: app.services.sandbox,
       dataDir: config.dataDir,
       concurrency: 1,
       logger: createLogger('silent'),

@@ -20,6 +20,7 @@ import { createSecretService } from './domain/secrets/secret-service.js';
 import { createTokenService } from './domain/tokens/token-service.js';
 import { createUnitOfWork } from './domain/unit-of-work.js';
 import { hushError } from './errors.js';
+import { createSandbox, type Sandbox } from './jobs/sandbox.js';
 import { type Database, openDatabase } from './store/db.js';
 import { listAllDataKeys } from './store/key-store.js';
 import { migrateToLatest } from './store/migrate.js';
@@ -40,6 +41,8 @@ export interface Services {
   audit: ReturnType<typeof createAuditService>;
   auditRetention: ReturnType<typeof createAuditRetention>;
   roles: ReturnType<typeof createRoleService>;
+  /** How this node isolates jobs, and whether its workers can run them. */
+  sandbox: Sandbox;
 }
 
 export interface App {
@@ -96,21 +99,38 @@ export async function createApp(config: HushConfig): Promise<App> {
     await keys.checkAll(db);
     const auth = createAuthService({ db, audit, sessionTtlHours: config.sessionTtlHours });
     const orgs = createOrgService({ uow, audit, keys });
+    const sandbox = createSandbox({
+      mode: config.jobSandbox,
+      uid: config.jobUid,
+      gid: config.jobGid,
+      network: config.jobNetwork,
+      mounts: config.jobMounts,
+    });
     const services: Services = {
       auth,
       setup: createSetupService({ db, auth, orgs }),
       orgs,
       members: createMemberService({ db, uow, audit, auth }),
-      projects: createProjectService({ uow, audit }),
+      projects: createProjectService({ uow, audit, jobMounts: config.jobMounts }),
       tokens: createTokenService({ uow, audit }),
       auditQuery: createAuditQueryService({ uow, audit }),
       keys,
       secrets: createSecretService({ uow, audit, keys }),
       resolve: createResolveService({ uow, keys, audit }),
-      jobs: createJobService({ uow, audit, onQueued: () => queued.forEach((l) => l()) }),
+      jobs: createJobService({
+        uow,
+        audit,
+        onQueued: () => queued.forEach((l) => l()),
+        // Only a node whose own workers found no sandbox refuses: with --workers 0 others run them.
+        refusal: () => {
+          const status = sandbox.status();
+          return status && !status.available ? status.reason : null;
+        },
+      }),
       audit,
       auditRetention: createAuditRetention({ db, audit }),
       roles: createRoleService({ uow, audit }),
+      sandbox,
     };
     return {
       config,

@@ -51,6 +51,55 @@ export const configSchema = z
       .describe(
         'How many jobs hush serve (or hush worker) runs at once; 0 disables in-process workers.',
       ),
+    jobSandbox: z
+      .enum(['bwrap', 'none'])
+      .default('bwrap')
+      .describe(
+        'How jobs are isolated: bwrap (a bubblewrap sandbox, required to run jobs) or none (development machines only: jobs run as the server user and can read its files).',
+      ),
+    jobUid: z.coerce
+      .number()
+      .int()
+      .min(1, 'must not be 0 (root)')
+      .max(2 ** 32 - 2)
+      .default(65534)
+      .describe(
+        'User id a job runs as inside its sandbox (and on the host when Hush runs as root).',
+      ),
+    jobGid: z.coerce
+      .number()
+      .int()
+      .min(1, 'must not be 0 (root)')
+      .max(2 ** 32 - 2)
+      .default(65534)
+      .describe(
+        'Group id a job runs as inside its sandbox (and on the host when Hush runs as root).',
+      ),
+    jobNetwork: z
+      .enum(['shared', 'none'])
+      .default('shared')
+      .describe("A sandboxed job's network: shared (the host's, to reach databases) or none."),
+    jobMounts: z
+      .string()
+      .default('')
+      .transform((v, issue) => {
+        const list = v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
+        for (const p of list) {
+          if (!path.isAbsolute(p) || path.normalize(p) !== p.replace(/\/+$/, '') || p === '/') {
+            issue.addIssue({
+              code: 'custom',
+              message: `${p} must be an absolute, normalized path other than /`,
+            });
+          }
+        }
+        return Object.freeze(list.map((p) => path.normalize(p).replace(/\/+$/, '')));
+      })
+      .describe(
+        "Comma-separated host directories mounted read-only at the same path in every job's sandbox (a service's working directory may be under one).",
+      ),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
@@ -89,6 +138,11 @@ export const CONFIG_SOURCES: Record<keyof ConfigInput, { env: string; flag: stri
   masterKey: { env: 'HUSH_MASTER_KEY', flag: '(environment only)' },
   masterKeyFile: { env: 'HUSH_MASTER_KEY_FILE', flag: '--master-key-file' },
   workers: { env: 'HUSH_WORKERS', flag: '--workers' },
+  jobSandbox: { env: 'HUSH_JOB_SANDBOX', flag: '--job-sandbox' },
+  jobUid: { env: 'HUSH_JOB_UID', flag: '--job-uid' },
+  jobGid: { env: 'HUSH_JOB_GID', flag: '--job-gid' },
+  jobNetwork: { env: 'HUSH_JOB_NETWORK', flag: '--job-network' },
+  jobMounts: { env: 'HUSH_JOB_MOUNTS', flag: '--job-mounts' },
   logLevel: { env: 'HUSH_LOG_LEVEL', flag: '--log-level' },
   sessionTtlHours: { env: 'HUSH_SESSION_TTL_HOURS', flag: '--session-ttl-hours' },
   bodyLimitBytes: { env: 'HUSH_BODY_LIMIT_BYTES', flag: '--body-limit-bytes' },

@@ -37,6 +37,10 @@ export const ERROR_CODES = {
     summary: 'The master key is missing or cannot unwrap a data key.',
   },
   DECRYPTION_FAILED: { status: 500, summary: 'A stored ciphertext failed authentication.' },
+  JOB_SANDBOX_UNAVAILABLE: {
+    status: 503,
+    summary: 'Jobs cannot run here: the job sandbox (bubblewrap) is missing or cannot start.',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

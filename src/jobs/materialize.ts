@@ -19,6 +19,68 @@ export interface MaterialSecret {
 /** The PATH a job gets: the system's, never the server's own. */
 export const JOB_PATH = '/usr/local/bin:/usr/bin:/bin';
 
+/** A file of a job's private directory: its path inside the directory and its content. */
+export interface MaterialFile {
+  path: string;
+  content: Buffer;
+}
+
+/** What a job (or `hush run`) gets: its variables, its files, and the strings to redact. */
+export interface Material {
+  env: Record<string, string>;
+  files: MaterialFile[];
+  redact: string[];
+}
+
+/**
+ * Lays out a job's private directory without writing it: every file secret under `files/` and
+ * one merged pg_service.conf, with the variables pointing at them as the job sees its directory
+ * (`home`: the host path, or the sandbox's mount point).
+ */
+export function planMaterial(
+  home: string,
+  secrets: readonly MaterialSecret[],
+  base: Record<string, string>,
+): Material {
+  const env: Record<string, string> = { ...base };
+  const redact: string[] = [];
+  const files: MaterialFile[] = [];
+  const services: { name: string; settings: Record<string, string> }[] = [];
+  for (const s of secrets) {
+    if (s.kind === 'env') {
+      env[s.name] = s.value ?? '';
+      redact.push(s.value ?? '');
+    } else if (s.kind === 'file') {
+      const relative = path.posix.normalize(path.posix.join('files', s.fileName ?? s.name));
+      if (!relative.startsWith('files/') || relative.split('/').includes('..'))
+        throw new Error(`file secret ${s.name} has an unsafe file name`);
+      const content = Buffer.from(s.contentBase64 ?? '', 'base64');
+      files.push({ path: relative, content });
+      env[s.name] = path.posix.join(home, relative);
+      redact.push(content.toString('utf8'));
+    } else {
+      services.push({ name: s.name, settings: s.settings ?? {} });
+      if (s.settings?.password) redact.push(s.settings.password);
+    }
+  }
+  if (services.length > 0) {
+    files.push({ path: 'pg_service.conf', content: Buffer.from(formatPgServiceConf(services)) });
+    env.PGSERVICEFILE = path.posix.join(home, 'pg_service.conf');
+  }
+  return { env, files, redact };
+}
+
+/** Writes planned files into `dir` (created 0700): directories 0700, files 0600. */
+export function writeMaterial(dir: string, files: readonly MaterialFile[]): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  for (const file of files) {
+    const target = path.join(dir, file.path);
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(target, file.content, { mode: 0o600 });
+  }
+}
+
 /**
  * Writes a job's private directory (mode 0700): every file secret (0600) and one merged
  * pg_service.conf (0600); returns the variables the process gets and the strings to redact.
@@ -28,34 +90,7 @@ export function materialize(
   secrets: readonly MaterialSecret[],
   base: Record<string, string>,
 ): { env: Record<string, string>; redact: string[] } {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dir, 0o700);
-  const env: Record<string, string> = { ...base };
-  const redact: string[] = [];
-  const services: { name: string; settings: Record<string, string> }[] = [];
-  for (const s of secrets) {
-    if (s.kind === 'env') {
-      env[s.name] = s.value ?? '';
-      redact.push(s.value ?? '');
-    } else if (s.kind === 'file') {
-      const filesDir = path.join(dir, 'files');
-      const file = path.resolve(filesDir, s.fileName ?? s.name);
-      if (!file.startsWith(filesDir + path.sep))
-        throw new Error(`file secret ${s.name} has an unsafe file name`);
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      const content = Buffer.from(s.contentBase64 ?? '', 'base64');
-      fs.writeFileSync(file, content, { mode: 0o600 });
-      env[s.name] = file;
-      redact.push(content.toString('utf8'));
-    } else {
-      services.push({ name: s.name, settings: s.settings ?? {} });
-      if (s.settings?.password) redact.push(s.settings.password);
-    }
-  }
-  if (services.length > 0) {
-    const file = path.join(dir, 'pg_service.conf');
-    fs.writeFileSync(file, formatPgServiceConf(services), { mode: 0o600 });
-    env.PGSERVICEFILE = file;
-  }
-  return { env, redact };
+  const material = planMaterial(dir, secrets, base);
+  writeMaterial(dir, material.files);
+  return { env: material.env, redact: material.redact };
 }

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import type { Kysely } from 'kysely';
@@ -7,12 +8,14 @@ import type { Logger } from 'pino';
 
 import type { AuditService } from '../domain/audit/audit-service.js';
 import { now, type RequestContext } from '../domain/context.js';
+import { checkWorkingDir } from '../domain/jobs/working-dir.js';
 import type { ResolvedSecret, ResolveService } from '../domain/secrets/resolve-service.js';
 import type { ContextScopes } from '../domain/secrets/scope.js';
 import { appendJobLogs, findJobContext, heartbeat, updateJob } from '../store/job-store.js';
 import type { JobLogRow, JobRow, JobStatus, Schema } from '../store/schema.js';
-import { JOB_PATH, materialize, type MaterialSecret } from './materialize.js';
+import { JOB_PATH, type MaterialSecret, planMaterial } from './materialize.js';
 import { createRedactor } from './redact.js';
+import { commandExists, type Sandbox } from './sandbox.js';
 
 const SYSTEM: RequestContext = { actor: { kind: 'system' }, tool: 'system', ip: null };
 const KILL_GRACE_MS = 3000;
@@ -22,6 +25,7 @@ export interface RunnerDeps {
   audit: AuditService;
   resolve: ResolveService;
   jobsDir: string;
+  sandbox: Sandbox;
   logger: Logger;
 }
 
@@ -117,10 +121,20 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
         },
       }),
     );
-    const { env, redact } = materialize(dir, resolved.map(toMaterial), {
+    const workingDir = checkWorkingDir(job.workingDir, deps.sandbox.settings.mounts);
+    if ('error' in workingDir) {
+      await finish('failed', { error: `working directory: ${workingDir.error}` });
+      return;
+    }
+    if (workingDir.kind === 'mount' && !fs.existsSync(workingDir.absolute)) {
+      await finish('failed', { error: `working directory ${workingDir.absolute} does not exist` });
+      return;
+    }
+    const home = deps.sandbox.home(dir);
+    const { env, files, redact } = planMaterial(home, resolved.map(toMaterial), {
       PATH: JOB_PATH,
       LANG: 'C.UTF-8',
-      HOME: dir,
+      HOME: home,
       HUSH_JOB_ID: job.id,
       HUSH_ORGANIZATION: org.slug,
       HUSH_PROJECT: context.project.slug,
@@ -132,12 +146,17 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
       job.kind === 'service'
         ? ['/bin/sh', '-c', job.command]
         : (JSON.parse(job.command) as string[]);
-    const cwd = job.workingDir ?? dir;
-    if (!fs.existsSync(cwd)) {
-      await finish('failed', { error: `working directory ${cwd} does not exist` });
+    if (!commandExists(argv[0] ?? '')) {
+      await finish('failed', { error: `command not found: ${argv[0] ?? ''}` });
       return;
     }
-    const outcome = await spawnAndWatch(deps, job, argv, cwd, env, redact, log, flush);
+    if (deps.sandbox.settings.mode === 'none')
+      deps.logger.warn(
+        { jobId: job.id },
+        "WARNING: this job runs WITHOUT a sandbox (HUSH_JOB_SANDBOX=none): it can read the data directory, the master key and every organization's secrets",
+      );
+    const child = deps.sandbox.spawn({ hostDir: dir, argv, workingDir, env, files });
+    const outcome = await watch(deps, job, child, redact, log, flush);
     await finish(outcome.status, outcome.patch);
   } catch (error) {
     deps.logger.warn(
@@ -152,23 +171,21 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
   }
 }
 
-async function spawnAndWatch(
+/** The signal behind an exit code of 128 + n (bwrap reports a killed job that way). */
+function signalOf(code: number | null): string | null {
+  if (code === null || code <= 128) return null;
+  const entry = Object.entries(os.constants.signals).find(([, n]) => n === code - 128);
+  return entry ? entry[0] : null;
+}
+
+async function watch(
   deps: RunnerDeps,
   job: JobRow,
-  argv: string[],
-  cwd: string,
-  env: Record<string, string>,
+  child: ChildProcess,
   redactValues: string[],
   log: (stream: JobLogRow['stream'], text: string) => void,
   flush: () => Promise<void>,
 ): Promise<{ status: JobStatus; patch: Partial<JobRow> }> {
-  const [file, ...args] = argv;
-  const child = spawn(file ?? '/bin/false', args, {
-    cwd,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const redactors = { stdout: createRedactor(redactValues), stderr: createRedactor(redactValues) };
   let reason: 'timeout' | 'cancel' | null = null;
   const killTree = (signal: NodeJS.Signals) => {
@@ -189,8 +206,8 @@ async function spawnAndWatch(
     () => void updateJob(deps.db, job.id, { processStartedAt: now() }).catch(() => undefined),
   );
   for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream].setEncoding('utf8');
-    child[stream].on('data', (chunk: string) => log(stream, redactors[stream].push(chunk)));
+    child[stream]?.setEncoding('utf8');
+    child[stream]?.on('data', (chunk: string) => log(stream, redactors[stream].push(chunk)));
   }
   const timer = setTimeout(() => stop('timeout'), job.timeoutSeconds * 1000);
   const flusher = setInterval(() => void flush().catch(() => undefined), 100);
@@ -224,7 +241,7 @@ async function spawnAndWatch(
         ...patch,
         error:
           code === 'ENOENT'
-            ? `command not found: ${file}`
+            ? `command not found: ${child.spawnfile}`
             : `could not start the command (${code ?? 'error'})`,
       },
     };
@@ -240,7 +257,11 @@ async function spawnAndWatch(
     status: 'failed',
     patch: {
       ...patch,
-      error: result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`,
+      error: result.signal
+        ? `killed by ${result.signal}`
+        : deps.sandbox.settings.mode === 'bwrap' && signalOf(result.code)
+          ? `killed by ${signalOf(result.code)}`
+          : `exited with code ${result.code}`,
     },
   };
 }

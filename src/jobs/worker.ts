@@ -10,10 +10,12 @@ import type { ResolveService } from '../domain/secrets/resolve-service.js';
 import type { Database } from '../store/db.js';
 import { claimNextJob, failStaleJobs } from '../store/job-store.js';
 import { runJob } from './runner.js';
+import type { Sandbox } from './sandbox.js';
 
 const POLL_MS = 250;
 const REAP_EVERY_MS = 5000;
-const STALE_AFTER_MS = 30_000;
+// 20 missed heartbeats: a dead worker's job fails (and its directory goes) well within 30 s.
+const STALE_AFTER_MS = 20_000;
 
 export interface WorkerPoolOptions {
   database: Database;
@@ -21,13 +23,15 @@ export interface WorkerPoolOptions {
   resolve: ResolveService;
   dataDir: string;
   concurrency: number;
+  sandbox: Sandbox;
   logger: Logger;
 }
 
 /**
  * Runs up to `concurrency` jobs at once: claims queued jobs (woken at once by `wake()` in this
- * process, by polling otherwise), fails jobs whose worker died, and removes job directories
- * left by a crash when it starts.
+ * process, by polling otherwise), fails jobs whose worker died, and removes the job directories
+ * of jobs no longer running (left by a crash, or by a worker the reaper gave up on) at start and
+ * at every reap. Claims nothing when the job sandbox cannot start here.
  */
 export function createWorkerPool(options: WorkerPoolOptions) {
   const { database, logger } = options;
@@ -35,19 +39,24 @@ export function createWorkerPool(options: WorkerPoolOptions) {
   const workerId = `worker-${randomUUID()}`;
   const jobsDir = path.join(options.dataDir, 'jobs');
   const active = new Set<Promise<void>>();
+  const activeIds = new Set<string>();
   let stopped = false;
   let wakeUp: (() => void) | null = null;
   let lastReap = 0;
 
   async function removeLeftovers(): Promise<void> {
     fs.mkdirSync(jobsDir, { recursive: true, mode: 0o700 });
+    const names = fs.readdirSync(jobsDir).filter((name) => !activeIds.has(name));
+    if (names.length === 0) return;
+    // A directory another worker on this machine still uses belongs to a running job.
     const running = new Set(
       (await db.selectFrom('jobs').select('id').where('status', '=', 'running').execute()).map(
         (r) => r.id,
       ),
     );
-    for (const name of fs.readdirSync(jobsDir)) {
-      if (!running.has(name)) fs.rmSync(path.join(jobsDir, name), { recursive: true, force: true });
+    for (const name of names) {
+      if (!running.has(name) && !activeIds.has(name))
+        fs.rmSync(path.join(jobsDir, name), { recursive: true, force: true });
     }
   }
 
@@ -71,6 +80,8 @@ export function createWorkerPool(options: WorkerPoolOptions) {
         }),
       );
     }
+    // Plaintext of jobs the reaper (on any node) gave up on goes now, not at the next restart.
+    await removeLeftovers();
   }
 
   async function loop(): Promise<void> {
@@ -80,11 +91,20 @@ export function createWorkerPool(options: WorkerPoolOptions) {
         if (active.size < options.concurrency) {
           const job = await claimNextJob(database, workerId, now());
           if (job) {
+            activeIds.add(job.id);
             const run = runJob(
-              { db, audit: options.audit, resolve: options.resolve, jobsDir, logger },
+              {
+                db,
+                audit: options.audit,
+                resolve: options.resolve,
+                jobsDir,
+                sandbox: options.sandbox,
+                logger,
+              },
               job,
             ).finally(() => {
               active.delete(run);
+              activeIds.delete(job.id);
               wake();
             });
             active.add(run);
@@ -112,8 +132,18 @@ export function createWorkerPool(options: WorkerPoolOptions) {
   let running: Promise<void> | null = null;
   return {
     workerId,
+    /** Probes the sandbox, then claims jobs; without a sandbox it logs why and claims none. */
     async start(): Promise<void> {
       await removeLeftovers();
+      const sandbox = await options.sandbox.probe();
+      if (!sandbox.available) {
+        logger.error(sandbox.reason ?? 'jobs cannot run here');
+        return;
+      }
+      if (sandbox.mode === 'none')
+        logger.warn(
+          "WARNING: jobs run WITHOUT a sandbox (HUSH_JOB_SANDBOX=none): any job can read the data directory, the master key and every organization's secrets; use it on development machines only",
+        );
       running = loop();
     },
     wake,

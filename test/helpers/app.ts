@@ -59,6 +59,7 @@ export async function startTestServer(
         database: app.database,
         audit: app.services.audit,
         resolve: app.services.resolve,
+        sandbox: app.services.sandbox,
         dataDir,
         concurrency: opts.workers,
         logger,

@@ -200,6 +200,7 @@ describe('a worker starting after a crash', () => {
         database: t.app.database,
         audit: t.app.services.audit,
         resolve: t.app.services.resolve,
+        sandbox: t.app.services.sandbox,
         dataDir: t.dataDir,
         concurrency: 1,
         logger: createLogger('silent'),

@@ -60,6 +60,7 @@ export async function serve(flags: ServerFlags): Promise<void> {
           database: app.database,
           audit: app.services.audit,
           resolve: app.services.resolve,
+          sandbox: app.services.sandbox,
           dataDir: config.dataDir,
           concurrency: config.workers,
           logger,
@@ -68,6 +69,8 @@ export async function serve(flags: ServerFlags): Promise<void> {
   if (pool) {
     await pool.start();
     app.onJobQueued(pool.wake);
+    const sandbox = app.services.sandbox.status();
+    if (sandbox && !sandbox.available) process.stderr.write(`${sandbox.reason}\n`);
   }
   const retention = app.services.auditRetention.start(logger);
   process.stdout.write(
@@ -108,11 +111,17 @@ export async function worker(flags: ServerFlags): Promise<void> {
     database: app.database,
     audit: app.services.audit,
     resolve: app.services.resolve,
+    sandbox: app.services.sandbox,
     dataDir: config.dataDir,
     concurrency,
     logger,
   });
   await pool.start();
+  const sandbox = app.services.sandbox.status();
+  if (sandbox && !sandbox.available) {
+    await app.close();
+    throw new CliError(sandbox.reason ?? 'jobs cannot run here');
+  }
   process.stdout.write(`Hush worker ${pool.workerId} runs up to ${concurrency} jobs at once\n`);
   const stop = () =>
     void pool

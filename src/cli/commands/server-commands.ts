@@ -18,11 +18,20 @@ function withServerOptions(cmd: Command): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
 }
 
+/** The options of the commands that run jobs: how their sandbox isolates them. */
+function withJobOptions(cmd: Command): Command {
+  return cmd
+    .option('--job-sandbox <mode>', 'bwrap (default: every job in a bubblewrap sandbox) or none')
+    .option('--job-uid <uid>', 'uid a job runs as in its sandbox (default 65534)')
+    .option('--job-gid <gid>', 'gid a job runs as in its sandbox (default 65534)')
+    .option('--job-network <mode>', "a job's network: shared (default) or none")
+    .option('--job-mounts <dirs>', 'comma-separated host directories a job sees read-only');
+}
+
 /** `hush serve` and `hush admin …`: the commands that run Hush itself on this machine. */
 export function registerServerCommands(program: Command): void {
   withServerOptions(
-    program
-      .command('serve')
+    withJobOptions(program.command('serve'))
       .description(
         'Serve the REST API on HOST:PORT (SQLite in --data-dir unless HUSH_DATABASE_URL is set)',
       )
@@ -35,8 +44,7 @@ export function registerServerCommands(program: Command): void {
   ).action(async (flags: ServerFlags) => (await actions()).serve(flags));
 
   withServerOptions(
-    program
-      .command('worker')
+    withJobOptions(program.command('worker'))
       .description('Run jobs only, no API (PostgreSQL: any number of workers share the queue)')
       .option('--workers <n>', 'jobs run at once (default 2)'),
   ).action(async (flags: ServerFlags) => (await actions()).worker(flags));

@@ -46,6 +46,8 @@ export function createJobService(deps: {
   uow: UnitOfWork;
   audit: AuditService;
   onQueued: () => void;
+  /** Why this node cannot run jobs now, or null. */
+  refusal?: () => string | null;
 }) {
   const { uow, audit } = deps;
 
@@ -53,6 +55,8 @@ export function createJobService(deps: {
     if (!input.service && !input.command) throw invalid('service', 'give a service or a command');
     if (input.service && input.command)
       throw invalid('command', 'give either a service or a command');
+    const refusal = deps.refusal?.();
+    if (refusal) throw hushError('JOB_SANDBOX_UNAVAILABLE', refusal);
     return uow
       .write(ctx, async (trx) => {
         // The job permission itself gates the trigger: no separate project:read check.

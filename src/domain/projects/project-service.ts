@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Kysely } from 'kysely';
 
-import { hushError } from '../../errors.js';
+import { hushError, invalid } from '../../errors.js';
 import { translateDbErrors } from '../../store/db-errors.js';
 import {
   deleteEnvironment,
@@ -27,6 +27,7 @@ import type {
 } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
+import { checkWorkingDir } from '../jobs/working-dir.js';
 import { loadOrganization, loadOrganizationWithProject } from '../orgs/org-service.js';
 import { authorize, listableProjectIds } from '../policy/authorize.js';
 import type { Action } from '../policy/roles.js';
@@ -156,7 +157,19 @@ function toService(row: ServiceRow, project: ProjectRow, envSlug: string | null)
 }
 
 /** Projects, their typed environments and their services (job definitions). */
-export function createProjectService(deps: { uow: UnitOfWork; audit: AuditService }) {
+/** A service's working directory as stored: inside the job's directory or under a mount. */
+function checkedWorkingDir(workingDir: string | undefined, mounts: readonly string[]) {
+  const checked = checkWorkingDir(workingDir, mounts);
+  if ('error' in checked) throw invalid('workingDir', checked.error);
+  return workingDir ?? null;
+}
+
+export function createProjectService(deps: {
+  uow: UnitOfWork;
+  audit: AuditService;
+  /** The read-only mounts of job sandboxes (`HUSH_JOB_MOUNTS`). */
+  jobMounts?: readonly string[];
+}) {
   const { uow, audit } = deps;
 
   function createProject(
@@ -328,7 +341,7 @@ export function createProjectService(deps: { uow: UnitOfWork; audit: AuditServic
         environmentId: env?.id ?? null,
         name: input.name,
         command: input.command,
-        workingDir: input.workingDir ?? null,
+        workingDir: checkedWorkingDir(input.workingDir, deps.jobMounts ?? []),
         timeoutSeconds: input.timeoutSeconds,
         createdAt: now(),
       };

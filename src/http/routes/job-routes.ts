@@ -44,6 +44,28 @@ export function registerJobRoutes(
     registry,
     {
       method: 'GET',
+      url: '/api/v1/jobs/sandbox',
+      summary: "How this server's workers isolate jobs (bwrap or none), and whether they can run",
+      tag: 'jobs',
+    },
+    () => {
+      const { settings } = s.sandbox;
+      const status = s.sandbox.status();
+      return Promise.resolve({
+        mode: settings.mode,
+        network: settings.network,
+        // Null on a node without workers of its own (--workers 0): other nodes run its jobs.
+        runsJobs: status !== null,
+        available: status?.available ?? null,
+        reason: status?.reason ?? null,
+      });
+    },
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
       url: '/api/v1/orgs/:org/projects/:project/jobs',
       summary: 'Jobs of a project, newest first',
       tag: 'jobs',
