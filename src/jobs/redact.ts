@@ -19,12 +19,27 @@ const TAIL_WORK_BUDGET = 1 << 20;
 // A held tail longer than this is re-examined only once half as much text again has arrived.
 const LONG_TAIL = 4096;
 
-/** Every form of a value a log may show: as is, base64 (standard, URL-safe), URL-encoded. */
+// `xxd -p` writes 30 bytes a line.
+const XXD_LINE = 60;
+
+/** Whether `text` has something besides line breaks. */
+function hasText(text: string): boolean {
+  return /[^\r\n]/.test(text);
+}
+
+/**
+ * Every form of a value a log may show: as is, base64 (standard, URL-safe), hex (lower and upper
+ * case), URL-encoded.
+ */
 function encodings(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   const b64 = bytes.toString('base64');
   const b64url = bytes.toString('base64url');
-  const forms = [value, b64, b64.replace(/=+$/, ''), b64url, b64url.padEnd(b64.length, '=')];
+  const hex = bytes.toString('hex');
+  // The line breaks of a match stay in the log: a value of nothing else would hide nothing.
+  const forms = hasText(value) ? [value] : [];
+  forms.push(b64, b64.replace(/=+$/, ''), b64url, b64url.padEnd(b64.length, '='));
+  forms.push(hex, hex.toUpperCase());
   // application/x-www-form-urlencoded: also escapes !'()~ and writes a space as '+'.
   forms.push(new URLSearchParams([['', value]]).toString().slice(1));
   try {
@@ -37,16 +52,35 @@ function encodings(value: string): string[] {
 }
 
 /**
+ * The lines `xxd -p` prints the hex of a value in when the value comes first in its input (as
+ * from `printf %s "$V" | xxd -p` or `xxd -p file`), in lower and upper case (`-u`); not a last
+ * line of fewer than 4 bytes, which would hide less than the shortest value does. (Where a value
+ * starts mid-line, its hex is cut elsewhere: every 30-byte window of it would be needed.)
+ */
+function xxdLines(hex: string): string[] {
+  const lines: string[] = [];
+  for (let at = 0; at + 2 * MIN_LENGTH <= hex.length; at += XXD_LINE) {
+    const line = hex.slice(at, at + XXD_LINE);
+    lines.push(line, line.toUpperCase());
+  }
+  return lines;
+}
+
+/**
  * The strings to hide for the given values: each value, its base64 (standard and URL-safe, with
- * and without padding) and URL encodings (`encodeURIComponent`, and form encoding with `+` for a
- * space), and each line of a multi-line value; deduplicated, without values shorter than 4
- * characters, longest first.
+ * and without padding), hex (of its UTF-8 bytes, lower and upper case, whole and in the lines of
+ * `xxd -p`) and URL encodings (`encodeURIComponent`, and form encoding with `+` for a space), and
+ * each line of a multi-line value; deduplicated, without values shorter than 4 characters,
+ * longest first. A value of nothing but line breaks is there only encoded: the redactor keeps
+ * the line breaks a match starts or ends with.
  */
 export function redactionPatterns(values: readonly string[]): string[] {
   const patterns = new Set<string>();
   for (const value of values) {
     if (value.length < MIN_LENGTH) continue;
     for (const form of encodings(value)) patterns.add(form);
+    // A long hex is printed wrapped, by `xxd -p` for one: each line on its own, like a file's.
+    for (const line of xxdLines(Buffer.from(value, 'utf8').toString('hex'))) patterns.add(line);
     // Programs often print a file line by line (and indent it their own way).
     if (/[\r\n]/.test(value)) {
       for (const line of value.split(/\r\n|\r|\n/)) {
@@ -221,16 +255,33 @@ function pendingStart(m: Matcher, text: string): number {
   return len;
 }
 
+function isLineBreak(code: number): boolean {
+  return code === 10 || code === 13;
+}
+
+/**
+ * The part of the match `text[start, end)` the mark replaces: without the line breaks it starts
+ * and ends with (a file's last newline, say), which stay so that the next line is not glued to
+ * the mark. A pattern always has something else (see `encodings`).
+ */
+function markedPart(text: string, start: number, end: number): [number, number] {
+  while (start < end && isLineBreak(text.charCodeAt(start))) start++;
+  while (end > start && isLineBreak(text.charCodeAt(end - 1))) end--;
+  return [start, end];
+}
+
 /** Redacts what is final in `text`; returns it and the raw rest to carry over. */
 function drain(m: Matcher, text: string, final: boolean): { out: string; rest: string } {
   const hold = final ? text.length : pendingStart(m, text);
   const parts: string[] = [];
   let pos = 0;
   for (let hit = findMatch(m, text, 0, hold); hit; hit = findMatch(m, text, pos, hold)) {
-    parts.push(text.slice(pos, hit[0]), REDACTION_MARK);
-    pos = hit[0] + hit[1];
+    const [from, to] = markedPart(text, hit[0], hit[0] + hit[1]);
+    parts.push(text.slice(pos, from), REDACTION_MARK);
+    // The kept trailing line breaks are text like any other: another value may start in them.
+    pos = to;
   }
-  // A match that started before `hold` may end beyond it: scanning resumes after the match.
+  // A match that started before `hold` may end beyond it: scanning resumes after its mark.
   const end = Math.max(pos, hold);
   parts.push(text.slice(pos, end));
   return { out: parts.join(''), rest: text.slice(end) };
@@ -241,7 +292,8 @@ function drain(m: Matcher, text: string, final: boolean): { out: string; rest: s
  * no longer be part of a match, holding back only a tail that could still grow into one (so a
  * value split across chunks is caught while other output streams at once), and `flush` returns
  * the rest; any chunking gives the same output as redacting the whole text at once, where the
- * leftmost match wins and, at one position, the longest.
+ * leftmost match wins and, at one position, the longest. The mark replaces a match but for the
+ * line breaks it starts or ends with, which stay (one log line is not glued to the next).
  *
  * @example
  * const r = createRedactor(['s3cret']);

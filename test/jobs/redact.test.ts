@@ -26,6 +26,22 @@ function cut(text: string, sizes: readonly number[]): string[] {
   return chunks;
 }
 
+/** Redacts `text` whole, checking that every cut into two chunks, and into characters, agrees. */
+function redactEverySplit(values: readonly string[], text: string): string {
+  const whole = redact(values, text);
+  for (let at = 0; at <= text.length; at++) {
+    expect(redactChunks(values, [text.slice(0, at), text.slice(at)])).toBe(whole);
+  }
+  expect(redactChunks(values, [...text])).toBe(whole);
+  return whole;
+}
+
+/** The lower-case hex of a string's UTF-8 bytes, as `xxd -p` prints it: 60 characters a line. */
+function xxdP(text: string): string {
+  const hex = Buffer.from(text).toString('hex');
+  return hex.replace(/.{1,60}/g, (line) => `${line}\n`);
+}
+
 describe('redactionPatterns', () => {
   it('lists a value, its base64 forms and its URL encodings, longest first', () => {
     const value = "it's a p@ss/word~";
@@ -40,6 +56,8 @@ describe('redactionPatterns', () => {
         encodeURIComponent(value),
         encodeURIComponent(value).replace(/%20/g, '+'),
         'it%27s+a+p%40ss%2Fword%7E',
+        Buffer.from(value).toString('hex'),
+        Buffer.from(value).toString('hex').toUpperCase(),
       ]),
     );
     expect(new Set(patterns).size).toBe(patterns.length);
@@ -52,6 +70,26 @@ describe('redactionPatterns', () => {
     expect(redactionPatterns(['', 'a', 'abc'])).toEqual([]);
     expect(redactionPatterns(['ab\n  cd  \nlonger line'])).toContain('longer line');
     expect(redactionPatterns(['ab\n  cd  \nlonger line'])).not.toContain('cd');
+  });
+
+  it('lists the 60-character lines of `xxd -p`, and a last one of 4 bytes or more', () => {
+    const value = 'é'.repeat(40) + 'xyzw'; // 84 bytes: hex lines of 60, 60 and 48 characters
+    const hex = Buffer.from(value).toString('hex');
+    const patterns = redactionPatterns([value]);
+    for (const line of [hex.slice(0, 60), hex.slice(60, 120), hex.slice(120)]) {
+      expect(patterns).toContain(line);
+      expect(patterns).toContain(line.toUpperCase());
+    }
+    // A last line of 1 to 3 bytes would hide less than the shortest value does.
+    const short = redactionPatterns(['x'.repeat(31)]);
+    expect(short).toContain('78'.repeat(30));
+    expect(short).not.toContain('78');
+  });
+
+  it('lists a value of nothing but line breaks only encoded: its breaks stay', () => {
+    const patterns = redactionPatterns(['\n\r\n\n']);
+    expect(patterns).not.toContain('\n\r\n\n');
+    expect(patterns).toContain(Buffer.from('\n\r\n\n').toString('base64'));
   });
 
   it('keeps a value whose URL encoding does not exist (a lone surrogate)', () => {
@@ -112,7 +150,47 @@ describe('createRedactor', () => {
   it('redacts each line of a multi-line value on its own', () => {
     const pem = '-----BEGIN KEY-----\n  MIIBOgIBAAJBAKj34GkxFhD9\n-----END KEY-----\n';
     expect(redact([pem], 'line: MIIBOgIBAAJBAKj34GkxFhD9 end')).toBe(`line: ${M} end`);
-    expect(redact([pem], `cat: ${pem}.`)).toBe(`cat: ${M}.`);
+    expect(redact([pem], `cat: ${pem}.`)).toBe(`cat: ${M}\n.`);
+  });
+
+  it('hides the hex of a value, lower and upper case, however it is chunked', () => {
+    const hex = Buffer.from(value).toString('hex');
+    expect(redactEverySplit([value], `<${hex}|${hex.toUpperCase()}>`)).toBe(`<${M}|${M}>`);
+  });
+
+  it('hides a long value printed by `xxd -p` (-u) line by line, however it is chunked', () => {
+    const long = `${value} ünïcode ${'0123456789'.repeat(10)}`; // 131 bytes: 5 lines of hex
+    const lines = `${M}\n`.repeat(5);
+    expect(redactEverySplit([long], `$ xxd -p\n${xxdP(long)}$`)).toBe(`$ xxd -p\n${lines}$`);
+    expect(redactEverySplit([long], xxdP(long).toUpperCase())).toBe(lines);
+    // `echo "$V" | xxd -p`: the last line also holds the newline's 0a.
+    expect(redact([long], xxdP(`${long}\n`))).toBe(`${M}\n`.repeat(4) + `${M}0a\n`);
+  });
+
+  it('keeps the line breaks after a file secret printed with cat, before the next line', () => {
+    const file = 'line1\nline2\n';
+    expect(redactEverySplit([file], `${file}API_KEY=x\n`)).toBe(`${M}\nAPI_KEY=x\n`);
+    const crlf = 'line1\r\nline2\r\n';
+    expect(redactEverySplit([crlf], `${crlf}API_KEY=x\r\n`)).toBe(`${M}\r\nAPI_KEY=x\r\n`);
+  });
+
+  it('keeps the line break echo writes after a value, and a line break the value ends with', () => {
+    expect(redactEverySplit(['tok3n'], 'tok3n\nAPI_KEY=x\n')).toBe(`${M}\nAPI_KEY=x\n`);
+    expect(redactEverySplit(['tok3n\n'], 'V=tok3n\n\nAPI_KEY=x\n')).toBe(`V=${M}\n\nAPI_KEY=x\n`);
+    expect(redactEverySplit(['abc\r\n'], 'abc\r\nAPI_KEY=x')).toBe(`${M}\r\nAPI_KEY=x`);
+  });
+
+  it('keeps the line breaks a value starts with', () => {
+    expect(redactEverySplit(['\n\nsecret'], 'KEY=\n\nsecret\nnext')).toBe(`KEY=\n\n${M}\nnext`);
+    expect(redactEverySplit(['\r\nsecret\r\n'], 'KEY=\r\nsecret\r\n')).toBe(`KEY=\r\n${M}\r\n`);
+  });
+
+  it('still hides a value that starts in the line breaks another one ends with', () => {
+    expect(redactEverySplit(['abcd\n', '\nwxyz'], 'abcd\nwxyz.')).toBe(`${M}\n${M}.`);
+  });
+
+  it('leaves a value of nothing but line breaks alone', () => {
+    expect(redactEverySplit(['\n\n\n\n'], 'a\n\n\n\nb')).toBe('a\n\n\n\nb');
   });
 
   it('prefers the leftmost, then the longest, of overlapping values', () => {
@@ -159,9 +237,33 @@ describe('createRedactor', () => {
       return { values, text, sizes };
     });
 
+  // Values with line breaks only at their edges (a file's last newline, CRLF too): every line
+  // break of the text stays, since only what is between a value's edges gives way to the mark.
+  const breaksArb = fc.string({ unit: fc.constantFrom('\n', '\r\n', '\r'), maxLength: 2 });
+  const edgesArb = fc
+    .record({
+      values: fc.array(
+        fc
+          .tuple(
+            breaksArb,
+            fc.string({ unit: fc.constantFrom('a', 'b', '.'), minLength: 1, maxLength: 6 }),
+            breaksArb,
+          )
+          .map((parts) => parts.join('')),
+        { minLength: 1, maxLength: 4 },
+      ),
+      fillers: fc.array(fc.string({ unit: alphabet, maxLength: 6 }), { maxLength: 8 }),
+      sizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
+    })
+    .map(({ values, fillers, sizes }) => {
+      const text = fillers.map((f, i) => f + (values[i % values.length] ?? '')).join('');
+      return { values, text, sizes };
+    });
+
   it.each([
     ['few values', caseArb],
     ['crowded values', crowdedArb],
+    ['values with line breaks at their edges', edgesArb],
   ])(`gives the same output however the text is chunked (%s, ${CHUNKING_RUNS} cases)`, (_, arb) => {
     fc.assert(
       fc.property(arb, ({ values, text, sizes }) => {
@@ -176,11 +278,24 @@ describe('createRedactor', () => {
   it.each([
     ['few values', caseArb],
     ['crowded values', crowdedArb],
+    ['values with line breaks at their edges', edgesArb],
   ])(`never lets a value through (%s, ${CHUNKING_RUNS} cases)`, (_, arb) => {
     fc.assert(
       fc.property(arb, ({ values, text, sizes }) => {
         const out = redactChunks(values, cut(text, sizes));
-        for (const v of values) if (v.length >= 4) expect(out).not.toContain(v);
+        // A value of nothing but line breaks stays: the line breaks of a match are kept.
+        for (const v of values)
+          if (v.length >= 4 && /[^\r\n]/.test(v)) expect(out).not.toContain(v);
+      }),
+      { numRuns: CHUNKING_RUNS },
+    );
+  });
+
+  it(`keeps every line break no value has inside (${CHUNKING_RUNS} cases)`, () => {
+    const breaks = (s: string) => s.replace(/[^\r\n]+/g, '');
+    fc.assert(
+      fc.property(edgesArb, ({ values, text, sizes }) => {
+        expect(breaks(redactChunks(values, cut(text, sizes)))).toBe(breaks(text));
       }),
       { numRuns: CHUNKING_RUNS },
     );
