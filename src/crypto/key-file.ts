@@ -76,12 +76,44 @@ function readKeyFile(file: string): KeyFile {
   return kf as KeyFile;
 }
 
+/**
+ * Refuses a key file that group or others may read or write (any of mode & 0o077), as ssh
+ * refuses a private key: one line naming the file, its mode and the fix. Windows has no such
+ * bits (every file reads as 0666), so it is not checked there.
+ */
+function assertPrivate(file: string): void {
+  if (process.platform === 'win32') return;
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode & 0o777;
+  } catch {
+    return; // reading it reports the problem, naming the file
+  }
+  if ((mode & 0o077) !== 0) {
+    throw hushError(
+      'KEY_UNAVAILABLE',
+      `master key file ${file} is accessible by others (mode 0${mode.toString(8).padStart(3, '0')}); run chmod 600 ${file}`,
+    );
+  }
+}
+
+/**
+ * Replaces the key file atomically: the new content goes to a temporary file beside it, created
+ * exclusively with mode 0600 (never wider, not even for a moment), then renamed over the file.
+ */
 function writeKeyFile(file: string, content: KeyFile): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(content, null, 2) + '\n', { mode: 0o600 });
-  fs.chmodSync(tmp, 0o600);
-  fs.renameSync(tmp, file);
+  try {
+    // 'wx': O_CREAT|O_EXCL, so the mode applies (it is ignored for a file that already exists).
+    fs.writeFileSync(tmp, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    // The umask can only have narrowed it; this restores the owner's bits it may have taken.
+    fs.chmodSync(tmp, 0o600);
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
 }
 
 function providerOver(
@@ -123,7 +155,8 @@ function providerOver(
 
 /**
  * Opens the master key file, creating it (mode 0600, atomically) when missing; `created` tells
- * the caller to warn. Throws KEY_UNAVAILABLE naming the file when it is unreadable or malformed.
+ * the caller to warn. Throws KEY_UNAVAILABLE naming the file when it is unreadable, malformed,
+ * or accessible by group or others.
  */
 export function loadOrCreateKeyFile(file: string): {
   provider: MasterKeyProvider & { reload(): void };
@@ -135,6 +168,7 @@ export function loadOrCreateKeyFile(file: string): {
     writeKeyFile(file, { active: id, keys: { [id]: randomBytes(32).toString('base64') } });
     created = true;
   }
+  assertPrivate(file);
   let mtime = fs.statSync(file).mtimeMs;
   const changed = () => {
     const now = fs.statSync(file).mtimeMs;
@@ -160,8 +194,12 @@ export function providerFromEnv(value: string): MasterKeyProvider {
   return providerOver(() => ({ active: id, keys: { [id]: base64 } }), 'HUSH_MASTER_KEY');
 }
 
-/** Adds a new master key to the file and makes it active; old keys stay until retired. */
+/**
+ * Adds a new master key to the file and makes it active; old keys stay until retired. The file
+ * stays 0600; one accessible by others is refused (KEY_UNAVAILABLE) before anything is written.
+ */
 export function addKeyToFile(file: string): { newKeyId: string } {
+  assertPrivate(file);
   const kf = readKeyFile(file);
   const id = newKeyId();
   writeKeyFile(file, {
@@ -171,8 +209,12 @@ export function addKeyToFile(file: string): { newKeyId: string } {
   return { newKeyId: id };
 }
 
-/** Removes every key not in `keep` from the file (the active key is always kept). */
+/**
+ * Removes every key not in `keep` from the file (the active key is always kept); the file stays
+ * 0600, and one accessible by others is refused like in {@link addKeyToFile}.
+ */
 export function retireKeysInFile(file: string, keep: string[]): void {
+  assertPrivate(file);
   const kf = readKeyFile(file);
   const keys = Object.fromEntries(
     Object.entries(kf.keys).filter(([id]) => id === kf.active || keep.includes(id)),

@@ -11,6 +11,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 
+import { ConfigError } from '../config.js';
 import { namedStatements } from './prepared.js';
 import type { Schema } from './schema.js';
 
@@ -45,9 +46,11 @@ pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
 /**
  * Opens SQLite (WAL, foreign keys on) in the data directory, or PostgreSQL when a URL is given.
- * Only `store/` knows which one it is.
+ * Only `store/` knows which one it is. Either way the data directory (it holds the master key
+ * file and the jobs' directories too) is made private first: see {@link preparePrivateDataDir}.
  */
 export function openDatabase(options: DatabaseOptions): Database {
+  preparePrivateDataDir(options.dataDir);
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
@@ -71,10 +74,16 @@ export function openDatabase(options: DatabaseOptions): Database {
       close: () => db.destroy(),
     };
   }
-  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(options.dataDir, 'hush.db');
+  // The database, its WAL and shared-memory index are 0600 without touching the process umask
+  // (jobs rely on it): the database file is created 0600 before SQLite opens it, and SQLite
+  // gives the -wal and -shm files it creates the main file's mode. Files left wider by an older
+  // version are tightened, and the -wal/-shm once more after opening, in case SQLite made them.
+  fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE));
+  for (const suffix of ['', '-wal', '-shm']) tightenFile(file + suffix);
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
+  for (const suffix of ['-wal', '-shm']) tightenFile(file + suffix);
   sqlite.pragma(options.sqliteSync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
@@ -88,6 +97,44 @@ export function openDatabase(options: DatabaseOptions): Database {
     plugins: [new CamelCasePlugin()],
   });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/**
+ * Creates the data directory 0700 (with any missing parents), or tightens an existing one
+ * that group or others can enter, read or write to 0700. Throws a one-line {@link ConfigError}
+ * when it cannot (a directory owned by another user): a directory others can write to lets
+ * them replace the database or the master key file.
+ */
+function preparePrivateDataDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  const mode = fs.statSync(dir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  try {
+    fs.chmodSync(dir, PRIVATE_DIR);
+  } catch (error) {
+    throw new ConfigError([
+      `data directory ${dir} is accessible by others (mode ${octal(mode)}) and chmod 700 failed (${(error as NodeJS.ErrnoException).code ?? String(error)}); run chmod 700 ${dir} as its owner, or set HUSH_DATA_DIR / --data-dir to a directory of the server's user`,
+    ]);
+  }
+}
+
+/** chmod 0600 a file that exists with any group or other bit; nothing when it is missing. */
+function tightenFile(file: string): void {
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if ((mode & 0o077) !== 0) fs.chmodSync(file, PRIVATE_FILE);
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }
 
 /**
