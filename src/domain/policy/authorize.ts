@@ -8,8 +8,17 @@ import { findCustomRole } from '../../store/role-store.js';
 import type { Schema } from '../../store/schema.js';
 import type { TargetType } from '../audit/audit-service.js';
 import type { RequestContext } from '../context.js';
-import { customRoleAllows, type Grant, visibleProjectIds } from './custom-roles.js';
-import { type Action, ACTION_LABELS, builtinRoleAllows, isBuiltinRole } from './roles.js';
+import { customRoleAllows, type Grant, grantNeeded, visibleProjectIds } from './custom-roles.js';
+import {
+  ACTION_LABELS,
+  BUILTIN_ROLES,
+  builtinRoleAllows,
+  DERIVED_ACTION_LABELS,
+  isBuiltinRole,
+  isDerivedAction,
+  type PolicyAction,
+  ROLE_LABELS,
+} from './roles.js';
 
 /** What an action is performed on; `orgId` is always known, the rest narrows it. */
 export interface Resource {
@@ -17,6 +26,7 @@ export interface Resource {
   orgSlug: string;
   targetType: TargetType;
   targetId?: string | null;
+  /** A secret's variable name: a `secrets:write-steering` denial names it (never the value). */
   targetName?: string | null;
   projectId?: string;
   environmentId?: string;
@@ -54,22 +64,22 @@ export async function roleInOrganization(
 export async function authorize(
   db: Kysely<Schema>,
   ctx: RequestContext,
-  action: Action,
+  action: PolicyAction,
   resource: Resource,
 ): Promise<void> {
   const role = await roleInOrganization(db, ctx, resource.orgId);
   if (role === null) {
     throw hushError('ORGANIZATION_NOT_FOUND', `organization "${resource.orgSlug}" not found`);
   }
-  const allows = isBuiltinRole(role)
-    ? (a: Action) => builtinRoleAllows(role, a)
+  const check = isBuiltinRole(role)
+    ? { allows: (a: PolicyAction) => builtinRoleAllows(role, a), environmentType: undefined }
     : await customRoleCheck(db, resource, role);
   const allowed =
     action === 'secrets:read-values'
-      ? ctx.actor.kind === 'service-token' && allows('environment:read')
-      : allows(action);
+      ? ctx.actor.kind === 'service-token' && check.allows('environment:read')
+      : check.allows(action);
   if (allowed && withinTokenScope(ctx, resource, action)) return;
-  throw deniedError(action, role, resource);
+  throw deniedError(action, role, resource, check.environmentType);
 }
 
 /** The check of a custom role for this resource (grants and environment type read fresh). */
@@ -81,7 +91,10 @@ async function customRoleCheck(db: Kysely<Schema>, resource: Resource, role: str
     environmentType = (await findEnvironmentById(db, resource.environmentId))?.type;
   }
   const target = { projectId: resource.projectId, environmentType, listing: resource.listing };
-  return (a: Action) => customRoleAllows(grants, a, target);
+  return {
+    allows: (a: PolicyAction) => customRoleAllows(grants, a, target),
+    environmentType,
+  };
 }
 
 /** The projects an actor may list in an organization: every one, or those its custom role grants. */
@@ -96,11 +109,11 @@ export async function listableProjectIds(
   return visibleProjectIds(row ? (JSON.parse(row.grants) as Grant[]) : []);
 }
 
-const READS: ReadonlySet<Action> = new Set(['org:read', 'project:read', 'environment:read']);
+const READS: ReadonlySet<PolicyAction> = new Set(['org:read', 'project:read', 'environment:read']);
 
 // A token limited to environments may read around them, but anything else it does must name
 // one of its environments: a project-wide write would reach the others too.
-function withinTokenScope(ctx: RequestContext, resource: Resource, action: Action): boolean {
+function withinTokenScope(ctx: RequestContext, resource: Resource, action: PolicyAction): boolean {
   if (ctx.actor.kind !== 'service-token') return true;
   const { projects, environments } = ctx.actor.scope;
   if (projects.length > 0 && resource.projectId && !projects.includes(resource.projectId)) {
@@ -110,10 +123,18 @@ function withinTokenScope(ctx: RequestContext, resource: Resource, action: Actio
   return resource.environmentId !== undefined && environments.includes(resource.environmentId);
 }
 
-function deniedError(action: Action, role: string, resource: Resource): HushError {
+function deniedError(
+  action: PolicyAction,
+  role: string,
+  resource: Resource,
+  environmentType: string | undefined,
+): HushError {
+  const label = isDerivedAction(action) ? DERIVED_ACTION_LABELS[action] : ACTION_LABELS[action];
   return hushError(
     'PERMISSION_DENIED',
-    `permission "${action}" (${ACTION_LABELS[action]}) is required`,
+    action === 'secrets:write-steering'
+      ? steeringDenial(role, resource, environmentType)
+      : `permission "${action}" (${label}) is required`,
     {
       permission: action,
       role,
@@ -124,4 +145,30 @@ function deniedError(action: Action, role: string, resource: Resource): HushErro
       targetName: resource.targetName ?? null,
     },
   );
+}
+
+/**
+ * The denial of a steering variable: names the variable and the permission a custom role would
+ * need on this environment type (or on every type, for a project-wide secret), or the built-in
+ * roles that hold it.
+ */
+function steeringDenial(
+  role: string,
+  resource: Resource,
+  environmentType: string | undefined,
+): string {
+  const action = 'secrets:write-steering';
+  const what = `setting ${resource.targetName ?? 'this variable'}`;
+  const why = 'it changes what a job runs';
+  const level = grantNeeded(action);
+  if (!isBuiltinRole(role) && resource.projectId && level) {
+    const where = environmentType
+      ? `${environmentType} environments`
+      : 'every environment type of the project';
+    return `${what} needs the ${level} permission on ${where}: ${why}`;
+  }
+  const holders = BUILTIN_ROLES.filter((r) => builtinRoleAllows(r, action)).map(
+    (r) => ROLE_LABELS[r],
+  );
+  return `${what} needs permission "${action}" (${holders.join(' or ')}): ${why}`;
 }

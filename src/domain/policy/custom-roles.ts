@@ -1,5 +1,5 @@
 import { ENVIRONMENT_TYPES, type EnvironmentType } from '../validation.js';
-import type { Action } from './roles.js';
+import { type Action, DERIVED_ACTIONS, isDerivedAction, type PolicyAction } from './roles.js';
 
 export const GRANT_LEVELS = ['none', 'read-only', 'deploy', 'manage', 'full'] as const;
 export type GrantLevel = (typeof GRANT_LEVELS)[number];
@@ -26,6 +26,21 @@ const NEEDS: Partial<Record<Action, GrantLevel>> = {
 
 const rank = (level: GrantLevel) => GRANT_LEVELS.indexOf(level);
 
+/**
+ * The lowest grant level that allows an action (a derived action: the highest its parts need),
+ * or null when no custom role may perform it.
+ */
+export function grantNeeded(action: PolicyAction): GrantLevel | null {
+  if (!isDerivedAction(action)) return NEEDS[action] ?? null;
+  let highest: GrantLevel = 'none';
+  for (const part of DERIVED_ACTIONS[action]) {
+    const needed = NEEDS[part];
+    if (!needed) return null;
+    if (rank(needed) > rank(highest)) highest = needed;
+  }
+  return highest;
+}
+
 /** Where an action happens, as far as a custom role cares. */
 export interface GrantTarget {
   projectId?: string | undefined;
@@ -43,9 +58,12 @@ export interface GrantTarget {
  */
 export function customRoleAllows(
   grants: readonly Grant[],
-  action: Action,
+  action: PolicyAction,
   target: GrantTarget,
 ): boolean {
+  if (isDerivedAction(action)) {
+    return DERIVED_ACTIONS[action].every((a) => customRoleAllows(grants, a, target));
+  }
   if (action === 'org:read') return true;
   const needed = NEEDS[action];
   if (!needed) return false;

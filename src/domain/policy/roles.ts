@@ -50,6 +50,30 @@ export const ACTION_LABELS: Record<Action, string> = {
   'ownership:transfer': 'transfer ownership (the Owner only)',
 };
 
+/**
+ * Actions that are not rows of SPEC §5 but combinations of them: allowed, for a built-in role
+ * and a custom role alike, exactly when every action listed is. `secrets:write-steering` sets a
+ * variable that changes what a job runs (NODE_OPTIONS, LD_PRELOAD…, see
+ * secrets/steering-names.ts), so it needs the secret write and the right to change a service's
+ * command: Owner and Admin, or a custom `manage` grant.
+ */
+export const DERIVED_ACTIONS = {
+  'secrets:write-steering': ['secrets:write', 'environment:edit'],
+} as const satisfies Record<string, readonly Action[]>;
+export type DerivedAction = keyof typeof DERIVED_ACTIONS;
+
+/** What `authorize` checks: a row of the table or a {@link DERIVED_ACTIONS} combination. */
+export type PolicyAction = Action | DerivedAction;
+
+export const DERIVED_ACTION_LABELS: Record<DerivedAction, string> = {
+  'secrets:write-steering': 'set variables that change what a job runs',
+};
+
+/** Narrows a policy action to a derived one. */
+export function isDerivedAction(action: PolicyAction): action is DerivedAction {
+  return Object.hasOwn(DERIVED_ACTIONS, action);
+}
+
 export const BUILTIN_ROLES = ['owner', 'admin', 'devops', 'billing-manager', 'viewer'] as const;
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
 
@@ -89,8 +113,10 @@ const TABLE: Record<Action, readonly [boolean, boolean, boolean, boolean, boolea
   'ownership:transfer': [Y, N, N, N, N],
 };
 
-/** True when the built-in role may perform the action. */
-export function builtinRoleAllows(role: BuiltinRole, action: Action): boolean {
+/** True when the built-in role may perform the action (a derived one: all it combines). */
+export function builtinRoleAllows(role: BuiltinRole, action: PolicyAction): boolean {
+  if (isDerivedAction(action))
+    return DERIVED_ACTIONS[action].every((a) => builtinRoleAllows(role, a));
   return TABLE[action][BUILTIN_ROLES.indexOf(role)] ?? false;
 }
 

@@ -22,7 +22,7 @@ import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
 import { loadOrganization } from '../orgs/org-service.js';
-import { authorize } from '../policy/authorize.js';
+import { authorize, type Resource } from '../policy/authorize.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { type LevelRef, levelResource, loadLevel, type ResolvedLevel } from './scope.js';
 import {
@@ -34,6 +34,7 @@ import {
   validateSecretValue,
   valueOf,
 } from './secret-values.js';
+import { isSteeringName } from './steering-names.js';
 
 /** The public shape of a secret: metadata, a masked preview, and the value only when `plain`. */
 export interface Secret {
@@ -80,6 +81,22 @@ export function createSecretService(deps: {
   keys: KeyService;
 }) {
   const { uow, audit, keys } = deps;
+
+  /**
+   * A value stored under a name that steers what a job runs (an env variable, or a file secret,
+   * whose variable holds the file's path) needs `secrets:write-steering` on top of
+   * `secrets:write`: whoever may add a variable must not thereby change a service's command.
+   */
+  async function authorizeSteering(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    namespace: SecretRow['namespace'],
+    name: string,
+    resource: Resource,
+  ) {
+    if (namespace !== 'env' || !isSteeringName(name)) return;
+    await authorize(trx, ctx, 'secrets:write-steering', { ...resource, targetName: name });
+  }
 
   async function assigneeId(trx: Kysely<Schema>, org: OrganizationRow, email: string | undefined) {
     if (!email) return null;
@@ -200,6 +217,10 @@ export function createSecretService(deps: {
     return uow.write(ctx, async (trx) => {
       const { org, at } = await loadLevel(trx, ctx, orgSlug, ref);
       await authorize(trx, ctx, 'secrets:write', levelResource(org, at, inputs[0]?.name ?? null));
+      for (const input of inputs) {
+        const namespace = input.kind === 'pgservice' ? 'pgservice' : 'env';
+        await authorizeSteering(trx, ctx, namespace, input.name, levelResource(org, at));
+      }
       const id = await assigneeId(trx, org, assignee);
       const created: Secret[] = [];
       for (const input of inputs)
@@ -253,26 +274,28 @@ export function createSecretService(deps: {
     const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
     const row = await findSecret(trx, org.id, id);
     if (!row) throw hushError('SECRET_NOT_FOUND', `secret ${id} not found`);
+    const resource: Resource = {
+      orgId: org.id,
+      orgSlug: org.slug,
+      targetType: 'secret',
+      targetId: row.id,
+      targetName: row.name,
+      ...(row.projectId ? { projectId: row.projectId } : {}),
+      ...(row.environmentId ? { environmentId: row.environmentId } : {}),
+    };
     await authorize(
       trx,
       ctx,
       row.level === 'organization' && action !== 'secrets:write' ? 'project:read' : action,
-      {
-        orgId: org.id,
-        orgSlug: org.slug,
-        targetType: 'secret',
-        targetId: row.id,
-        targetName: row.name,
-        ...(row.projectId ? { projectId: row.projectId } : {}),
-        ...(row.environmentId ? { environmentId: row.environmentId } : {}),
-      },
+      resource,
     );
-    return { org, row };
+    return { org, row, resource };
   }
 
   function rotate(ctx: RequestContext, orgSlug: string, id: string, value: SecretValue) {
     return uow.write(ctx, async (trx) => {
-      const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
+      const { org, row, resource } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
+      await authorizeSteering(trx, ctx, row.namespace, row.name, resource);
       validateSecretValue(row.kind, row.name, row.fileName, value);
       const version = row.currentVersion + 1;
       const preview = await writeVersion(trx, ctx, org, row, version, value, 'rotate');
@@ -318,7 +341,8 @@ export function createSecretService(deps: {
 
   function rollback(ctx: RequestContext, orgSlug: string, id: string, toVersion: number) {
     return uow.write(ctx, async (trx) => {
-      const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
+      const { org, row, resource } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
+      await authorizeSteering(trx, ctx, row.namespace, row.name, resource);
       const old = await findSecretVersion(trx, row.id, toVersion);
       if (!old)
         throw hushError('SECRET_NOT_FOUND', `secret ${row.name} has no version ${toVersion}`, {
