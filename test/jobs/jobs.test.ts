@@ -185,6 +185,25 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     while (job.status !== 'failed' && Date.now() < deadline) job = await waitForJob(t, owner, id);
     expect(job).toMatchObject({ status: 'failed', error: expect.stringContaining('heartbeat') });
   });
+
+  it("removes a reaped job's directory at the next sweep, not at the next restart", async () => {
+    const id = await run({ command: ['true'] });
+    await waitForJob(t, owner, id);
+    // What an unsandboxed job of a worker that died leaves on disk.
+    const dir = path.join(t.dataDir, 'jobs', id);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'pg_service.conf'), '[x]\npassword=left-behind\n');
+    await t.app.database.db
+      .updateTable('jobs')
+      .set({ status: 'running', heartbeatAt: '2000-01-01T00:00:00.000Z', finishedAt: null })
+      .where('id', '=', id)
+      .execute();
+    const deadline = Date.now() + 15_000;
+    while (fs.existsSync(dir) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(fs.existsSync(dir)).toBe(false);
+    expect((await waitForJob(t, owner, id)).status).toBe('failed');
+  });
 });
 
 describe('a worker starting after a crash', () => {
