@@ -58,10 +58,24 @@ export async function resolveBench(dialect: Dialect, quick: boolean, figures: Fi
   });
 }
 
-/** Trigger → process running, and process exit → job marked done, with an in-process worker. */
+/**
+ * Trigger → process running, process exit → job marked done, and trigger → process exit, with an
+ * in-process worker: in the bubblewrap sandbox (the default), and without one, so that the
+ * difference is what the sandbox costs.
+ */
 export async function jobBench(dialect: Dialect, quick: boolean, figures: Figures) {
+  await jobBenchIn('bwrap', dialect, quick, figures);
+  await jobBenchIn('none', dialect, quick, figures);
+}
+
+async function jobBenchIn(
+  sandbox: 'bwrap' | 'none',
+  dialect: Dialect,
+  quick: boolean,
+  figures: Figures,
+) {
   await withDatabase(dialect, async (settings) => {
-    const config = loadConfig({ ...settings, logLevel: 'silent' }, {});
+    const config = loadConfig({ ...settings, logLevel: 'silent', jobSandbox: sandbox }, {});
     const app = await createApp(config);
     const pool = createWorkerPool({
       database: app.database,
@@ -96,6 +110,7 @@ export async function jobBench(dialect: Dialect, quick: boolean, figures: Figure
       await s.secrets.add(SYSTEM, 'bench', { project: 'p' }, inputs);
       const starts: number[] = [];
       const dones: number[] = [];
+      const exits: number[] = [];
       const runs = quick ? 10 : 40;
       for (let i = 0; i < runs; i++) {
         const t0 = Date.now();
@@ -109,13 +124,29 @@ export async function jobBench(dialect: Dialect, quick: boolean, figures: Figure
           if (row.finishedAt && row.processStartedAt && row.processExitedAt) {
             starts.push(Date.parse(row.processStartedAt) - t0);
             dones.push(Date.parse(row.finishedAt) - Date.parse(row.processExitedAt));
+            exits.push(Date.parse(row.processExitedAt) - t0);
             break;
           }
           await new Promise((r) => setTimeout(r, 5));
         }
       }
-      record(figures, 'job_start_p50_ms', { dialect, value: median(starts), unit: 'ms' });
-      record(figures, 'job_done_p50_ms', { dialect, value: median(dones), unit: 'ms' });
+      if (sandbox === 'bwrap') {
+        record(figures, 'job_start_p50_ms', { dialect, value: median(starts), unit: 'ms' });
+        record(figures, 'job_done_p50_ms', { dialect, value: median(dones), unit: 'ms' });
+        record(figures, 'job_exit_p50_ms', { dialect, value: median(exits), unit: 'ms' });
+      } else {
+        // The floor of the sandbox's cost: the same jobs run as plain child processes.
+        record(figures, 'job_start_unsandboxed_p50_ms', {
+          dialect,
+          value: median(starts),
+          unit: 'ms',
+        });
+        record(figures, 'job_exit_unsandboxed_p50_ms', {
+          dialect,
+          value: median(exits),
+          unit: 'ms',
+        });
+      }
     } finally {
       await pool.stop();
       await app.close();
