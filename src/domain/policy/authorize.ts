@@ -74,9 +74,11 @@ export async function authorize(
   const check = isBuiltinRole(role)
     ? { allows: (a: PolicyAction) => builtinRoleAllows(role, a), environmentType: undefined }
     : await customRoleCheck(db, resource, role);
+  // Values go to service tokens whose role may run jobs there: a job would receive them anyway.
+  // A Viewer or Billing Manager token reads none, whatever the Roles page shows a person.
   const allowed =
     action === 'secrets:read-values'
-      ? ctx.actor.kind === 'service-token' && check.allows('environment:read')
+      ? ctx.actor.kind === 'service-token' && check.allows('jobs:run')
       : check.allows(action);
   if (allowed && withinTokenScope(ctx, resource, action)) return;
   throw deniedError(action, role, resource, check.environmentType);
@@ -104,21 +106,38 @@ export async function listableProjectIds(
   orgId: string,
 ): Promise<Set<string> | 'all'> {
   const role = await roleInOrganization(db, ctx, orgId);
-  if (role === null || isBuiltinRole(role)) return 'all';
-  const row = await findCustomRole(db, orgId, role);
-  return visibleProjectIds(row ? (JSON.parse(row.grants) as Grant[]) : []);
+  let visible: Set<string> | 'all' = 'all';
+  if (role !== null && !isBuiltinRole(role)) {
+    const row = await findCustomRole(db, orgId, role);
+    visible = visibleProjectIds(row ? (JSON.parse(row.grants) as Grant[]) : []);
+  }
+  // A token limited to projects lists only those.
+  if (ctx.actor.kind !== 'service-token' || ctx.actor.scope.projects.length === 0) return visible;
+  const scoped = new Set(ctx.actor.scope.projects);
+  return visible === 'all' ? scoped : new Set([...visible].filter((id) => scoped.has(id)));
 }
 
 const READS: ReadonlySet<PolicyAction> = new Set(['org:read', 'project:read', 'environment:read']);
 
-// A token limited to environments may read around them, but anything else it does must name
-// one of its environments: a project-wide write would reach the others too.
+/** True for a service token limited to some projects or environments. */
+function isConfinedToken(ctx: RequestContext): boolean {
+  return (
+    ctx.actor.kind === 'service-token' &&
+    (ctx.actor.scope.projects.length > 0 || ctx.actor.scope.environments.length > 0)
+  );
+}
+
+// A confined token acts only inside its scope. Organization-level resources (members, roles,
+// tokens, invitations, projects, settings, organization-level secrets, the audit log) are
+// outside every limited scope: it may only read around them (the organization it belongs to,
+// the projects it lists). A token limited to environments may read around them too, but
+// anything else it does must name one of its environments: a project-wide write would reach
+// the others.
 function withinTokenScope(ctx: RequestContext, resource: Resource, action: PolicyAction): boolean {
-  if (ctx.actor.kind !== 'service-token') return true;
+  if (ctx.actor.kind !== 'service-token' || !isConfinedToken(ctx)) return true;
   const { projects, environments } = ctx.actor.scope;
-  if (projects.length > 0 && resource.projectId && !projects.includes(resource.projectId)) {
-    return false;
-  }
+  if (!resource.projectId) return READS.has(action);
+  if (projects.length > 0 && !projects.includes(resource.projectId)) return false;
   if (environments.length === 0 || READS.has(action)) return true;
   return resource.environmentId !== undefined && environments.includes(resource.environmentId);
 }

@@ -59,6 +59,10 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
       const [projectSlug, envSlug] = ref.split('/');
       if (!projectSlug || !envSlug) throw invalid('environments', 'use PROJECT/ENV');
       const project = await loadProjectRow(trx, org, projectSlug);
+      // Limited to projects and environments both: each environment is in a listed project,
+      // or the token would reach an environment its project list excludes (or none at all).
+      if (projects.length > 0 && !projects.includes(project.id))
+        throw invalid('environments', `${ref} is not in one of the listed projects`);
       environments.push((await loadEnvironment(trx, project, envSlug)).id);
     }
     return { projects, environments };
