@@ -2,6 +2,19 @@ import path from 'node:path';
 
 import { z } from 'zod';
 
+/** A uid or gid a job runs as: never 0 (root), 65534 (nobody) unless set. */
+function jobIdSchema(kind: 'User' | 'Group') {
+  return z.coerce
+    .number()
+    .int()
+    .min(1, 'must not be 0 (root)')
+    .max(2 ** 32 - 2)
+    .default(65534)
+    .describe(
+      `${kind} id a job runs as inside its sandbox (and on the host when Hush runs as root).`,
+    );
+}
+
 /**
  * The server's configuration: one schema, defaults < `HUSH_*` environment < flags.
  * `docs/config.md` lists every key and a test keeps it in step with this schema.
@@ -57,24 +70,8 @@ export const configSchema = z
       .describe(
         'How jobs are isolated: bwrap (a bubblewrap sandbox, required to run jobs) or none (development machines only: jobs run as the server user and can read its files).',
       ),
-    jobUid: z.coerce
-      .number()
-      .int()
-      .min(1, 'must not be 0 (root)')
-      .max(2 ** 32 - 2)
-      .default(65534)
-      .describe(
-        'User id a job runs as inside its sandbox (and on the host when Hush runs as root).',
-      ),
-    jobGid: z.coerce
-      .number()
-      .int()
-      .min(1, 'must not be 0 (root)')
-      .max(2 ** 32 - 2)
-      .default(65534)
-      .describe(
-        'Group id a job runs as inside its sandbox (and on the host when Hush runs as root).',
-      ),
+    jobUid: jobIdSchema('User'),
+    jobGid: jobIdSchema('Group'),
     jobNetwork: z
       .enum(['shared', 'none'])
       .default('shared')
@@ -121,7 +118,15 @@ export const configSchema = z
       .enum(['true', 'false'])
       .default('false')
       .transform((v) => v === 'true')
-      .describe('Trust X-Forwarded-For for the client address recorded in audit events.'),
+      .describe(
+        'Trust X-Forwarded-For (the client address in audit events) and X-Forwarded-Proto (HTTPS, for cookieSecure=auto).',
+      ),
+    cookieSecure: z
+      .enum(['auto', 'true', 'false'])
+      .default('auto')
+      .describe(
+        'Secure attribute of the session cookie: true always, false never, auto when the request came over HTTPS (behind a proxy: X-Forwarded-Proto, with trustProxy).',
+      ),
   })
   .strict();
 
@@ -147,6 +152,7 @@ export const CONFIG_SOURCES: Record<keyof ConfigInput, { env: string; flag: stri
   sessionTtlHours: { env: 'HUSH_SESSION_TTL_HOURS', flag: '--session-ttl-hours' },
   bodyLimitBytes: { env: 'HUSH_BODY_LIMIT_BYTES', flag: '--body-limit-bytes' },
   trustProxy: { env: 'HUSH_TRUST_PROXY', flag: '--trust-proxy' },
+  cookieSecure: { env: 'HUSH_COOKIE_SECURE', flag: '--cookie-secure' },
 };
 
 /** Raised with one line per bad key; `main` prints it and exits non-zero. */

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 
+import type { HushConfig } from '../config.js';
 import type { AuthService } from '../domain/accounts/auth-service.js';
 import type { Actor, RequestContext, Tool } from '../domain/context.js';
 import { hushError } from '../errors.js';
@@ -9,6 +10,8 @@ export const SESSION_COOKIE = 'hush_session';
 declare module 'fastify' {
   interface FastifyInstance {
     authService: AuthService;
+    /** The `cookieSecure` setting: when the session cookie carries `Secure`. */
+    cookieSecure: HushConfig['cookieSecure'];
   }
 }
 
@@ -65,12 +68,23 @@ export async function requestContext(
   return { actor, tool: toolOf(request, credential?.via), ip: request.ip, requestId: request.id };
 }
 
+/**
+ * The attributes of the session cookie, the same when set and when cleared. `Secure` follows
+ * `cookieSecure`: always, never, or (auto) when the request came over HTTPS, which behind a
+ * trusted proxy (`trustProxy`) is what X-Forwarded-Proto says.
+ */
+function cookieAttributes(request: FastifyRequest): string {
+  const mode = request.server.cookieSecure;
+  const secure = mode === 'true' || (mode === 'auto' && request.protocol === 'https');
+  return `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+}
+
 /** The Set-Cookie value for a console session. */
-export function sessionCookie(token: string, expiresAt: string): string {
-  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Expires=${new Date(expiresAt).toUTCString()}`;
+export function sessionCookie(request: FastifyRequest, token: string, expiresAt: string): string {
+  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; ${cookieAttributes(request)}; Expires=${new Date(expiresAt).toUTCString()}`;
 }
 
 /** The Set-Cookie value that clears the session cookie. */
-export function clearedSessionCookie(): string {
-  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
+export function clearedSessionCookie(request: FastifyRequest): string {
+  return `${SESSION_COOKIE}=; ${cookieAttributes(request)}; Max-Age=0`;
 }

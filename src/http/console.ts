@@ -2,13 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Where `npm run build` puts the console (console/ built by Vite); the same from src/ and dist/. */
 export const CONSOLE_DIR = path.resolve(import.meta.dirname, '../../dist/console');
 
-/** The console's client-side pages; each answers with index.html and the app routes itself. */
-const PAGES = ['/', '/signin', '/setup', '/accept', '/orgs/*'];
+/** Whether a request URL (path and query) is under the REST API, which the console never answers. */
+export function isApiPath(url: string): boolean {
+  const pathname = url.split('?', 1)[0]!;
+  return pathname === '/api' || pathname.startsWith('/api/');
+}
 
 const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hush — console not built</title></head>
@@ -27,7 +30,6 @@ function sendPage(reply: FastifyReply, html: string) {
         "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
       )
       .header('x-frame-options', 'DENY')
-      .header('x-content-type-options', 'nosniff')
       // The setup and invitation links carry one-time tokens in the query: never leak them.
       .header('referrer-policy', 'no-referrer')
       .send(html)
@@ -35,21 +37,48 @@ function sendPage(reply: FastifyReply, html: string) {
 }
 
 /**
- * Serves the web console at `/`: its hashed assets under /assets (cached for good) and
- * index.html for each client-side page. The console is a client of /api/v1 like the CLI.
+ * @fastify/send refuses some asset requests with an HTTP error (a directory such as `/assets/`,
+ * a path it deems malicious, a NUL byte): the request names no asset, so it is the API's
+ * ordinary 404. A failed precondition or an unsatisfiable range is the client's own condition
+ * and gets its status and headers (Content-Range), no body. Anything else is a real failure
+ * for the app's error handler (500, logged).
+ */
+function assetErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode;
+  if (status === 400 || status === 403 || status === 404) return reply.callNotFound();
+  if (status === 412 || status === 416) {
+    const headers = (error as { headers?: Record<string, string> }).headers ?? {};
+    return reply.code(status).headers(headers).send();
+  }
+  throw error;
+}
+
+/**
+ * Serves the web console at `/`: its hashed assets under /assets (cached for good; an unknown
+ * asset is a 404) and index.html for every other GET outside /api, since the console routes
+ * its pages itself (and shows its own "page not found"). The console is a client of /api/v1
+ * like the CLI.
  */
 export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIR): Promise<void> {
   const indexFile = path.join(dir, 'index.html');
   const html = fs.existsSync(indexFile) ? fs.readFileSync(indexFile, 'utf8') : NOT_BUILT;
-  for (const url of PAGES) app.get(url, (_request, reply) => sendPage(reply, html));
+  app.get('/*', (request, reply) => {
+    const pathname = request.url.split('?', 1)[0]!;
+    if (isApiPath(pathname) || pathname === '/assets' || pathname.startsWith('/assets/'))
+      return reply.callNotFound();
+    return sendPage(reply, html);
+  });
   const assets = path.join(dir, 'assets');
   if (fs.existsSync(assets)) {
-    await app.register(fastifyStatic, {
-      root: assets,
-      prefix: '/assets/',
-      immutable: true,
-      maxAge: '365d',
-      index: false,
+    await app.register(async (scope) => {
+      scope.setErrorHandler(assetErrorHandler);
+      await scope.register(fastifyStatic, {
+        root: assets,
+        prefix: '/assets/',
+        immutable: true,
+        maxAge: '365d',
+        index: false,
+      });
     });
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Services } from '../app.js';
 import type { HushConfig } from '../config.js';
 import { VERSION } from '../version.js';
-import { registerConsole } from './console.js';
+import { isApiPath, registerConsole } from './console.js';
 import { installErrorHandler } from './error-handler.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteRegistry } from './route.js';
@@ -16,6 +16,23 @@ import { registerProjectRoutes } from './routes/project-routes.js';
 import { registerRoleRoutes } from './routes/role-routes.js';
 import { registerSecretRoutes } from './routes/secret-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
+
+/**
+ * Headers every response carries, set in one place rather than per route: `nosniff` on all
+ * (API answers, errors, console pages and assets), and `no-store` on every /api/ answer, which
+ * may carry credentials (sessions, tokens) or secret values. A route that sets its own
+ * Cache-Control keeps it: the runtime read sends `private, no-store` with its ETag, so
+ * `hush run` revalidates with If-None-Match and no cache in between stores the values.
+ */
+function installSecurityHeaders(app: FastifyInstance): void {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    if (isApiPath(request.url) && !reply.hasHeader('cache-control')) {
+      void reply.header('cache-control', 'no-store');
+    }
+    done(null, payload);
+  });
+}
 
 /**
  * Builds the HTTP app without listening: `hush serve` listens, tests call `inject()`.
@@ -33,7 +50,9 @@ export async function buildServer(
     return503OnClosing: true,
   });
   app.decorate('authService', deps.services.auth);
+  app.decorate('cookieSecure', config.cookieSecure);
   installErrorHandler(app);
+  installSecurityHeaders(app);
 
   const registry: RouteRegistry = [];
   registerAuthRoutes(app, registry, deps.services);

@@ -40,6 +40,10 @@ export function registerServerCommands(program: Command): void {
       .option('--session-ttl-hours <hours>', 'lifetime of a session (default 168)')
       .option('--body-limit-bytes <bytes>', 'largest request body (default 2 MiB)')
       .option('--trust-proxy <bool>', 'trust X-Forwarded-For: true or false')
+      .option(
+        '--cookie-secure <mode>',
+        'Secure session cookie: auto (default: when the request is HTTPS), true or false',
+      )
       .option('--workers <n>', 'jobs run at once by in-process workers (default 2; 0: none)'),
   ).action(async (flags: ServerFlags) => (await actions()).serve(flags));
 

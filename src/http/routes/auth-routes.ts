@@ -34,9 +34,9 @@ export function registerAuthRoutes(
       auth: false,
       body: loginBody,
     },
-    async ({ ctx, body, reply }) => {
+    async ({ ctx, body, request, reply }) => {
       const session = await s.auth.login(ctx, body.email, body.password);
-      void reply.header('set-cookie', sessionCookie(session.token, session.expiresAt));
+      void reply.header('set-cookie', sessionCookie(request, session.token, session.expiresAt));
       return session;
     },
   );
@@ -50,9 +50,9 @@ export function registerAuthRoutes(
       tag: 'auth',
       status: 204,
     },
-    async ({ ctx, reply }) => {
+    async ({ ctx, request, reply }) => {
       await s.auth.logout(ctx);
-      void reply.header('set-cookie', clearedSessionCookie());
+      void reply.header('set-cookie', clearedSessionCookie(request));
     },
   );
   addRoute(
@@ -90,9 +90,9 @@ export function registerAuthRoutes(
       body: setupBody,
       status: 201,
     },
-    async ({ ctx, body, reply }) => {
+    async ({ ctx, body, request, reply }) => {
       const session = await s.setup.completeSetup(ctx, body);
-      void reply.header('set-cookie', sessionCookie(session.token, session.expiresAt));
+      void reply.header('set-cookie', sessionCookie(request, session.token, session.expiresAt));
       return session;
     },
   );
@@ -108,9 +108,9 @@ export function registerAuthRoutes(
       body: acceptBody,
       status: 201,
     },
-    async ({ ctx, body, reply }) => {
+    async ({ ctx, body, request, reply }) => {
       const session = await s.members.accept(ctx, body.token, body.password);
-      void reply.header('set-cookie', sessionCookie(session.token, session.expiresAt));
+      void reply.header('set-cookie', sessionCookie(request, session.token, session.expiresAt));
       return session;
     },
   );
