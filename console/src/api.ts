@@ -1,6 +1,8 @@
 // The console's only way to the server: the REST API under /api/v1, with the session cookie
 // that sign-in sets (HttpOnly, SameSite=Strict). Every call names the tool for the audit log.
 
+import type { JobSandbox } from './types.js';
+
 /** One field the API rejected, as named in `error.details.fields`. */
 export interface FieldError {
   field: string;
@@ -95,3 +97,20 @@ export function qs(params: Record<string, string | number | undefined | null>): 
 
 /** Encodes one path segment. */
 export const seg = encodeURIComponent;
+
+let jobSandbox: Promise<JobSandbox> | undefined;
+
+/**
+ * How this server isolates jobs. It changes only when the server restarts, so the console asks
+ * once per page load; a failed answer is not kept, the next caller asks again.
+ */
+export function getJobSandbox(): Promise<JobSandbox> {
+  if (!jobSandbox) {
+    const asked = api<JobSandbox>('GET', '/jobs/sandbox');
+    jobSandbox = asked;
+    asked.catch(() => {
+      if (jobSandbox === asked) jobSandbox = undefined;
+    });
+  }
+  return jobSandbox;
+}

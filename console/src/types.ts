@@ -133,6 +133,18 @@ export interface Job {
   timeoutSeconds: number;
 }
 
+/** How this server's workers isolate jobs, and whether they can run (`GET /jobs/sandbox`). */
+export interface JobSandbox {
+  mode: 'bwrap' | 'none';
+  network: 'shared' | 'none';
+  /** False: this server has no workers of its own; separate workers run its jobs. */
+  runsJobs: boolean;
+  /** Whether this server's workers can start the sandbox; null when it runs no jobs. */
+  available: boolean | null;
+  /** Why jobs cannot run here, in one line; null when they can. */
+  reason: string | null;
+}
+
 export interface JobLogs {
   job: Job;
   finished: boolean;

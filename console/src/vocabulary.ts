@@ -47,3 +47,44 @@ export const KIND_LABELS: Record<string, string> = {
   file: 'File',
   pgservice: 'pg_service',
 };
+
+type BuiltinRole = (typeof BUILTIN_ROLES)[number];
+type GrantLevel = (typeof GRANT_LEVELS)[number];
+
+/**
+ * The permissions that let a person make a job print secret values, although no person reads
+ * values through the API: a job receives every value of its context (organization, project,
+ * environment and service levels) and log redaction catches accidents, not intent. Running a
+ * job, running any command, changing a service's command, or setting a variable a job reads.
+ */
+export const VALUE_EXPOSING_PERMISSIONS = {
+  'jobs:run': 'running jobs',
+  'jobs:shell': 'running any command',
+  'environment:edit': 'editing service commands',
+  'secrets:write': 'setting variables jobs read',
+} as const;
+export type ValueExposingPermission = keyof typeof VALUE_EXPOSING_PERMISSIONS;
+
+/**
+ * Which of {@link VALUE_EXPOSING_PERMISSIONS} each built-in role holds, in every environment of
+ * the organization. test/console/vocabulary.test.ts checks it against the server's role table.
+ */
+export const BUILTIN_ROLE_EXPOSURE: Record<BuiltinRole, readonly ValueExposingPermission[]> = {
+  owner: ['jobs:run', 'jobs:shell', 'environment:edit', 'secrets:write'],
+  admin: ['jobs:run', 'jobs:shell', 'environment:edit', 'secrets:write'],
+  devops: ['jobs:run', 'jobs:shell', 'secrets:write'],
+  'billing-manager': [],
+  viewer: [],
+};
+
+/**
+ * Which of {@link VALUE_EXPOSING_PERMISSIONS} a custom role's grant level gives on the
+ * environments of its type in its project; checked against the server's grant rules too.
+ */
+export const GRANT_LEVEL_EXPOSURE: Record<GrantLevel, readonly ValueExposingPermission[]> = {
+  none: [],
+  'read-only': [],
+  deploy: ['jobs:run', 'secrets:write'],
+  manage: ['jobs:run', 'jobs:shell', 'environment:edit', 'secrets:write'],
+  full: ['jobs:run', 'jobs:shell', 'environment:edit', 'secrets:write'],
+};

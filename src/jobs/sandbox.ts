@@ -272,6 +272,10 @@ export function createSandbox(settings: SandboxSettings) {
       probed ??= runProbe().then((status) => (last = status));
       return probed;
     },
+    /** True once a worker pool of this process asked for the probe (it runs jobs here). */
+    probed(): boolean {
+      return probed !== null;
+    },
     /** The last probe's answer, or null before the first probe ended. */
     status(): SandboxStatus | null {
       return last;

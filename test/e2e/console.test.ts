@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { launchChromium } from '../helpers/browser.js';
-import { spawnServer } from '../helpers/cli.js';
+import { bootstrappedServerEnv, CLI_OWNER, spawnServer } from '../helpers/cli.js';
 import { DIALECTS, freshDatabase } from '../helpers/databases.js';
 
 // The console end to end: a real `hush serve` (built dist/ and dist/console), real Chromium
@@ -337,6 +337,26 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
       .toContain(`/bin/sh -c 'echo "adhoc=$API_TOKEN"; exit 3'`);
   });
 
+  it('says how jobs are isolated and warns next to the Run command form', async () => {
+    await go('/orgs/acme/projects/web/jobs');
+    const sandbox = page.getByRole('region', { name: 'Job sandbox' });
+    await expect
+      .poll(() => sandbox.textContent())
+      .toBe('Jobs run in a bubblewrap sandbox (network: shared).');
+    expect(await sandbox.getByRole('alert').count()).toBe(0);
+
+    const warning =
+      'A command you run here receives the secret values of the project or environment you choose and can print them in any encoding: redaction of the log catches accidents, not intent.';
+    const form = page.getByRole('form', { name: 'Run a command' });
+    const described = await form.getAttribute('aria-describedby');
+    const note = page.locator(`[id="${described}"]`);
+    expect(await note.isVisible()).toBe(true);
+    expect((await note.textContent())?.replace(/\s+/g, ' ')).toBe(warning);
+    expect(
+      await page.getByRole('button', { name: 'Run command' }).getAttribute('aria-describedby'),
+    ).toBe(described);
+  });
+
   it('filters the audit log and opens an event’s JSON', async () => {
     await go('/orgs/acme/audit');
     await page.getByLabel('Event type').selectOption('ROTATE');
@@ -471,6 +491,46 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
           ).role,
       )
       .toBe('prod-deployer');
+  });
+
+  it('says on the Roles page which roles and grant levels expose values', async () => {
+    await go('/orgs/acme/roles');
+    const exposure = (role: string) =>
+      page.locator(`dl.roles [data-role="${role}"] dd.exposure`).textContent();
+    await expect
+      .poll(() => exposure('owner'))
+      .toBe(
+        'Exposes values: yes, of every environment, by running jobs, running any command, editing service commands and setting variables jobs read',
+      );
+    expect(await exposure('admin')).toBe(await exposure('owner'));
+    expect(await exposure('devops')).toBe(
+      'Exposes values: yes, of every environment, by running jobs, running any command and setting variables jobs read',
+    );
+    expect(await exposure('billing-manager')).toBe('Exposes values: no');
+    expect(await exposure('viewer')).toBe('Exposes values: no');
+    expect(await page.getByTestId('exposure-legend').textContent()).toContain(
+      'Log redaction catches accidents, not intent.',
+    );
+
+    const note = page.getByTestId('grant-exposure');
+    expect(await note.textContent()).toBe(
+      "Exposes values: Levels deploy, manage and full expose the values of that environment type's jobs in that project, organization- and project-level values included (deploy by running jobs and setting variables jobs read; manage and full also by running any command and editing service commands). Levels none and read-only do not.",
+    );
+    // Every grant select is described by the note.
+    const select = page.getByLabel('web production');
+    expect(await select.getAttribute('aria-describedby')).toBe(await note.getAttribute('id'));
+
+    const roles = page.getByRole('region', { name: 'Custom roles' });
+    expect(await roles.locator('thead').textContent()).toContain('Exposes values of');
+    const row = roles.locator('tbody tr', { hasText: 'prod-deployer' });
+    expect(await row.locator('td').nth(2).textContent()).toBe('web/production');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it('transfers ownership, confirmed, and the new Owner can give it back', async () => {
@@ -638,5 +698,96 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     }
     expect(server.output()).not.toContain(SENTINEL);
     expect(consoleErrors).toEqual([]);
+  });
+});
+
+// The Jobs tab under the other sandbox settings, each a server of its own (SQLite only: what is
+// tested is the console's wording of GET /jobs/sandbox, not the store).
+describe('the Jobs tab under other sandbox settings', () => {
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+
+  beforeAll(async () => {
+    chromium = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+  });
+
+  /** A bootstrapped server with `env`, a signed-in page on its project's Jobs tab. */
+  const jobsTab = async (env: Record<string, string>) => {
+    const { serverEnv } = await bootstrappedServerEnv('sqlite');
+    const server = await spawnServer({ ...serverEnv, ...env });
+    const context = await chromium.browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${server.url}/signin`);
+    await page.getByLabel('E-mail').fill(CLI_OWNER.email);
+    await page.getByLabel('Password').fill(CLI_OWNER.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/orgs\/acme$/);
+    const created = await context.request.post(`${server.url}/api/v1/orgs/acme/projects`, {
+      headers: { 'x-hush-tool': 'console' },
+      data: { slug: 'web' },
+    });
+    expect(created.status()).toBe(201);
+    await page.goto(`${server.url}/orgs/acme/projects/web/jobs`);
+    const sandbox = page.getByRole('region', { name: 'Job sandbox' });
+    await expect.poll(() => sandbox.locator('p').count()).toBeGreaterThan(0);
+    const close = async () => {
+      await context.close();
+      await server.stop();
+    };
+    return { page, sandbox, close };
+  };
+
+  it('warns, in an alert, that jobs run without a sandbox with HUSH_JOB_SANDBOX=none', async () => {
+    const { page, sandbox, close } = await jobsTab({ HUSH_JOB_SANDBOX: 'none' });
+    try {
+      expect(await sandbox.getByTestId('job-sandbox').textContent()).toBe(
+        'Jobs run without a sandbox.',
+      );
+      const alert = sandbox.getByRole('alert');
+      expect(await alert.isVisible()).toBe(true);
+      expect((await alert.textContent())?.replace(/\s+/g, ' ')).toBe(
+        "Jobs on this server run without a sandbox: a job can read the server's files, its master key and every organization's secrets. Development machines only.",
+      );
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - window.innerWidth',
+      );
+      expect(overflow).toBeLessThanOrEqual(0);
+    } finally {
+      await close();
+    }
+  });
+
+  it('says why jobs cannot run when the sandbox cannot start, and the trigger says so too', async () => {
+    // A mount that does not exist: bwrap refuses to build the sandbox, so the probe fails.
+    const { page, sandbox, close } = await jobsTab({ HUSH_JOB_MOUNTS: '/nonexistent-hush-mount' });
+    try {
+      const alert = sandbox.getByRole('alert');
+      expect(await alert.textContent()).toMatch(
+        /^Jobs cannot run on this server: bubblewrap cannot create the job sandbox \(.+\)/,
+      );
+      await page.getByLabel('Command', { exact: true }).fill('true');
+      await page.getByRole('button', { name: 'Run command' }).click();
+      await expect
+        .poll(() => page.getByRole('alert').last().textContent())
+        .toContain('(JOB_SANDBOX_UNAVAILABLE)');
+    } finally {
+      await close();
+    }
+  });
+
+  it('says jobs run on separate workers when this server has none (HUSH_WORKERS=0)', async () => {
+    const { sandbox, close } = await jobsTab({ HUSH_WORKERS: '0' });
+    try {
+      expect(await sandbox.getByTestId('job-sandbox').textContent()).toBe(
+        'Jobs run on separate workers: this server runs none itself. Its setting: jobs run in a bubblewrap sandbox (network: shared).',
+      );
+      expect(await sandbox.getByRole('alert').count()).toBe(0);
+    } finally {
+      await close();
+    }
   });
 });

@@ -1,8 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 
 import type { ApiError } from '../api.js';
-import { api, qs, seg } from '../api.js';
-import type { Environment, Job, JobLogs, Service } from '../types.js';
+import { api, getJobSandbox, qs, seg } from '../api.js';
+import type { Environment, Job, JobLogs, JobSandbox, Service } from '../types.js';
 import {
   Age,
   ConfirmButton,
@@ -33,10 +33,12 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
   const [watching, setWatching] = useState<string | null>(null);
   const trigger = useAction();
   const adHoc = useAction();
+  const adHocWarning = useId();
   const chosen = service || services.data?.[0]?.name || '';
 
   return (
     <div>
+      <SandboxSummary />
       <form
         className="inline-form"
         onSubmit={(e) => {
@@ -71,9 +73,14 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
         <p className="muted">Create a service first (Services tab).</p>
       )}
       <ErrorNotice error={trigger.error?.fields.length ? undefined : trigger.error} />
+      <p id={adHocWarning} className="notice warn">
+        A command you run here receives the secret values of the project or environment you choose
+        and can print them in any encoding: redaction of the log catches accidents, not intent.
+      </p>
       <form
         className="inline-form"
         aria-label="Run a command"
+        aria-describedby={adHocWarning}
         onSubmit={(e) => {
           e.preventDefault();
           void adHoc.run(async () => {
@@ -106,7 +113,7 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
           ]}
           error={adHoc.error?.fieldMessage('env')}
         />
-        <button type="submit" disabled={adHoc.busy || !command}>
+        <button type="submit" disabled={adHoc.busy || !command} aria-describedby={adHocWarning}>
           Run command
         </button>
       </form>
@@ -165,6 +172,55 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
         <p className="empty">No jobs yet.</p>
       )}
     </div>
+  );
+}
+
+/** This server's job sandbox, asked once per page load (see {@link getJobSandbox}). */
+function useJobSandbox(): { data?: JobSandbox; error?: ApiError } {
+  const [state, setState] = useState<{ data?: JobSandbox; error?: ApiError }>({});
+  useEffect(() => {
+    let live = true;
+    getJobSandbox().then(
+      (data) => live && setState({ data }),
+      (error: unknown) => live && setState({ error: toApiError(error) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return state;
+}
+
+/** How jobs are isolated here, in words; a warning without a sandbox or when jobs cannot run. */
+function SandboxSummary() {
+  const { data, error } = useJobSandbox();
+  if (error) return <ErrorNotice error={error} />;
+  if (!data) return null;
+  const network = data.network === 'shared' ? 'network: shared' : 'no network';
+  const isolation =
+    data.mode === 'bwrap' ? `in a bubblewrap sandbox (${network})` : 'without a sandbox';
+  // The probe's reason starts "jobs cannot run: …", which the sentence below already says.
+  const reason = data.reason?.replace(/^jobs cannot run:\s*/i, '').replace(/([^.])$/, '$1.');
+  return (
+    <section aria-label="Job sandbox">
+      <p className="muted" data-testid="job-sandbox">
+        {data.runsJobs
+          ? `Jobs run ${isolation}.`
+          : `Jobs run on separate workers: this server runs none itself. Its setting: jobs run ${isolation}.`}
+      </p>
+      {data.mode === 'none' && (
+        <p className="notice warn" role="alert">
+          <strong>Jobs on this server run without a sandbox:</strong> a job can read the
+          server&apos;s files, its master key and every organization&apos;s secrets. Development
+          machines only.
+        </p>
+      )}
+      {data.available === false && (
+        <p className="notice error" role="alert">
+          Jobs cannot run on this server{reason ? `: ${reason}` : '.'}
+        </p>
+      )}
+    </section>
   );
 }
 

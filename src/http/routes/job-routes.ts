@@ -54,8 +54,9 @@ export function registerJobRoutes(
       return Promise.resolve({
         mode: settings.mode,
         network: settings.network,
-        // Null on a node without workers of its own (--workers 0): other nodes run its jobs.
-        runsJobs: status !== null,
+        // False on a node without workers of its own (--workers 0): other nodes run its jobs.
+        runsJobs: s.sandbox.probed(),
+        // Null while the first probe runs, or on a node without workers.
         available: status?.available ?? null,
         reason: status?.reason ?? null,
       });
