@@ -5,7 +5,7 @@ import type { Services } from '../../app.js';
 import { parsePgServiceConf } from '../../domain/secrets/pgservice.js';
 import type { SecretInput, SecretValue } from '../../domain/secrets/secret-values.js';
 import { emailSchema } from '../../domain/validation.js';
-import { addRoute, type RouteRegistry } from '../route.js';
+import { addRoute, isCanonicalBase64, type RouteRegistry } from '../route.js';
 
 const orgParams = z.object({ org: z.string() });
 const idParams = orgParams.extend({ id: z.string() });
@@ -18,7 +18,12 @@ const levelQuery = z
   .strict();
 const sensitivity = z.enum(['secret', 'plain']).default('secret');
 const settings = z.record(z.string(), z.string());
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+const base64 = z
+  .string()
+  .refine(
+    isCanonicalBase64,
+    'must be base64 (A-Z, a-z, 0-9, "+", "/"; padded with "=" to a multiple of 4)',
+  );
 
 const secretBody = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('env'), name: z.string(), value: z.string(), sensitivity }).strict(),
