@@ -2,15 +2,20 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 
 import { readCredentials } from './credentials.js';
+import { printable } from './output.js';
 
-/** A failure the CLI prints as one line on stderr before exiting non-zero. */
+/**
+ * A failure the CLI prints as one line on stderr before exiting non-zero. Its message goes
+ * through {@link printable}: it often quotes the server (an error's code and message, a redirect's
+ * target, organization slugs), and a control character in it must not reach the terminal.
+ */
 export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
     readonly code?: string,
   ) {
-    super(message);
+    super(printable(message));
     this.name = 'CliError';
   }
 }

@@ -1,9 +1,104 @@
-/** Prints a value as JSON (for --json) on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+// What a terminal acts on instead of showing: C0 controls (ESC, CR, BS, …), DEL, C1 controls
+// (U+0080–U+009F: 8-bit CSI, OSC, …), the bidi controls that reorder what is shown (U+061C,
+// U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and the line and paragraph separators. A log
+// keeps LF and TAB (its lines and indentation).
+const C0 = '\\u0000-\\u001f';
+const C0_BUT_LF_TAB = '\\u0000-\\u0008\\u000b-\\u001f';
+const OTHERS = '\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+const CONTROLS = new RegExp(`[${C0}${OTHERS}]`, 'g');
+// A log's controls, and CRLF, which only ends a line (CR first, then LF: nothing is overwritten).
+const LOG_CONTROLS_OR_CRLF = new RegExp(`\\r\\n|[${C0_BUT_LF_TAB}${OTHERS}]`, 'g');
+// What JSON.stringify leaves as it is (it escapes only U+0000–U+001F): written as \uXXXX.
+const JSON_CONTROLS = new RegExp(`[${OTHERS}]`, 'g');
+
+const SHORT_ESCAPES: Record<string, string> = {
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\v': '\\v',
+  '\f': '\\f',
+  '\r': '\\r',
+};
+
+/** A control character as a JavaScript string literal writes it: `\r`, `\x1b`, `\x9b`, `\u202e`. */
+function visibleEscape(ch: string): string {
+  const short = SHORT_ESCAPES[ch];
+  if (short) return short;
+  const code = ch.charCodeAt(0);
+  return code <= 0xff
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
-/** Prints rows as an aligned table with the given columns; "(none)" when empty. */
+/**
+ * Text from the server (or anywhere else outside the CLI) as it may reach a terminal: every
+ * control character the terminal would act on instead of showing (ESC, CR, BS, DEL, C1 controls,
+ * bidi controls; see `CONTROLS`) written out as an escape (`\x1b`, `\r`, `\b`, `\x7f`, `\x9b`,
+ * `\u202e`), so that a name, a command or an error message cannot move the cursor, erase or
+ * repaint lines, set the window title or reorder what is shown. `log` keeps LF and TAB (a job's
+ * lines and indentation); otherwise the text stays on one line. A backslash stays as it is: the
+ * escapes say what a character is, not how to type it back. Idempotent.
+ */
+export function printable(text: string, mode: 'line' | 'log' = 'line'): string {
+  if (mode === 'line') return text.replace(CONTROLS, visibleEscape);
+  return text.replace(LOG_CONTROLS_OR_CRLF, (c) => (c === '\r\n' ? c : visibleEscape(c)));
+}
+
+/**
+ * Prints a job's log as it arrives, a chunk at a time, on stdout and stderr: {@link printable}
+ * in `log` mode, but a CRLF line end stays (a CR at the end of a chunk waits for the next one to
+ * tell); `raw` writes the job's text exactly as it is, escape sequences and all.
+ */
+export function createLogPrinter(raw: boolean): {
+  write(stream: 'stdout' | 'stderr', text: string): void;
+  end(): void;
+} {
+  const heldCr = { stdout: false, stderr: false };
+  const out = (stream: 'stdout' | 'stderr') =>
+    stream === 'stderr' ? process.stderr : process.stdout;
+  return {
+    write(stream, text) {
+      if (raw) {
+        if (text) out(stream).write(text);
+        return;
+      }
+      let chunk = heldCr[stream] ? `\r${text}` : text;
+      heldCr[stream] = chunk.endsWith('\r');
+      if (heldCr[stream]) chunk = chunk.slice(0, -1);
+      const safe = printable(chunk, 'log');
+      if (safe) out(stream).write(safe);
+    },
+    end() {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        if (heldCr[stream]) out(stream).write(visibleEscape('\r'));
+        heldCr[stream] = false;
+      }
+    },
+  };
+}
+
+/** A template literal whose interpolated values go through {@link printable}; its own text stays. */
+export function shown(strings: TemplateStringsArray, ...values: unknown[]): string {
+  let text = strings[0] ?? '';
+  for (let i = 0; i < values.length; i++)
+    text += printable(String(values[i])) + (strings[i + 1] ?? '');
+  return text;
+}
+
+/**
+ * Prints a value as JSON (for --json) on stdout: exact JSON, with the characters JSON.stringify
+ * leaves raw that a terminal acts on (DEL, C1 and bidi controls, U+2028/U+2029) as `\uXXXX`
+ * escapes, which parse back to the same strings.
+ */
+export function printJson(value: unknown): void {
+  const json = JSON.stringify(value, null, 2).replace(
+    JSON_CONTROLS,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  process.stdout.write(json + '\n');
+}
+
+/** Prints rows as an aligned table with the given columns, cells {@link printable}; "(none)" when empty. */
 export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
   if (rows.length === 0) {
     process.stdout.write('(none)\n');
@@ -11,8 +106,10 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
   }
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '-';
-    if (typeof v === 'string') return v;
-    return typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+    if (typeof v === 'string') return printable(v);
+    return printable(
+      typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v),
+    );
   };
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (values: string[]) =>

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 
 import { CliError } from '../api-client.js';
 import { clientFor, globals, orgPath, resolveOrg } from '../context.js';
-import { output, printJson, printTable } from '../output.js';
+import { output, printJson, printTable, shown } from '../output.js';
 
 interface Page {
   events: Record<string, unknown>[];
@@ -80,8 +80,8 @@ export function registerAuditCommands(program: Command): void {
           'tool',
           'change',
         ]);
-        if (page.nextCursor) process.stderr.write(`older: --cursor ${page.nextCursor}\n`);
-        if (page.prevCursor) process.stderr.write(`newer: --cursor ${page.prevCursor}\n`);
+        if (page.nextCursor) process.stderr.write(shown`older: --cursor ${page.nextCursor}\n`);
+        if (page.prevCursor) process.stderr.write(shown`newer: --cursor ${page.prevCursor}\n`);
       });
     });
   withFilters(
@@ -108,7 +108,7 @@ export function registerAuditCommands(program: Command): void {
           `export interrupted: ${written} of ${expected} events received${opts.output ? ` (${opts.output} is incomplete)` : ''}`,
         );
       }
-      if (opts.output) process.stderr.write(`Exported ${written} events to ${opts.output}\n`);
+      if (opts.output) process.stderr.write(shown`Exported ${written} events to ${opts.output}\n`);
     });
   audit
     .command('show <id>')
@@ -136,8 +136,8 @@ export function registerAuditCommands(program: Command): void {
       output(!!globals(cmd).json, verdict, () =>
         process.stdout.write(
           verdict.ok
-            ? `Chain intact: ${verdict.checked} events verified\n`
-            : `Chain BROKEN at event ${verdict.brokenAt?.id} (seq ${verdict.brokenAt?.seq}): ${verdict.brokenAt?.reason}\n`,
+            ? shown`Chain intact: ${verdict.checked} events verified\n`
+            : shown`Chain BROKEN at event ${verdict.brokenAt?.id} (seq ${verdict.brokenAt?.seq}): ${verdict.brokenAt?.reason}\n`,
         ),
       );
       if (!verdict.ok) process.exitCode = 1;

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { JOB_PATH, materialize, type MaterialSecret } from '../../jobs/materialize.js';
 import { type ApiClient, CliError } from '../api-client.js';
 import { clientFor, globals, orgPath, projectPath, resolveOrg } from '../context.js';
-import { output, printJson, printTable } from '../output.js';
+import { createLogPrinter, output, printJson, printTable, shown } from '../output.js';
 
 interface Job {
   id: string;
@@ -25,17 +25,33 @@ interface LogPage {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const RAW_HELP =
+  "print the job's output exactly as it wrote it, escape sequences and all (colours; the job can then move the cursor, rewrite lines and set the title of your terminal); without it control characters are shown as \\x1b, \\r, …";
+
+/** Prints log lines on stdout and stderr, as their stream says: escaped, or as they are (raw). */
+function printLines(lines: LogPage['lines'], raw: boolean): void {
+  const printer = createLogPrinter(raw);
+  for (const l of lines) printer.write(l.stream === 'stderr' ? 'stderr' : 'stdout', l.text);
+  printer.end();
+}
+
 /** Prints a job's log as it grows until the job finishes; returns the finished job. */
-async function follow(client: ApiClient, org: string, id: string, toStdout: boolean): Promise<Job> {
+async function follow(client: ApiClient, org: string, id: string, raw: boolean): Promise<Job> {
+  const printer = createLogPrinter(raw);
   let after = 0;
-  for (;;) {
-    const page = await client.get<LogPage>(`${orgPath(org)}/jobs/${id}/logs`, { after });
-    for (const line of page.lines) {
-      (line.stream === 'stderr' || !toStdout ? process.stderr : process.stdout).write(line.text);
-      after = line.seq;
+  try {
+    for (;;) {
+      const logs = `${orgPath(org)}/jobs/${encodeURIComponent(id)}/logs`;
+      const page = await client.get<LogPage>(logs, { after });
+      for (const line of page.lines) {
+        printer.write(line.stream === 'stderr' ? 'stderr' : 'stdout', line.text);
+        after = line.seq;
+      }
+      if (page.finished && page.lines.length === 0) return page.job;
+      if (page.lines.length === 0) await sleep(100);
     }
-    if (page.finished && page.lines.length === 0) return page.job;
-    if (page.lines.length === 0) await sleep(100);
+  } finally {
+    printer.end();
   }
 }
 
@@ -56,12 +72,20 @@ export function registerJobCommands(program: Command): void {
     .option('--env <slug>', 'environment')
     .option('--service <name>', "run this service's command")
     .option('--timeout <duration>', 'override the timeout: seconds or 30s, 10m, 1h')
+    .option('--raw', RAW_HELP)
     .option('--org <slug>', 'organization')
     .argument('[command...]', 'ad-hoc command after --')
     .action(
       async (
         command: string[],
-        opts: { project: string; env?: string; service?: string; timeout?: string; org?: string },
+        opts: {
+          project: string;
+          env?: string;
+          service?: string;
+          timeout?: string;
+          raw?: boolean;
+          org?: string;
+        },
         cmd: Command,
       ) => {
         const client = clientFor(cmd);
@@ -73,16 +97,18 @@ export function registerJobCommands(program: Command): void {
           command: command.length > 0 ? command : undefined,
           timeout: opts.timeout,
         });
-        process.stderr.write(`job ${created.id} queued\n`);
+        process.stderr.write(shown`job ${created.id} queued\n`);
         const onInterrupt = () =>
           void client.post(`${orgPath(org)}/jobs/${created.id}/cancel`).catch(() => undefined);
         process.once('SIGINT', onInterrupt);
-        const done = await follow(client, org, created.id, true);
+        const done = await follow(client, org, created.id, !!opts.raw);
         process.off('SIGINT', onInterrupt);
         if (globals(cmd).json) printJson(done);
         if (done.status !== 'succeeded')
           process.stderr.write(
-            `hush: job ${done.id} ${done.status}${done.error ? `: ${done.error}` : ''}\n`,
+            shown`hush: job ${done.id} ${done.status}` +
+              (done.error ? shown`: ${done.error}` : '') +
+              '\n',
           );
         process.exitCode = exitCodeOf(done);
       },
@@ -128,20 +154,23 @@ export function registerJobCommands(program: Command): void {
     .command('logs <id>')
     .description("A job's log (redacted); --follow waits for the end")
     .option('--follow', 'keep printing until the job finishes')
+    .option('--raw', RAW_HELP)
     .option('--org <slug>', 'organization')
-    .action(async (id: string, opts: { follow?: boolean; org?: string }, cmd: Command) => {
-      const client = clientFor(cmd);
-      const org = await resolveOrg(client, opts.org);
-      if (opts.follow) {
-        await follow(client, org, id, true);
-        return;
-      }
-      const page = await client.get<LogPage>(`${orgPath(org)}/jobs/${encodeURIComponent(id)}/logs`);
-      if (globals(cmd).json) printJson(page.lines);
-      else
-        for (const l of page.lines)
-          (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.text);
-    });
+    .action(
+      async (id: string, opts: { follow?: boolean; raw?: boolean; org?: string }, cmd: Command) => {
+        const client = clientFor(cmd);
+        const org = await resolveOrg(client, opts.org);
+        if (opts.follow) {
+          await follow(client, org, id, !!opts.raw);
+          return;
+        }
+        const page = await client.get<LogPage>(
+          `${orgPath(org)}/jobs/${encodeURIComponent(id)}/logs`,
+        );
+        if (globals(cmd).json) printJson(page.lines);
+        else printLines(page.lines, !!opts.raw);
+      },
+    );
   job
     .command('cancel <id>')
     .description('Cancel a queued or running job; its process tree is killed')
@@ -151,7 +180,7 @@ export function registerJobCommands(program: Command): void {
       const row = await client.post<Job>(
         `${orgPath(await resolveOrg(client, opts.org))}/jobs/${encodeURIComponent(id)}/cancel`,
       );
-      output(!!globals(cmd).json, row, () => process.stdout.write(`Cancelling job ${id}\n`));
+      output(!!globals(cmd).json, row, () => process.stdout.write(shown`Cancelling job ${id}\n`));
     });
 
   program
@@ -206,7 +235,7 @@ export function registerJobCommands(program: Command): void {
           process.on(signal, forward(signal));
         const code = await new Promise<number>((resolve) => {
           child.once('error', (e: NodeJS.ErrnoException) => {
-            process.stderr.write(`hush: cannot run ${file}: ${e.code ?? e.message}\n`);
+            process.stderr.write(shown`hush: cannot run ${file}: ${e.code ?? e.message}\n`);
             resolve(127);
           });
           child.once('exit', (c, signal) =>

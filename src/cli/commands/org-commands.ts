@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ApiClient, CliError } from '../api-client.js';
 import { clientFor, globals, orgPath, resolveOrg } from '../context.js';
 import { writeCredentials } from '../credentials.js';
-import { output, printTable, readStdin } from '../output.js';
+import { output, printTable, readStdin, shown } from '../output.js';
 
 type Row = Record<string, unknown>;
 
@@ -17,7 +17,7 @@ export function registerOrgCommands(program: Command): void {
     .action(async (slug: string, opts: { name?: string }, cmd: Command) => {
       const created = await clientFor(cmd).post<Row>('/orgs', { slug, name: opts.name });
       output(!!globals(cmd).json, created, () =>
-        process.stdout.write(`Created organization ${slug}\n`),
+        process.stdout.write(shown`Created organization ${slug}\n`),
       );
     });
   org
@@ -68,7 +68,7 @@ export function registerOrgCommands(program: Command): void {
     .action(async (slug: string, _opts: unknown, cmd: Command) => {
       await clientFor(cmd).delete(orgPath(slug));
       output(!!globals(cmd).json, { deleted: slug }, () =>
-        process.stdout.write(`Deleted organization ${slug}\n`),
+        process.stdout.write(shown`Deleted organization ${slug}\n`),
       );
     });
 
@@ -87,7 +87,7 @@ export function registerOrgCommands(program: Command): void {
       });
       output(!!globals(cmd).json, inv, () =>
         process.stdout.write(
-          `Invited ${email} as ${opts.role}. Give them this one-time token (shown once):\n${inv.token}\nThey run: hush member accept TOKEN --password-stdin\n`,
+          shown`Invited ${email} as ${opts.role}. Give them this one-time token (shown once):\n${inv.token}\nThey run: hush member accept TOKEN --password-stdin\n`,
         ),
       );
     });
@@ -108,7 +108,7 @@ export function registerOrgCommands(program: Command): void {
       }>('/invitations/accept', { token, password });
       writeCredentials({ url: client.baseUrl, token: session.token, email: session.user.email });
       output(!!json, { user: session.user, expiresAt: session.expiresAt }, () =>
-        process.stdout.write(`Joined; signed in as ${session.user.email}\n`),
+        process.stdout.write(shown`Joined; signed in as ${session.user.email}\n`),
       );
     });
   member
@@ -132,7 +132,9 @@ export function registerOrgCommands(program: Command): void {
         `${orgPath(await resolveOrg(client, opts.org))}/members/${encodeURIComponent(email)}`,
         { role },
       );
-      output(!!globals(cmd).json, row, () => process.stdout.write(`${email} is now ${role}\n`));
+      output(!!globals(cmd).json, row, () =>
+        process.stdout.write(shown`${email} is now ${role}\n`),
+      );
     });
   member
     .command('transfer-ownership <email>')
@@ -143,7 +145,9 @@ export function registerOrgCommands(program: Command): void {
       const row = await client.post<Row>(
         `${orgPath(await resolveOrg(client, opts.org))}/members/${encodeURIComponent(email)}/transfer-ownership`,
       );
-      output(!!globals(cmd).json, row, () => process.stdout.write(`${email} is now the Owner\n`));
+      output(!!globals(cmd).json, row, () =>
+        process.stdout.write(shown`${email} is now the Owner\n`),
+      );
     });
   member
     .command('invitations')
@@ -168,7 +172,7 @@ export function registerOrgCommands(program: Command): void {
         `${orgPath(await resolveOrg(client, opts.org))}/invitations/${encodeURIComponent(id)}`,
       );
       output(!!globals(cmd).json, { revoked: id }, () =>
-        process.stdout.write(`Revoked invitation ${id}\n`),
+        process.stdout.write(shown`Revoked invitation ${id}\n`),
       );
     });
   member
@@ -181,7 +185,7 @@ export function registerOrgCommands(program: Command): void {
         `${orgPath(await resolveOrg(client, opts.org))}/members/${encodeURIComponent(email)}`,
       );
       output(!!globals(cmd).json, { removed: email }, () =>
-        process.stdout.write(`Removed ${email}\n`),
+        process.stdout.write(shown`Removed ${email}\n`),
       );
     });
 }

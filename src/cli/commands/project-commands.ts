@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { clientFor, globals, orgPath, projectPath, resolveOrg } from '../context.js';
-import { output, printTable } from '../output.js';
+import { output, printTable, shown } from '../output.js';
 
 type Row = Record<string, unknown>;
 
@@ -19,7 +19,9 @@ export function registerProjectCommands(program: Command): void {
         `${orgPath(await resolveOrg(client, opts.org))}/projects`,
         { slug, name: opts.name },
       );
-      output(!!globals(cmd).json, row, () => process.stdout.write(`Created project ${slug}\n`));
+      output(!!globals(cmd).json, row, () =>
+        process.stdout.write(shown`Created project ${slug}\n`),
+      );
     });
   project
     .command('list')
@@ -40,7 +42,7 @@ export function registerProjectCommands(program: Command): void {
       const client = clientFor(cmd);
       await client.delete(projectPath(await resolveOrg(client, opts.org), slug));
       output(!!globals(cmd).json, { deleted: slug }, () =>
-        process.stdout.write(`Deleted project ${slug}\n`),
+        process.stdout.write(shown`Deleted project ${slug}\n`),
       );
     });
 
@@ -59,7 +61,9 @@ export function registerProjectCommands(program: Command): void {
           { slug, type: opts.type },
         );
         output(!!globals(cmd).json, row, () =>
-          process.stdout.write(`Created ${opts.type} environment ${slug} in ${opts.project}\n`),
+          process.stdout.write(
+            shown`Created ${opts.type} environment ${slug} in ${opts.project}\n`,
+          ),
         );
       },
     );
@@ -86,7 +90,7 @@ export function registerProjectCommands(program: Command): void {
         `${projectPath(await resolveOrg(client, opts.org), opts.project)}/environments/${encodeURIComponent(slug)}`,
       );
       output(!!globals(cmd).json, { deleted: slug }, () =>
-        process.stdout.write(`Deleted environment ${slug}\n`),
+        process.stdout.write(shown`Deleted environment ${slug}\n`),
       );
     });
 
@@ -125,7 +129,7 @@ export function registerProjectCommands(program: Command): void {
           },
         );
         output(!!globals(cmd).json, row, () =>
-          process.stdout.write(`Created service ${name} in ${opts.project}\n`),
+          process.stdout.write(shown`Created service ${name} in ${opts.project}\n`),
         );
       },
     );
@@ -154,7 +158,7 @@ export function registerProjectCommands(program: Command): void {
         `${projectPath(await resolveOrg(client, opts.org), opts.project)}/services/${encodeURIComponent(name)}`,
       );
       output(!!globals(cmd).json, { deleted: name }, () =>
-        process.stdout.write(`Deleted service ${name}\n`),
+        process.stdout.write(shown`Deleted service ${name}\n`),
       );
     });
 }

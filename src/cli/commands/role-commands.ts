@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { CliError } from '../api-client.js';
 import { clientFor, collect, globals, orgPath, resolveOrg } from '../context.js';
-import { output, printTable } from '../output.js';
+import { output, printTable, shown } from '../output.js';
 
 interface Role {
   name: string;
@@ -39,7 +39,7 @@ export function registerRoleCommands(program: Command): void {
         { name, grants: opts.grant.map(parseGrant) },
       );
       output(!!globals(cmd).json, created, () =>
-        process.stdout.write(`Created role ${name} with ${created.grants.length} grants\n`),
+        process.stdout.write(shown`Created role ${name} with ${created.grants.length} grants\n`),
       );
     });
   role
@@ -80,7 +80,7 @@ export function registerRoleCommands(program: Command): void {
         `${orgPath(await resolveOrg(client, opts.org))}/roles/${encodeURIComponent(name)}`,
       );
       output(!!globals(cmd).json, { deleted: name }, () =>
-        process.stdout.write(`Deleted role ${name}\n`),
+        process.stdout.write(shown`Deleted role ${name}\n`),
       );
     });
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 
 import { type ApiClient, CliError } from '../api-client.js';
 import { clientFor, collect, globals, orgPath, resolveOrg } from '../context.js';
-import { output, printJson, printTable, readStdin } from '../output.js';
+import { output, printJson, printTable, readStdin, shown } from '../output.js';
 
 type Row = Record<string, unknown>;
 interface Shadow {
@@ -84,7 +84,7 @@ async function post(client: ApiClient, cmd: Command, opts: LevelOpts, secret: un
   output(!!globals(cmd).json, created.length === 1 ? created[0] : created, () => {
     for (const s of created)
       process.stdout.write(
-        `Added ${String(s.kind)} secret ${String(s.name)} (id ${String(s.id)}). Its value cannot be shown again.\n`,
+        shown`Added ${String(s.kind)} secret ${String(s.name)} (id ${String(s.id)}). Its value cannot be shown again.\n`,
       );
   });
 }
@@ -237,7 +237,7 @@ export function registerSecretCommands(program: Command): void {
         `${orgPath(await resolveOrg(client, opts.org))}/secrets/${encodeURIComponent(id)}`,
       );
       output(!!globals(cmd).json, { removed: id }, () =>
-        process.stdout.write(`Removed secret ${id}\n`),
+        process.stdout.write(shown`Removed secret ${id}\n`),
       );
     });
 
@@ -284,7 +284,7 @@ export function registerSecretCommands(program: Command): void {
         const rotated = await client.post<Row>(`${base}/rotate`, body);
         output(!!globals(cmd).json, rotated, () =>
           process.stdout.write(
-            `Rotated ${String(rotated.name)} to version ${String(rotated.version)}\n`,
+            shown`Rotated ${String(rotated.name)} to version ${String(rotated.version)}\n`,
           ),
         );
       },
@@ -328,7 +328,9 @@ export function registerSecretCommands(program: Command): void {
         { version },
       );
       output(!!globals(cmd).json, row, () =>
-        process.stdout.write(`Restored version ${version} as version ${String(row.version)}\n`),
+        process.stdout.write(
+          shown`Restored version ${version} as version ${String(row.version)}\n`,
+        ),
       );
     });
 

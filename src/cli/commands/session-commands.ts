@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ApiClient, CliError } from '../api-client.js';
 import { globals } from '../context.js';
 import { deleteCredentials, readCredentials, writeCredentials } from '../credentials.js';
-import { output, printJson, promptHidden, readStdin } from '../output.js';
+import { output, printJson, promptHidden, readStdin, shown } from '../output.js';
 
 interface Whoami {
   kind: string;
@@ -31,7 +31,7 @@ export function registerSessionCommands(program: Command): void {
           writeCredentials({ url: client.baseUrl, token: opts.token, email: me.email });
           output(!!json, me, () =>
             process.stdout.write(
-              `Signed in to ${client.baseUrl} as ${me.email ?? `token ${me.name}`}\n`,
+              shown`Signed in to ${client.baseUrl} as ${me.email ?? `token ${me.name}`}\n`,
             ),
           );
           return;
@@ -51,7 +51,8 @@ export function registerSessionCommands(program: Command): void {
         output(
           !!json,
           { user: session.user, expiresAt: session.expiresAt, url: client.baseUrl },
-          () => process.stdout.write(`Signed in to ${client.baseUrl} as ${session.user.email}\n`),
+          () =>
+            process.stdout.write(shown`Signed in to ${client.baseUrl} as ${session.user.email}\n`),
         );
       },
     );
@@ -79,9 +80,9 @@ export function registerSessionCommands(program: Command): void {
       const { url, json } = globals(cmd);
       const me = await new ApiClient({ url }).get<Whoami>('/auth/whoami');
       output(!!json, me, () => {
-        process.stdout.write(`${me.email ?? `token ${me.name}`}\n`);
+        process.stdout.write(shown`${me.email ?? `token ${me.name}`}\n`);
         for (const org of me.organizations)
-          process.stdout.write(`  ${org.slug ?? org.id}: ${org.role}\n`);
+          process.stdout.write(shown`  ${org.slug ?? org.id}: ${org.role}\n`);
       });
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { CliError } from '../api-client.js';
 import { clientFor, collect, globals, orgPath, resolveOrg } from '../context.js';
-import { output, printTable } from '../output.js';
+import { output, printTable, shown } from '../output.js';
 
 type Row = Record<string, unknown>;
 
@@ -61,7 +61,7 @@ export function registerTokenCommands(program: Command): void {
             );
         output(!!globals(cmd).json, created, () =>
           process.stdout.write(
-            `Created token ${name}. Copy it now, it is not shown again:\n${created.token}\n`,
+            shown`Created token ${name}. Copy it now, it is not shown again:\n${created.token}\n`,
           ),
         );
       },
@@ -93,7 +93,7 @@ export function registerTokenCommands(program: Command): void {
           : `${orgPath(await resolveOrg(client, opts.org))}/tokens/${encodeURIComponent(name)}`,
       );
       output(!!globals(cmd).json, { revoked: name }, () =>
-        process.stdout.write(`Revoked token ${name}\n`),
+        process.stdout.write(shown`Revoked token ${name}\n`),
       );
     });
 }
