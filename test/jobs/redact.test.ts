@@ -301,6 +301,192 @@ describe('createRedactor', () => {
     );
   });
 
+  describe('escape sequences and invisible characters inside a value', () => {
+    const secret = 'hunter2-very-secret-value';
+
+    it('catches a value split by a colour (SGR) sequence, and keeps the colours after the mark', () => {
+      expect(redactEverySplit([secret], 'hunt\x1b[0mer2-very-secret-value\n')).toBe(
+        `${M}\x1b[0m\n`,
+      );
+      expect(
+        redactEverySplit([secret], '\x1b[1;31mhunt\x1b[0mer2\x1b[32m-very-secret-value\x1b[0m!'),
+      ).toBe(`\x1b[1;31m${M}\x1b[0m\x1b[32m\x1b[0m!`);
+    });
+
+    it('catches a value split by other sequences, control strings and invisible characters', () => {
+      const split = [
+        'hun\x1b[2Kter2-very-secret-value', // CSI erase line
+        'hun\x9b2Kter2-very-secret-value', // 8-bit CSI
+        'hun\x1b]8;;https://x.test/\x1b\\ter2-very-secret-value', // OSC hyperlink, ST
+        'hun\x1b]0;title\x07ter2-very-secret-value', // OSC title, BEL
+        'hun\x1b(Bter2-very-secret-value', // character set
+        'hun\x00ter2-very\x7f-secret\x07-value', // NUL, DEL, BEL
+        'hun\u200bter2-very\u00ad-secret\u202e-value', // zero-width space, soft hyphen, bidi
+      ];
+      for (const text of split)
+        expect(redactEverySplit([secret], `<${text}>`), text).toBe(`<${M}>`);
+    });
+
+    it('catches a value split by colours whole, whatever other values overlap it', () => {
+      expect(redactEverySplit([secret, 'very-secret'], 'hunt\x1b[0mer2-very-secret-value.')).toBe(
+        `${M}\x1b[0m.`,
+      );
+      // The lines of a file are values too: a colour in its first line does not cut it up.
+      const file = 'first line\nsecond line\nthird line\n';
+      expect(
+        redactEverySplit([file], `cat: \x1b[1mfirst\x1b[0m line\nsecond line\nthird line\n`),
+      ).toBe(`cat: \x1b[1m${M}\x1b[0m\n`);
+    });
+
+    it('catches the base64 and hex of a value split by colours', () => {
+      const b64 = Buffer.from(secret).toString('base64');
+      const hex = Buffer.from(secret).toString('hex');
+      const text = `${b64.slice(0, 7)}\x1b[33m${b64.slice(7)} ${hex.slice(0, 9)}\x1b[0m${hex.slice(9)}`;
+      expect(redactEverySplit([secret], text)).toBe(`${M}\x1b[33m ${M}\x1b[0m`);
+    });
+
+    it('still hides a value as it is inside a control string (a window title)', () => {
+      expect(redactEverySplit([secret], `\x1b]0;${secret}\x07 done`)).toBe(`\x1b]0;${M}\x07 done`);
+    });
+
+    it('hides a value with an escape sequence in it, as it is and as a terminal shows it', () => {
+      const value = 'ab\x1b[1mcdef';
+      expect(redactionPatterns([value])).toContain('abcdef');
+      expect(redactEverySplit([value], `1 ${value} 2 abcdef 3 ab\x1b[0mcd\x1b[0mef`)).toBe(
+        `1 ${M}\x1b[1m 2 ${M} 3 ${M}\x1b[0m\x1b[0m`,
+      );
+    });
+
+    it('streams colourful output at once and holds back only an unfinished sequence', () => {
+      const r = createRedactor([secret]);
+      expect(r.push('\x1b[32mok\x1b[0m\n')).toBe('\x1b[32mok\x1b[0m\n');
+      expect(r.push('next \x1b[3')).toBe('next ');
+      expect(r.push('1mred\x1b[0m\n')).toBe('\x1b[31mred\x1b[0m\n');
+      expect(r.push('hunt\x1b[0m')).toBe('');
+      expect(r.push('er2-very-secret-value.')).toBe(`${M}\x1b[0m.`);
+      expect(r.flush()).toBe('');
+    });
+
+    it('does not hold a log back behind an unterminated control string', () => {
+      const r = createRedactor([secret]);
+      const out = r.push(`\x1b]0;${'x'.repeat(10_000)}`);
+      expect(out.length).toBeGreaterThan(9000);
+      expect(out + r.flush()).toBe(`\x1b]0;${'x'.repeat(10_000)}`);
+    });
+
+    // Raw ESC, C1 and sequence pieces: the parser sees every kind of cut-short, malformed and
+    // nested sequence, split anywhere.
+    const escAlphabet = fc.constantFrom(
+      'a',
+      'b',
+      'c',
+      '\n',
+      '\x1b',
+      '[',
+      ']',
+      '0',
+      ';',
+      'm',
+      '\x07',
+      '\\',
+      '\x9b',
+      '\x9c',
+      '\x00',
+      '\u200b',
+      ' ',
+    );
+    const escCaseArb = fc
+      .record({
+        values: fc.array(fc.string({ unit: escAlphabet, minLength: 1, maxLength: 9 }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fillers: fc.array(fc.string({ unit: escAlphabet, maxLength: 6 }), { maxLength: 8 }),
+        sizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
+      })
+      .map(({ values, fillers, sizes }) => {
+        const text = fillers.map((f, i) => f + (values[i % values.length] ?? '')).join('');
+        return { values, text, sizes };
+      });
+
+    it(`gives the same output however text with escapes is chunked (${CHUNKING_RUNS} cases)`, () => {
+      fc.assert(
+        fc.property(escCaseArb, ({ values, text, sizes }) => {
+          const whole = redact(values, text);
+          expect(redactChunks(values, cut(text, sizes))).toBe(whole);
+          expect(redactChunks(values, [...text])).toBe(whole);
+        }),
+        { numRuns: CHUNKING_RUNS },
+      );
+    });
+
+    // Whole sequences spliced into values: what a terminal shows is the text without them.
+    const SEQUENCES = [
+      '\x1b[0m',
+      '\x1b[1;32m',
+      '\x9b2K',
+      '\x1b]0;t\x07',
+      '\x1b]8;;u\x1b\\',
+      '\x00',
+      '\u200b',
+    ];
+    const SEQUENCE = new RegExp(SEQUENCES.map((q) => q.replace(/[[\]\\]/g, '\\$&')).join('|'), 'g');
+    const splicedArb = fc
+      .record({
+        values: fc.array(valueArb, { minLength: 1, maxLength: 4 }),
+        cuts: fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom(...SEQUENCES)), {
+          maxLength: 12,
+        }),
+        fillers: fc.array(fc.string({ unit: alphabet, maxLength: 6 }), { maxLength: 8 }),
+        sizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
+      })
+      .map(({ values, cuts, fillers, sizes }) => {
+        const printed = values.map((v) => [...v]);
+        for (const [which, at, seq] of cuts) {
+          const chars = printed[which % printed.length]!;
+          const i = at % (chars.length + 1);
+          chars.splice(i, 0, seq);
+        }
+        const text = fillers
+          .map((f, i) => f + (printed[i % printed.length] ?? []).join(''))
+          .join('');
+        return { values, text, sizes };
+      });
+
+    it(`never lets a value through, as it is or as a terminal shows it (${CHUNKING_RUNS} cases)`, () => {
+      fc.assert(
+        fc.property(splicedArb, ({ values, text, sizes }) => {
+          const out = redactChunks(values, cut(text, sizes));
+          expect(redactChunks(values, [...text])).toBe(out);
+          const shown = out.replace(SEQUENCE, '');
+          for (const v of values) {
+            if (v.length < 4 || !/[^\r\n]/.test(v)) continue;
+            expect(out).not.toContain(v);
+            expect(shown).not.toContain(v);
+          }
+        }),
+        { numRuns: CHUNKING_RUNS },
+      );
+    });
+
+    it('redacts 10 MB of colourful log through 1,000 values without a quadratic blow-up', () => {
+      const values = Array.from(
+        { length: 1000 },
+        (_, i) => `secret-${i}-${(i * 7919).toString(36)}`,
+      );
+      const line =
+        '\x1b[32mINFO\x1b[0m 2026-01-01T00:00:00Z worker processed item \x1b[1m123456\x1b[0m ok\n';
+      const last = values[999]!;
+      const text = `${line.repeat(Math.ceil(10e6 / line.length))}${last.slice(0, 5)}\x1b[0m${last.slice(5)}\n`;
+      const started = performance.now();
+      const out = redactChunks(values, cut(text, [1 << 16]));
+      const elapsed = performance.now() - started;
+      expect(out.endsWith(`${M}\x1b[0m\n`)).toBe(true);
+      // A guard against quadratic blow-ups (minutes), not a benchmark.
+      expect(elapsed).toBeLessThan(10_000);
+    });
+  });
+
   it('redacts a 1 MiB file secret printed in 64 KiB chunks', () => {
     const file = Array.from({ length: 16_384 }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`)
       .join('\n')
