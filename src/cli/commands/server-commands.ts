@@ -39,7 +39,7 @@ export function registerServerCommands(program: Command): void {
       .option('--port <port>', 'listen port (default 8080)')
       .option('--session-ttl-hours <hours>', 'lifetime of a session (default 168)')
       .option('--body-limit-bytes <bytes>', 'largest request body (default 2 MiB)')
-      .option('--trust-proxy <bool>', 'trust X-Forwarded-For: true or false')
+      .option('--trust-proxy <bool>', 'trust X-Forwarded-For and -Proto: true or false')
       .option(
         '--cookie-secure <mode>',
         'Secure session cookie: auto (default: when the request is HTTPS), true or false',
