@@ -3,7 +3,7 @@
  * spread over 1,000 others, then the filtered first page (p50/p95), export and verify throughput.
  *
  * Loading 11 million hash-chained events takes minutes, so the data set is kept between runs:
- * SQLite under `bench/.cache/`, PostgreSQL in the database `hush_bench_audit_<events>` (with its
+ * SQLite under `bench/.cache/`, PostgreSQL in the database `hush_bench_audit_keyed_<events>` (with its
  * key file under `bench/.cache/`). `--fresh` reloads. `--quick` uses 20,000 + 20,000 events.
  * Run alone with `tsx bench/audit.ts [--quick] [--json] [--fresh]`.
  */
@@ -17,7 +17,8 @@ import pg from 'pg';
 
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { computeEventHash, GENESIS_HASH } from '../src/domain/audit/chain.js';
+import type { AuditKeys } from '../src/domain/audit/audit-key.js';
+import { computeKeyedEventHash, GENESIS_HASH, sealHead } from '../src/domain/audit/chain.js';
 import type { RequestContext } from '../src/domain/context.js';
 import type { AuditEventRow } from '../src/store/schema.js';
 
@@ -92,7 +93,12 @@ const TOOLS = ['cli', 'cli', 'cli', 'cli', 'api', 'api', 'api', 'console', 'cons
  * year (oldest first, so time grows with seq as it does for real events). About one event in
  * 20,000 targets the secret `ninja`.
  */
-function* chainOf(orgId: string, count: number, seed: number): Generator<AuditEventRow> {
+function* chainOf(
+  orgId: string,
+  count: number,
+  seed: number,
+  key: Buffer,
+): Generator<AuditEventRow> {
   const random = prng(seed);
   const start = Date.now() - 365 * DAY_MS;
   const step = (365 * DAY_MS) / count;
@@ -131,16 +137,24 @@ function* chainOf(orgId: string, count: number, seed: number): Generator<AuditEv
       ip: `10.0.${member}.${Math.floor(random() * 250)}`,
       details: JSON.stringify({ project: `p-${Math.floor(random() * 1000)}`, environment: 'prod' }),
     };
-    const hash = computeEventHash(fields, prevHash);
+    const hash = computeKeyedEventHash(key, fields, prevHash);
     yield { ...fields, prevHash, hash };
     prevHash = hash;
   }
 }
 
-function* everyChain(big: { id: string; events: number }, others: string[], perOther: number) {
-  yield { orgId: big.id, rows: chainOf(big.id, big.events, 1) };
+/** Each chain keyed from seq 1, as the server writes them, with its head's seal. */
+function* everyChain(
+  big: { id: string; events: number },
+  others: string[],
+  perOther: number,
+  keys: AuditKeys,
+) {
+  const seal = (orgId: string) =>
+    sealHead(keys.head, orgId, { keyedFromSeq: 1, anchorSeq: 0, anchorHash: GENESIS_HASH });
+  yield { orgId: big.id, seal: seal(big.id), rows: chainOf(big.id, big.events, 1, keys.event) };
   for (const [i, orgId] of others.entries())
-    yield { orgId, rows: chainOf(orgId, perOther, 1000 + i) };
+    yield { orgId, seal: seal(orgId), rows: chainOf(orgId, perOther, 1000 + i, keys.event) };
 }
 
 function rowValues(row: AuditEventRow): unknown[] {
@@ -180,13 +194,13 @@ function loadSqlite(file: string, chains: ReturnType<typeof everyChain>, log: (s
     `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})`,
   );
   const head = db.prepare(
-    'insert into audit_heads (org_id, seq, hash) values (?, ?, ?) on conflict (org_id) do update set seq = excluded.seq, hash = excluded.hash',
+    'insert into audit_heads (org_id, seq, hash, keyed_from_seq, head_mac) values (?, ?, ?, 1, ?) on conflict (org_id) do update set seq = excluded.seq, hash = excluded.hash, keyed_from_seq = 1, head_mac = excluded.head_mac',
   );
   const batch = db.transaction((rows: AuditEventRow[]) => {
     for (const row of rows) insert.run(...rowValues(row));
   });
   let total = 0;
-  for (const { orgId, rows } of chains) {
+  for (const { orgId, seal, rows } of chains) {
     let buffer: AuditEventRow[] = [];
     let last: AuditEventRow | undefined;
     for (const row of rows) {
@@ -201,7 +215,7 @@ function loadSqlite(file: string, chains: ReturnType<typeof everyChain>, log: (s
     }
     batch(buffer);
     total += buffer.length;
-    if (last) head.run(orgId, last.seq, last.hash);
+    if (last) head.run(orgId, last.seq, last.hash, seal);
   }
   log('  sqlite: building indexes');
   for (const [name, columns] of SECONDARY_INDEXES)
@@ -232,7 +246,7 @@ async function loadPostgres(
     await client.query(sql, columns);
   };
   let total = 0;
-  for (const { orgId, rows } of chains) {
+  for (const { orgId, seal, rows } of chains) {
     let buffer: AuditEventRow[] = [];
     let last: AuditEventRow | undefined;
     for (const row of rows) {
@@ -249,8 +263,8 @@ async function loadPostgres(
     total += buffer.length;
     if (last) {
       await client.query(
-        'insert into audit_heads (org_id, seq, hash) values ($1, $2, $3) on conflict (org_id) do update set seq = excluded.seq, hash = excluded.hash',
-        [orgId, last.seq, last.hash],
+        'insert into audit_heads (org_id, seq, hash, keyed_from_seq, head_mac) values ($1, $2, $3, 1, $4) on conflict (org_id) do update set seq = excluded.seq, hash = excluded.hash, keyed_from_seq = 1, head_mac = excluded.head_mac',
+        [orgId, last.seq, last.hash, seal],
       );
     }
   }
@@ -277,11 +291,11 @@ async function ensurePgDatabase(adminUrl: string, name: string, fresh: boolean):
 async function prepare(dialect: Dialect, scale: Scale, opts: AuditBenchOptions) {
   const total = scale.big + scale.orgs * scale.perOrg;
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const dataDir = path.join(here, '.cache', `audit-${total}-${dialect}`);
+  const dataDir = path.join(here, '.cache', `audit-keyed-${total}-${dialect}`);
   const marker = path.join(dataDir, 'loaded.json');
   const databaseUrl =
     dialect === 'postgres'
-      ? await ensurePgDatabase(opts.pgAdminUrl, `hush_bench_audit_${total}`, opts.fresh)
+      ? await ensurePgDatabase(opts.pgAdminUrl, `hush_bench_audit_keyed_${total}`, opts.fresh)
       : undefined;
   const settings = { dataDir, ...(databaseUrl ? { databaseUrl } : {}) };
   if (!opts.fresh && fs.existsSync(marker)) {
@@ -289,7 +303,7 @@ async function prepare(dialect: Dialect, scale: Scale, opts: AuditBenchOptions) 
     return settings;
   }
   fs.rmSync(dataDir, { recursive: true, force: true });
-  if (databaseUrl) await ensurePgDatabase(opts.pgAdminUrl, `hush_bench_audit_${total}`, true);
+  if (databaseUrl) await ensurePgDatabase(opts.pgAdminUrl, `hush_bench_audit_keyed_${total}`, true);
   fs.mkdirSync(dataDir, { recursive: true });
   opts.log(`${dialect}: loading ${total.toLocaleString('en-US')} events (kept for later runs)`);
   const started = Date.now();
@@ -320,8 +334,9 @@ async function prepare(dialect: Dialect, scale: Scale, opts: AuditBenchOptions) 
       })
       .execute();
   }
+  const keys = app.services.auditKey.current();
   await app.close();
-  const chains = everyChain({ id: big.id, events: scale.big }, others, scale.perOrg);
+  const chains = everyChain({ id: big.id, events: scale.big }, others, scale.perOrg, keys);
   if (databaseUrl) await loadPostgres(databaseUrl, chains, opts.log);
   else loadSqlite(path.join(dataDir, 'hush.db'), chains, opts.log);
   fs.writeFileSync(marker, JSON.stringify({ ...scale, seconds: (Date.now() - started) / 1000 }));

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
+import { hashPassword, verifyPassword } from '../src/domain/accounts/credentials.js';
 import { loadHttp } from './http-load.js';
 
 /** Median wall time of 1,000 AES-256-GCM decryptions of 32-byte values (fresh decipher each). */
@@ -54,4 +55,20 @@ export async function floorHttp2kRps(durationSeconds: number): Promise<number> {
   } finally {
     child.kill('SIGTERM');
   }
+}
+
+/**
+ * Median time of one password check with the parameters Hush stores (scrypt): what every
+ * sign-in costs before the brake, the session and the audit event are added.
+ */
+export async function floorPasswordCheckMs(runs: number): Promise<number> {
+  const stored = await hashPassword('bench password');
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    await verifyPassword('bench password', stored);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? NaN;
 }

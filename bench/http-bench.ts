@@ -169,6 +169,24 @@ export async function httpBench(
       value: Math.round(adds / seconds),
       unit: 'adds/s',
     });
+
+    // Sign-in with the shared brake: the per-address count (one upsert), the per-account count
+    // (read, compare-and-set, cleared on success), one scrypt check, the session and its LOGIN
+    // event. Fewer than the per-address limit of 30 a minute, so none is refused.
+    progress(`${dialect}: login`);
+    const logins: number[] = [];
+    for (let i = 0; i < (opts.quick ? 8 : 25); i++) {
+      const t0 = process.hrtime.bigint();
+      const res = await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: seeded.email, password: seeded.password }),
+      });
+      await res.text();
+      if (res.status !== 200) throw new Error(`login: ${res.status}`);
+      logins.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    record(figures, 'login_p50_ms', { dialect, value: +median(logins).toFixed(1), unit: 'ms' });
   } finally {
     await server.stop();
   }

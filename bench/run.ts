@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 
 import { runAuditBench } from './audit.js';
 import { type Dialect, type Figures, PG_ADMIN, progress, record, withDatabase } from './common.js';
-import { floorDecrypt1000Ms, floorHttp2kRps } from './floors.js';
+import { floorDecrypt1000Ms, floorHttp2kRps, floorPasswordCheckMs } from './floors.js';
 import { httpBench } from './http-bench.js';
 import { jobBench, resolveBench } from './inprocess.js';
 import { ROOT } from './server.js';
@@ -53,7 +53,13 @@ async function main() {
   progress('floors');
   const decrypt = floorDecrypt1000Ms(quick ? 20 : 100);
   const http = await floorHttp2kRps(durationSeconds);
+  const password = await floorPasswordCheckMs(quick ? 5 : 20);
   for (const dialect of DIALECTS) {
+    record(figures, 'floor_password_check_ms', {
+      dialect,
+      value: +password.toFixed(1),
+      unit: 'ms',
+    });
     record(figures, 'floor_decrypt_1000_ms', { dialect, value: +decrypt.toFixed(3), unit: 'ms' });
     record(figures, 'floor_http_2k_rps_c32', { dialect, value: http, unit: 'req/s' });
   }

@@ -18,8 +18,13 @@ export interface SeedSize {
   secrets: number;
 }
 
+const OWNER = { email: 'bench@example.com', password: 'bench password' };
+
 export interface Seeded {
   token: string;
+  /** The Owner's sign-in, for the login figure. */
+  email: string;
+  password: string;
   secretCount: number;
   projectCount: number;
 }
@@ -46,11 +51,7 @@ export async function seed(settings: DatabaseSettings, size: SeedSize): Promise<
   const app = await createApp(loadConfig({ ...settings, logLevel: 'silent' }, {}));
   try {
     const s = app.services;
-    await s.setup.bootstrap(SYSTEM, {
-      email: 'bench@example.com',
-      password: 'bench password',
-      org: ORG,
-    });
+    await s.setup.bootstrap(SYSTEM, { ...OWNER, org: ORG });
     let secretCount = 0;
     const add = async (
       ref: { project: string; env?: string; service?: string },
@@ -96,7 +97,7 @@ export async function seed(settings: DatabaseSettings, size: SeedSize): Promise<
     progress(
       `seeded ${size.projects} projects, ${secretCount} secrets in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
-    return { token: created.token, secretCount, projectCount: 3 + fillers };
+    return { token: created.token, ...OWNER, secretCount, projectCount: 3 + fillers };
   } finally {
     await app.close();
   }

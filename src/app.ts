@@ -6,6 +6,7 @@ import { loadOrCreateKeyFile, providerFromEnv } from './crypto/key-file.js';
 import type { MasterKeyProvider } from './crypto/key-provider.js';
 import { createAuthService } from './domain/accounts/auth-service.js';
 import { createSetupService } from './domain/accounts/setup-service.js';
+import { AUDIT_KEY_ID, type AuditKey, createAuditKey } from './domain/audit/audit-key.js';
 import { createAuditQueryService } from './domain/audit/audit-query-service.js';
 import { createAuditService } from './domain/audit/audit-service.js';
 import { createAuditRetention } from './domain/audit/retention.js';
@@ -13,6 +14,7 @@ import { createJobService } from './domain/jobs/job-service.js';
 import { createKeyService } from './domain/keys/key-service.js';
 import { createMemberService } from './domain/orgs/member-service.js';
 import { createOrgService } from './domain/orgs/org-service.js';
+import { createPermissionService } from './domain/orgs/permission-service.js';
 import { createRoleService } from './domain/orgs/role-service.js';
 import { createProjectService } from './domain/projects/project-service.js';
 import { createResolveService } from './domain/secrets/resolve-service.js';
@@ -22,7 +24,7 @@ import { createUnitOfWork } from './domain/unit-of-work.js';
 import { hushError } from './errors.js';
 import { createSandbox, type Sandbox } from './jobs/sandbox.js';
 import { type Database, openDatabase } from './store/db.js';
-import { listAllDataKeys } from './store/key-store.js';
+import { findAuditKey, listAllDataKeys } from './store/key-store.js';
 import { migrateToLatest } from './store/migrate.js';
 
 /** The wired services every interface (HTTP, admin commands) calls. */
@@ -31,6 +33,7 @@ export interface Services {
   setup: ReturnType<typeof createSetupService>;
   orgs: ReturnType<typeof createOrgService>;
   members: ReturnType<typeof createMemberService>;
+  permissions: ReturnType<typeof createPermissionService>;
   projects: ReturnType<typeof createProjectService>;
   tokens: ReturnType<typeof createTokenService>;
   auditQuery: ReturnType<typeof createAuditQueryService>;
@@ -39,6 +42,8 @@ export interface Services {
   resolve: ReturnType<typeof createResolveService>;
   jobs: ReturnType<typeof createJobService>;
   audit: ReturnType<typeof createAuditService>;
+  /** The loaded audit MAC key (bulk loaders such as the bench hash and seal chains with it). */
+  auditKey: AuditKey;
   auditRetention: ReturnType<typeof createAuditRetention>;
   roles: ReturnType<typeof createRoleService>;
   /** How this node isolates jobs, and whether its workers can run them. */
@@ -67,11 +72,15 @@ async function openMasterKey(
 ): Promise<{ provider: MasterKeyProvider; created: string | null }> {
   if (config.masterKey) return { provider: providerFromEnv(config.masterKey), created: null };
   const file = keyFilePath(config);
-  if (!fs.existsSync(file) && (await listAllDataKeys(database.db)).length > 0) {
-    // Generating a fresh key here would orphan every stored secret: refuse instead.
+  if (
+    !fs.existsSync(file) &&
+    ((await listAllDataKeys(database.db)).length > 0 ||
+      (await findAuditKey(database.db, AUDIT_KEY_ID)))
+  ) {
+    // Generating a fresh key here would orphan every stored secret (and the audit key): refuse.
     throw hushError(
       'KEY_UNAVAILABLE',
-      `master key file ${file} is missing but ${database.location} holds data keys; restore the file or set HUSH_MASTER_KEY`,
+      `master key file ${file} is missing but ${database.location} holds keys wrapped by it (data keys, the audit key); restore the file or set HUSH_MASTER_KEY`,
     );
   }
   const { provider, created } = loadOrCreateKeyFile(file);
@@ -93,12 +102,20 @@ export async function createApp(config: HushConfig): Promise<App> {
     await migrateToLatest(db);
     const { provider, created } = await openMasterKey(config, database);
     const queued = new Set<() => void>();
-    const audit = createAuditService();
-    const uow = createUnitOfWork({ db, audit });
     const keys = createKeyService({ masterKey: provider });
     await keys.checkAll(db);
-    const auth = createAuthService({ db, audit, sessionTtlHours: config.sessionTtlHours });
-    const orgs = createOrgService({ uow, audit, keys });
+    // Loaded (or made, sealing the chains written before keying) before any event is appended.
+    const auditKey = createAuditKey({ masterKey: provider });
+    await auditKey.load(db);
+    const audit = createAuditService({ auditKey });
+    const uow = createUnitOfWork({ db, audit });
+    const auth = createAuthService({
+      db,
+      audit,
+      sessionTtlHours: config.sessionTtlHours,
+      orgCreation: config.orgCreation,
+    });
+    const orgs = createOrgService({ uow, audit, keys, orgCreation: config.orgCreation });
     const sandbox = createSandbox({
       mode: config.jobSandbox,
       uid: config.jobUid,
@@ -111,6 +128,7 @@ export async function createApp(config: HushConfig): Promise<App> {
       setup: createSetupService({ db, auth, orgs }),
       orgs,
       members: createMemberService({ db, uow, audit, auth }),
+      permissions: createPermissionService({ uow }),
       projects: createProjectService({ uow, audit, jobMounts: config.jobMounts }),
       tokens: createTokenService({ uow, audit }),
       auditQuery: createAuditQueryService({ uow, audit }),
@@ -128,6 +146,7 @@ export async function createApp(config: HushConfig): Promise<App> {
         },
       }),
       audit,
+      auditKey,
       auditRetention: createAuditRetention({ db, audit }),
       roles: createRoleService({ uow, audit }),
       sandbox,

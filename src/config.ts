@@ -101,6 +101,12 @@ export const configSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
       .describe('Server log level.'),
+    logFormat: z
+      .enum(['auto', 'pretty', 'json'])
+      .default('auto')
+      .describe(
+        'Server log format: pretty (lines for people), json (one JSON object per line, for log collectors) or auto (pretty on a terminal, json otherwise).',
+      ),
     sessionTtlHours: z.coerce
       .number()
       .int()
@@ -127,6 +133,21 @@ export const configSchema = z
       .describe(
         'Secure attribute of the session cookie: true always, false never, auto when the request came over HTTPS (behind a proxy: X-Forwarded-Proto, with trustProxy).',
       ),
+    signInIpLimit: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(30)
+      .describe(
+        'Sign-in requests (login, setup, accepting an invitation) one client address may make per minute, counted across every node; 0 turns the limit off.',
+      ),
+    orgCreation: z
+      .enum(['admins-only', 'anyone'])
+      .default('admins-only')
+      .describe(
+        'Who may create organizations: admins-only (people who are Owner or Admin of an organization here) or anyone signed in.',
+      ),
   })
   .strict();
 
@@ -149,10 +170,13 @@ export const CONFIG_SOURCES: Record<keyof ConfigInput, { env: string; flag: stri
   jobNetwork: { env: 'HUSH_JOB_NETWORK', flag: '--job-network' },
   jobMounts: { env: 'HUSH_JOB_MOUNTS', flag: '--job-mounts' },
   logLevel: { env: 'HUSH_LOG_LEVEL', flag: '--log-level' },
+  logFormat: { env: 'HUSH_LOG_FORMAT', flag: '--log-format' },
   sessionTtlHours: { env: 'HUSH_SESSION_TTL_HOURS', flag: '--session-ttl-hours' },
   bodyLimitBytes: { env: 'HUSH_BODY_LIMIT_BYTES', flag: '--body-limit-bytes' },
   trustProxy: { env: 'HUSH_TRUST_PROXY', flag: '--trust-proxy' },
   cookieSecure: { env: 'HUSH_COOKIE_SECURE', flag: '--cookie-secure' },
+  signInIpLimit: { env: 'HUSH_SIGN_IN_IP_LIMIT', flag: '--sign-in-ip-limit' },
+  orgCreation: { env: 'HUSH_ORG_CREATION', flag: '--org-creation' },
 };
 
 /** Raised with one line per bad key; `main` prints it and exits non-zero. */

@@ -6,10 +6,18 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, summary: 'The request is malformed or a field is invalid.' },
   INVALID_JSON: { status: 400, summary: 'The request body is not valid JSON.' },
+  AUDIT_CHECKPOINT_INVALID: {
+    status: 400,
+    summary: "The audit checkpoint is not signed by this server's audit key for this organization.",
+  },
   UNAUTHENTICATED: { status: 401, summary: 'No valid credential was presented.' },
   INVALID_CREDENTIALS: { status: 401, summary: 'The e-mail or password is wrong.' },
   SESSION_EXPIRED: { status: 401, summary: 'The session or token has expired or was revoked.' },
   PERMISSION_DENIED: { status: 403, summary: 'The actor lacks the permission named in details.' },
+  CSRF_REJECTED: {
+    status: 403,
+    summary: 'A cookie-authenticated change did not come from the console (cross-site request).',
+  },
   NOT_FOUND: { status: 404, summary: 'The route does not exist.' },
   ORGANIZATION_NOT_FOUND: { status: 404, summary: 'No such organization (or not visible).' },
   PROJECT_NOT_FOUND: { status: 404, summary: 'No such project in the organization.' },
@@ -28,6 +36,10 @@ export const ERROR_CODES = {
   NAME_TAKEN: { status: 409, summary: 'An object with this name or slug already exists.' },
   CONFLICT: { status: 409, summary: 'The request conflicts with the current state.' },
   ALREADY_SET_UP: { status: 409, summary: 'First-run setup was already completed.' },
+  AUDIT_CHAIN_BROKEN: {
+    status: 409,
+    summary: 'The audit chain is broken (first broken link in details); nothing was signed.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body exceeds the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body must be application/json.' },
   RATE_LIMITED: { status: 429, summary: 'Too many requests; retry later.' },

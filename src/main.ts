@@ -67,7 +67,9 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode;
+      // Usage errors (an unknown option, a missing argument) exit 2 like the CLI's own usage
+      // refusals; --help and --version exit 0.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
     const message = (await isExpected(error))

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 
 import { ApiClient, CliError } from './api-client.js';
+import { printable } from './output.js';
 
 export interface GlobalOptions {
   url?: string;
@@ -38,6 +39,15 @@ export function orgPath(org: string): string {
 /** Path segment for a project of an organization. */
 export function projectPath(org: string, project: string): string {
   return `${orgPath(org)}/projects/${encodeURIComponent(project)}`;
+}
+
+/**
+ * Stops the command with a usage error, reported as commander reports one (`error: …` and a
+ * pointer to --help on stderr, {@link printable}: it may quote an argument) with exit code 2:
+ * the command line, not the server, is wrong.
+ */
+export function usageError(cmd: Command, message: string): never {
+  cmd.error(`error: ${printable(message)}`, { exitCode: 2, code: 'hush.usage' });
 }
 
 /** Collects a repeatable option into an array. */

@@ -85,17 +85,29 @@ export function shown(strings: TemplateStringsArray, ...values: unknown[]): stri
   return text;
 }
 
+/** JSON text with the characters JSON.stringify leaves raw that a terminal acts on as `\uXXXX`. */
+function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(
+    JSON_CONTROLS,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /**
  * Prints a value as JSON (for --json) on stdout: exact JSON, with the characters JSON.stringify
  * leaves raw that a terminal acts on (DEL, C1 and bidi controls, U+2028/U+2029) as `\uXXXX`
  * escapes, which parse back to the same strings.
  */
 export function printJson(value: unknown): void {
-  const json = JSON.stringify(value, null, 2).replace(
-    JSON_CONTROLS,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  process.stdout.write(json + '\n');
+  process.stdout.write(jsonText(value, 2) + '\n');
+}
+
+/**
+ * Prints a value as one line of JSON (NDJSON, for a stream under --json): compact and escaped as
+ * {@link printJson} escapes, so that no character of a string, a newline included, ends the line.
+ */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(jsonText(value) + '\n');
 }
 
 /** Prints rows as an aligned table with the given columns, cells {@link printable}; "(none)" when empty. */

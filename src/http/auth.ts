@@ -42,6 +42,55 @@ function toolOf(request: FastifyRequest, via: 'header' | 'cookie' | undefined): 
   return via === 'cookie' ? 'console' : 'api';
 }
 
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Whether a browser says the request comes from a page of this origin: `Sec-Fetch-Site:
+ * same-origin`, or (a browser without Fetch Metadata) an `Origin` equal to ours. A request that
+ * says neither is not taken as same-origin.
+ */
+function fromSameOrigin(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  const origin = request.headers.origin;
+  return origin !== undefined && origin === `${request.protocol}://${request.host}`;
+}
+
+/** Whether a browser says the request comes from another origin (a page we did not serve). */
+function fromOtherOrigin(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = request.headers.origin;
+  return origin !== undefined && origin !== `${request.protocol}://${request.host}`;
+}
+
+/**
+ * The CSRF rule, before anything else of a state-changing request: one the session cookie
+ * authenticates must come from the console, a same-origin page (see {@link fromSameOrigin})
+ * that sends the console's own `X-Hush-Tool: console` header, which a cross-origin page
+ * cannot set without a CORS preflight Hush never grants; body or not, JSON or not. Sign-in
+ * requests (no credential yet) from another origin's page are refused too, so no page can sign
+ * a browser in to an account of its choosing. Bearer-token requests carry no ambient
+ * credential and are unaffected.
+ */
+function refuseCrossSiteRequest(
+  request: FastifyRequest,
+  /** How the request was authenticated; undefined when it was not. */
+  via: 'header' | 'cookie' | undefined,
+): void {
+  if (SAFE_METHODS.has(request.method) || via === 'header') return;
+  const refused =
+    via === 'cookie'
+      ? !fromSameOrigin(request) || request.headers['x-hush-tool'] !== 'console'
+      : fromOtherOrigin(request);
+  if (refused) {
+    throw hushError(
+      'CSRF_REJECTED',
+      'a request signed in by the session cookie must come from the Hush console; scripts and the CLI send a bearer token',
+    );
+  }
+}
+
 /**
  * Builds the request context. With `required`, a missing or dead credential is a 401
  * (UNAUTHENTICATED); the actor is looked up on every request so revocation is immediate.
@@ -65,6 +114,7 @@ export async function requestContext(
   if (required && actor.kind === 'anonymous') {
     throw hushError('UNAUTHENTICATED', 'sign in first (hush login) or send a bearer token');
   }
+  refuseCrossSiteRequest(request, actor.kind === 'anonymous' ? undefined : credential?.via);
   return { actor, tool: toolOf(request, credential?.via), ip: request.ip, requestId: request.id };
 }
 

@@ -34,6 +34,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (hush.status >= 500 && hush.code !== 'INTERNAL')
       request.log.error({ err: error }, hush.message);
+    const retryAfter = hush.details?.['retryAfterSeconds'];
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     void reply.code(hush.status).send({
       error: { code: hush.code, message: hush.message, details: hush.details ?? {} },
     });

@@ -18,6 +18,8 @@ export interface RouteSpec<P, Q, B> {
   body?: z.ZodType<B>;
   /** Status of a successful answer (default 200; 204 sends no body). */
   status?: number;
+  /** The route checks a password or setup token: the per-address sign-in limit applies. */
+  signIn?: boolean;
 }
 
 export interface RouteInput<P, Q, B> {
@@ -201,6 +203,7 @@ export function addRoute<P = undefined, Q = undefined, B = undefined>(
   app.route({
     method: spec.method,
     url: spec.url,
+    ...(spec.signIn && { config: { rateLimit: app.signInRateLimit } }),
     handler: async (request, reply) => {
       const ctx = await requestContext(withSaneCredential(request), spec.auth ?? true);
       refuseUnsafeInput(request);

@@ -16,6 +16,7 @@ import { registerProjectRoutes } from './routes/project-routes.js';
 import { registerRoleRoutes } from './routes/role-routes.js';
 import { registerSecretRoutes } from './routes/secret-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
+import { installSignInLimit } from './sign-in-limit.js';
 
 /**
  * Headers every response carries, set in one place rather than per route: `nosniff` on all
@@ -48,11 +49,21 @@ export async function buildServer(
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
+    // Fastify logs two info lines per request; one debug line (below) is enough.
+    disableRequestLogging: true,
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.debug(
+      { req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      'request completed',
+    );
+    done();
   });
   app.decorate('authService', deps.services.auth);
   app.decorate('cookieSecure', config.cookieSecure);
   installErrorHandler(app);
   installSecurityHeaders(app);
+  await installSignInLimit(app, deps.services.auth.brake, config.signInIpLimit);
 
   const registry: RouteRegistry = [];
   registerAuthRoutes(app, registry, deps.services);

@@ -14,6 +14,11 @@ export interface MaterialSecret {
   contentBase64?: string;
   /** pgservice kind */
   settings?: Record<string, string>;
+  /**
+   * `plain`: shown to whoever may read the secret, so never redacted from a job's log; a
+   * missing sensitivity is `secret` (redacted).
+   */
+  sensitivity?: 'secret' | 'plain';
 }
 
 /** The PATH a job gets: the system's, never the server's own. */
@@ -29,6 +34,10 @@ export interface MaterialFile {
 export interface Material {
   env: Record<string, string>;
   files: MaterialFile[];
+  /**
+   * The values of a job's `secret` secrets, to redact from its log: plain values are not on
+   * it, and the redactor skips values shorter than `MIN_REDACTED_LENGTH` (see redact.ts).
+   */
   redact: string[];
 }
 
@@ -46,10 +55,15 @@ export function planMaterial(
   const redact: string[] = [];
   const files: MaterialFile[] = [];
   const services: { name: string; settings: Record<string, string> }[] = [];
+  // A plain value is readable by everyone who may read the secret: hiding it in a log only
+  // shreds the log (`LOG_LEVEL=debug` turned every "debug" into the mark).
+  const hide = (s: MaterialSecret, value: string) => {
+    if (s.sensitivity !== 'plain') redact.push(value);
+  };
   for (const s of secrets) {
     if (s.kind === 'env') {
       env[s.name] = s.value ?? '';
-      redact.push(s.value ?? '');
+      hide(s, s.value ?? '');
     } else if (s.kind === 'file') {
       const relative = path.posix.normalize(path.posix.join('files', s.fileName ?? s.name));
       if (!relative.startsWith('files/') || relative.split('/').includes('..'))
@@ -57,7 +71,7 @@ export function planMaterial(
       const content = Buffer.from(s.contentBase64 ?? '', 'base64');
       files.push({ path: relative, content });
       env[s.name] = path.posix.join(home, relative);
-      redact.push(content.toString('utf8'));
+      hide(s, content.toString('utf8'));
     } else {
       services.push({ name: s.name, settings: s.settings ?? {} });
       if (s.settings?.password) redact.push(s.settings.password);

@@ -1,9 +1,16 @@
 /** What a redacted secret looks like in a job log. */
 export const REDACTION_MARK = '[REDACTED]';
 
-// Shorter values are not redacted: a log with every "a" blacked out hides nothing and says
-// nothing. It is also the length of the key patterns are indexed by.
-const MIN_LENGTH = 4;
+/**
+ * Secret values shorter than this are not redacted (nor are shorter lines of a multi-line
+ * value): a value like `1` or `on` would black out every such digit and word of a log, which
+ * then says nothing while the value is guessed from the gaps. This is the one place the rule
+ * lives; docs/security.md and the console's sensitivity labels say so.
+ */
+export const MIN_REDACTED_LENGTH = 4;
+
+// It is also the length of the key patterns are indexed by.
+const MIN_LENGTH = MIN_REDACTED_LENGTH;
 
 // Not one combined RegExp: past a few thousand alternatives V8's irregexp falls off a cliff
 // (6,000 patterns: ~12 s for 10 MB) and a 1 MiB file secret is "too large" for it. Instead a

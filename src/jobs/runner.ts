@@ -11,7 +11,13 @@ import { now, type RequestContext } from '../domain/context.js';
 import { checkWorkingDir } from '../domain/jobs/working-dir.js';
 import type { ResolvedSecret, ResolveService } from '../domain/secrets/resolve-service.js';
 import type { ContextScopes } from '../domain/secrets/scope.js';
-import { appendJobLogs, findJobContext, heartbeat, updateJob } from '../store/job-store.js';
+import {
+  appendJobLogs,
+  findJobContext,
+  heartbeat,
+  JOB_LOG_ROWS_PER_INSERT,
+  updateJob,
+} from '../store/job-store.js';
 import type { JobLogRow, JobRow, JobStatus, Schema } from '../store/schema.js';
 import { JOB_PATH, type MaterialSecret, planMaterial } from './materialize.js';
 import { createRedactor } from './redact.js';
@@ -77,13 +83,28 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
   const log = (stream: JobLogRow['stream'], text: string) => {
     if (text) pending.push({ jobId: job.id, seq: ++seq, stream, text, at: now() });
   };
-  const flush = async () => {
-    const rows = pending;
-    pending = [];
-    await appendJobLogs(db, rows);
+  // One flush at a time, in seq order; rows leave `pending` only once stored, so a failed
+  // INSERT is retried by the next flush instead of losing the output.
+  let flushing: Promise<void> = Promise.resolve();
+  const storePending = async () => {
+    while (pending.length > 0) {
+      const rows = pending.slice(0, JOB_LOG_ROWS_PER_INSERT);
+      await appendJobLogs(db, rows);
+      pending = pending.slice(rows.length);
+    }
+  };
+  const flush = (): Promise<void> => {
+    const next = flushing.then(storePending);
+    flushing = next.catch((error: unknown) => {
+      deps.logger.warn({ err: error, jobId: job.id }, 'storing job output failed; retrying');
+    });
+    return next;
   };
   const finish = async (status: JobStatus, patch: Partial<JobRow>) => {
-    await flush();
+    // One more try for output a failed flush left; the outcome is recorded either way.
+    await flush()
+      .catch(() => flush())
+      .catch(() => undefined);
     await db.transaction().execute(async (trx) => {
       await updateJob(trx, job.id, { status, finishedAt: now(), ...patch });
       await audit.append(trx, SYSTEM, {
@@ -131,7 +152,9 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
       return;
     }
     const home = deps.sandbox.home(dir);
-    const { env, files, redact } = planMaterial(home, resolved.map(toMaterial), {
+    // A plain value is not redacted from the log (the runtime read's answer stays as it is).
+    const material = resolved.map((s) => ({ ...toMaterial(s), sensitivity: s.sensitivity }));
+    const { env, files, redact } = planMaterial(home, material, {
       PATH: JOB_PATH,
       LANG: 'C.UTF-8',
       HOME: home,

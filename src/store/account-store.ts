@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 
+import { idStartsWith } from './id-prefix.js';
 import { preparedQuery } from './prepared.js';
 import type { ApiTokenRow, Schema, SessionRow, UserRow } from './schema.js';
 
@@ -115,17 +116,42 @@ export function listApiTokens(
   return q.orderBy('createdAt', 'asc').execute();
 }
 
-/** Revokes a live token by name for its owner; returns the revoked row, if any. */
+/** Who a token belongs to: an organization (service tokens) or a user (personal tokens). */
+export type TokenOwner = { orgId: string } | { userId: string };
+
+/**
+ * Up to `limit` live tokens of an owner: the one with id `id` (`{ id }`), or those whose id
+ * starts with `prefix` (`{ prefix }`), in id order.
+ */
+export function findLiveApiTokens(
+  db: Kysely<Schema>,
+  owner: TokenOwner,
+  ref: { id: string } | { prefix: string },
+  limit: number,
+): Promise<ApiTokenRow[]> {
+  let q = db
+    .selectFrom('apiTokens')
+    .selectAll()
+    .where((eb) => ('id' in ref ? eb('id', '=', ref.id) : idStartsWith('apiTokens.id', ref.prefix)))
+    .where('revokedAt', 'is', null);
+  q =
+    'orgId' in owner
+      ? q.where('orgId', '=', owner.orgId).where('kind', '=', 'service')
+      : q.where('userId', '=', owner.userId).where('kind', '=', 'personal');
+  return q.orderBy('id').limit(limit).execute();
+}
+
+/** Revokes a live token of its owner by name or by id; returns the revoked row, if any. */
 export async function revokeApiToken(
   db: Kysely<Schema>,
-  owner: { orgId: string } | { userId: string },
-  name: string,
+  owner: TokenOwner,
+  ref: { name: string } | { id: string },
   at: string,
 ): Promise<ApiTokenRow | undefined> {
   let q = db
     .updateTable('apiTokens')
     .set({ revokedAt: at })
-    .where('name', '=', name)
+    .where((eb) => ('name' in ref ? eb('name', '=', ref.name) : eb('id', '=', ref.id)))
     .where('revokedAt', 'is', null);
   q =
     'orgId' in owner

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql, type SqlBool } from 'kysely';
 
+import { idStartsWith } from './id-prefix.js';
 import { onPostgres, preparedQuery } from './prepared.js';
 import type { AuditEventRow, OrganizationRow, Schema } from './schema.js';
 
@@ -9,13 +10,15 @@ const GENESIS = '0'.repeat(64);
  * Reserves `count` seqs at the head of the organization's chain and returns the first of them
  * and the hash it must link to. With `changes` (a state-changing event), the head's `changeSeq`
  * moves to the last reserved seq. On PostgreSQL the UPDATE holds the head's row lock until
- * commit, so concurrent appends to one chain queue up instead of forking it.
+ * commit, so concurrent appends to one chain queue up instead of forking it. A chain's first
+ * append creates its head, keyed from seq 1 and sealed with `sealNewHead()` (called only then).
  */
 export async function advanceAuditHead(
   trx: Kysely<Schema>,
   orgId: string,
   count = 1,
   changes = false,
+  sealNewHead?: () => string,
 ): Promise<{ seq: number; prevHash: string }> {
   const advance = changes ? advanceHeadChanging : advanceHead;
   let [head] = (await advance(trx, { orgId, count })).rows;
@@ -23,7 +26,7 @@ export async function advanceAuditHead(
     // The organization's first event: create its head, then take the lock as usual.
     await trx
       .insertInto('auditHeads')
-      .values({ orgId, seq: 0, hash: GENESIS })
+      .values({ orgId, seq: 0, hash: GENESIS, keyedFromSeq: 1, headMac: sealNewHead?.() ?? null })
       .onConflict((oc) => oc.column('orgId').doNothing())
       .execute();
     [head] = (await advance(trx, { orgId, count })).rows;
@@ -290,17 +293,93 @@ export async function readAuditHeadSeq(db: Kysely<Schema>, orgId: string): Promi
   return head ? Number(head.seq) : 0;
 }
 
-/** Where an organization's kept chain starts: the last purged event's seq and hash. */
-export async function readAuditAnchor(
+/** A chain head as verification reads it. */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  /** The last purged event's seq and hash: where the kept chain starts. */
+  anchorSeq: number;
+  anchorHash: string;
+  keyedFromSeq: number;
+  headMac: string | null;
+}
+
+/** The organization's chain head, or undefined when it has none (no event ever). */
+export async function readAuditHead(
   db: Kysely<Schema>,
   orgId: string,
-): Promise<{ seq: number; hash: string }> {
+): Promise<AuditHead | undefined> {
   const head = await db
     .selectFrom('auditHeads')
-    .select(['anchorSeq', 'anchorHash'])
+    .select(['seq', 'hash', 'anchorSeq', 'anchorHash', 'keyedFromSeq', 'headMac'])
     .where('orgId', '=', orgId)
     .executeTakeFirst();
-  return head ? { seq: Number(head.anchorSeq), hash: head.anchorHash } : { seq: 0, hash: GENESIS };
+  return (
+    head && {
+      seq: Number(head.seq),
+      hash: head.hash,
+      anchorSeq: Number(head.anchorSeq),
+      anchorHash: head.anchorHash,
+      keyedFromSeq: Number(head.keyedFromSeq),
+      headMac: head.headMac,
+    }
+  );
+}
+
+/** How many chain heads carry a seal (made under an audit key). */
+export async function countSealedAuditHeads(db: Kysely<Schema>): Promise<number> {
+  const row = await db
+    .selectFrom('auditHeads')
+    .select((eb) => eb.fn.countAll().as('count'))
+    .where('headMac', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/**
+ * Seals, in `trx`, every chain head that has no seal yet: the chains that existed when the audit
+ * key was made (migration 0008 set their `keyedFromSeq` to their next event). A chain that has
+ * no anchor but whose first event is not seq 1 (purged before anchors were kept) is anchored at
+ * that event's link. `seal` computes a head's seal from its terms. Returns how many it sealed.
+ */
+export async function sealUnsealedAuditHeads(
+  trx: Kysely<Schema>,
+  seal: (
+    orgId: string,
+    terms: { keyedFromSeq: number; anchorSeq: number; anchorHash: string },
+  ) => string,
+): Promise<number> {
+  const heads = await trx
+    .selectFrom('auditHeads')
+    .select(['orgId', 'anchorSeq', 'anchorHash', 'keyedFromSeq'])
+    .where('headMac', 'is', null)
+    .execute();
+  for (const head of heads) {
+    const terms = {
+      keyedFromSeq: Number(head.keyedFromSeq),
+      anchorSeq: Number(head.anchorSeq),
+      anchorHash: head.anchorHash,
+    };
+    if (terms.anchorSeq === 0) {
+      const first = await trx
+        .selectFrom('auditEvents')
+        .select(['seq', 'prevHash'])
+        .where('orgId', '=', head.orgId)
+        .orderBy('seq', 'asc')
+        .limit(1)
+        .executeTakeFirst();
+      if (first && Number(first.seq) > 1) {
+        terms.anchorSeq = Number(first.seq) - 1;
+        terms.anchorHash = first.prevHash;
+      }
+    }
+    await trx
+      .updateTable('auditHeads')
+      .set({ ...terms, headMac: seal(head.orgId, terms) })
+      .where('orgId', '=', head.orgId)
+      .execute();
+  }
+  return heads.length;
 }
 
 /** Organizations with a retention period, for the purge task. */
@@ -318,13 +397,15 @@ export async function listRetentionPolicies(
 /**
  * Deletes, in `trx`, up to `limit` of the organization's oldest events older than `cutoff` —
  * only a gap-free run from the front of the chain, so the kept chain stays one piece — and moves
- * the anchor to the last one deleted. Returns how many were deleted and the new anchor.
+ * the anchor to the last one deleted, re-sealing the head with `seal` (given the head's new
+ * terms). Returns how many were deleted and the new anchor.
  */
 export async function purgeAuditPrefix(
   trx: Kysely<Schema>,
   orgId: string,
   cutoff: string,
   limit: number,
+  seal: (terms: { keyedFromSeq: number; anchorSeq: number; anchorHash: string }) => string,
 ): Promise<{ deleted: number; anchorSeq: number }> {
   // A no-op update takes the chain head's row lock (PostgreSQL) before reading the anchor, so
   // two nodes purging at once queue up instead of both deleting the same run.
@@ -332,7 +413,7 @@ export async function purgeAuditPrefix(
     .updateTable('auditHeads')
     .set((eb) => ({ anchorSeq: eb.ref('anchorSeq') }))
     .where('orgId', '=', orgId)
-    .returning(['anchorSeq', 'anchorHash'])
+    .returning(['anchorSeq', 'anchorHash', 'keyedFromSeq'])
     .executeTakeFirst();
   if (!head) return { deleted: 0, anchorSeq: 0 };
   const anchor = { seq: Number(head.anchorSeq), hash: head.anchorHash };
@@ -356,9 +437,14 @@ export async function purgeAuditPrefix(
     .where('seq', '>', anchor.seq)
     .where('seq', '<=', last.seq)
     .executeTakeFirst();
+  const terms = {
+    keyedFromSeq: Number(head.keyedFromSeq),
+    anchorSeq: last.seq,
+    anchorHash: last.hash,
+  };
   await trx
     .updateTable('auditHeads')
-    .set({ anchorSeq: last.seq, anchorHash: last.hash })
+    .set({ anchorSeq: last.seq, anchorHash: last.hash, headMac: seal(terms) })
     .where('orgId', '=', orgId)
     .execute();
   return { deleted: Number(result.numDeletedRows), anchorSeq: last.seq };
@@ -379,22 +465,68 @@ export async function findAuditEvent(
   return row && normalize(row);
 }
 
-/** Streams an organization's chain in seq order, a page at a time (constant memory). */
+/**
+ * The ids of up to `limit` events of an organization: the one with id `id` (`{ id }`), or those
+ * whose id starts with `prefix` (`{ prefix }`), in id order.
+ */
+export function findAuditEventIds(
+  db: Kysely<Schema>,
+  orgId: string,
+  ref: { id: string } | { prefix: string },
+  limit: number,
+): Promise<{ id: string }[]> {
+  const id =
+    'id' in ref
+      ? sql<SqlBool>`${sql.ref('auditEvents.id')} = ${ref.id}`
+      : idStartsWith('auditEvents.id', ref.prefix);
+  // Compared as an expression, org_id keeps SQLite (which has no statistics here) off the
+  // (org_id, seq) index, a walk through the organization's whole log, and on the id's range.
+  const org = sql<string>`${sql.ref('orgId')} || ''`;
+  return db
+    .selectFrom('auditEvents')
+    .select('id')
+    .where(id)
+    .where(org, '=', orgId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** One event by seq within an organization, or undefined. */
+export async function findAuditEventBySeq(
+  db: Kysely<Schema>,
+  orgId: string,
+  seq: number,
+): Promise<AuditEventRow | undefined> {
+  const row = await db
+    .selectFrom('auditEvents')
+    .selectAll()
+    .where('orgId', '=', orgId)
+    .where('seq', '=', seq)
+    .executeTakeFirst();
+  return row && normalize(row);
+}
+
+/**
+ * Streams an organization's chain in seq order, a page at a time (constant memory); with
+ * `throughSeq`, only up to that seq (a verification stops at the head it read, so events
+ * appended meanwhile are not taken for events beyond the head).
+ */
 export async function* iterateAuditChain(
   db: Kysely<Schema>,
   orgId: string,
+  throughSeq?: number,
   pageSize = 5000,
 ): AsyncGenerator<AuditEventRow> {
   let after = -1;
   for (;;) {
-    const rows = await db
+    let query = db
       .selectFrom('auditEvents')
       .selectAll()
       .where('orgId', '=', orgId)
-      .where('seq', '>', after)
-      .orderBy('seq', 'asc')
-      .limit(pageSize)
-      .execute();
+      .where('seq', '>', after);
+    if (throughSeq !== undefined) query = query.where('seq', '<=', throughSeq);
+    const rows = await query.orderBy('seq', 'asc').limit(pageSize).execute();
     for (const row of rows) yield normalize(row);
     const last = rows.at(-1);
     if (!last || rows.length < pageSize) return;

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 
 import type { Database } from './db.js';
+import { idStartsWith } from './id-prefix.js';
 import { findEnvironmentById } from './project-store.js';
 import type { JobLogRow, JobRow, JobStatus, Schema } from './schema.js';
 
@@ -13,6 +14,23 @@ export async function insertJob(db: Kysely<Schema>, row: JobRow): Promise<void> 
 /** A job of an organization by id. */
 export function findJob(db: Kysely<Schema>, id: string): Promise<JobRow | undefined> {
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Up to `limit` jobs of an organization whose id starts with `prefix`, in id order. */
+export function findJobsByIdPrefix(
+  db: Kysely<Schema>,
+  orgId: string,
+  prefix: string,
+  limit: number,
+): Promise<JobRow[]> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where(idStartsWith('jobs.id', prefix))
+    .where('orgId', '=', orgId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }
 
 /** Jobs of a project, newest first. */
@@ -87,8 +105,18 @@ export function failStaleJobs(db: Kysely<Schema>, staleBefore: string, at: strin
 
 /** Appends log rows. */
 export async function appendJobLogs(db: Kysely<Schema>, rows: JobLogRow[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('jobLogs').values(rows).execute();
+  // One INSERT binds 5 parameters a row: SQLite allows 32,766 and PostgreSQL 65,535 in all, so
+  // a burst of output goes in as several statements.
+  for (let i = 0; i < rows.length; i += JOB_LOG_ROWS_PER_INSERT) {
+    await db
+      .insertInto('jobLogs')
+      .values(rows.slice(i, i + JOB_LOG_ROWS_PER_INSERT))
+      .execute();
+  }
 }
+
+/** The most log rows one INSERT carries (5 parameters each). */
+export const JOB_LOG_ROWS_PER_INSERT = 1000;
 
 /** Log rows after a sequence number. */
 export function readJobLogs(

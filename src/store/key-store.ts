@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 
-import type { DataKeyRow, Schema } from './schema.js';
+import type { AuditKeyRow, DataKeyRow, Schema } from './schema.js';
 
 /** Inserts a wrapped data key. */
 export async function insertDataKey(db: Kysely<Schema>, row: DataKeyRow): Promise<void> {
@@ -52,4 +52,34 @@ export async function rewrapDataKey(
   masterKeyId: string,
 ): Promise<void> {
   await db.updateTable('dataKeys').set({ wrappedKey, masterKeyId }).where('id', '=', id).execute();
+}
+
+/** The audit MAC key row (one per instance, id `instance`), or undefined before it is made. */
+export function findAuditKey(db: Kysely<Schema>, id: string): Promise<AuditKeyRow | undefined> {
+  return db.selectFrom('auditKeys').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Inserts the audit key unless one with its id exists; returns whether this insert made it. */
+export async function insertAuditKey(db: Kysely<Schema>, row: AuditKeyRow): Promise<boolean> {
+  const result = await db
+    .insertInto('auditKeys')
+    .values(row)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+/** Every audit key (for master-key rotation). */
+export function listAuditKeys(db: Kysely<Schema>): Promise<AuditKeyRow[]> {
+  return db.selectFrom('auditKeys').selectAll().orderBy('id').execute();
+}
+
+/** Replaces the wrapping of the audit key. */
+export async function rewrapAuditKey(
+  db: Kysely<Schema>,
+  id: string,
+  wrappedKey: string,
+  masterKeyId: string,
+): Promise<void> {
+  await db.updateTable('auditKeys').set({ wrappedKey, masterKeyId }).where('id', '=', id).execute();
 }

@@ -8,6 +8,8 @@ import * as customRoles from './migrations/0004-custom-roles.js';
 import * as auditScale from './migrations/0005-audit-scale.js';
 import * as changeSeq from './migrations/0006-change-seq.js';
 import * as activeDataKey from './migrations/0007-active-data-key.js';
+import * as keyedAudit from './migrations/0008-keyed-audit.js';
+import * as signInBrake from './migrations/0009-sign-in-brake.js';
 import type { Schema } from './schema.js';
 
 // Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
@@ -19,6 +21,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-audit-scale': auditScale,
   '0006-change-seq': changeSeq,
   '0007-active-data-key': activeDataKey,
+  '0008-keyed-audit': keyedAudit,
+  '0009-sign-in-brake': signInBrake,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -17,12 +17,15 @@ export interface Schema {
   services: ServiceRow;
   auditEvents: AuditEventRow;
   auditHeads: AuditHeadRow;
+  auditKeys: AuditKeyRow;
   instanceSettings: InstanceSettingRow;
   secrets: SecretRow;
   secretVersions: SecretVersionRow;
   jobs: JobRow;
   jobLogs: JobLogRow;
   customRoles: CustomRoleRow;
+  signInFailures: SignInFailureRow;
+  rateLimits: RateLimitRow;
 }
 
 export interface UserRow {
@@ -154,6 +157,18 @@ export interface AuditHeadRow {
   anchorHash: Generated<string>;
   /** Seq of the last state-changing event (see migration 0006). */
   changeSeq: Generated<number>;
+  /** First seq whose hash is HMAC-SHA-256 under the audit key; older ones are plain SHA-256. */
+  keyedFromSeq: Generated<number>;
+  /** HMAC over the org, keyedFromSeq and the anchor (see migration 0008); null until sealed. */
+  headMac: string | null;
+}
+
+/** The audit MAC key (id 'instance'), wrapped by the master key like a data key. */
+export interface AuditKeyRow {
+  id: string;
+  wrappedKey: string;
+  masterKeyId: string;
+  createdAt: string;
 }
 
 export interface InstanceSettingRow {
@@ -236,4 +251,20 @@ export interface CustomRoleRow {
   /** JSON: `[{ projectId, type, level }]`. */
   grants: string;
   createdAt: string;
+}
+
+/** Failed sign-ins of one account (by e-mail, known or not), shared by every node. */
+export interface SignInFailureRow {
+  email: string;
+  failures: number;
+  /** Epoch milliseconds (bigint: PostgreSQL hands it back as a string). */
+  lastFailureMs: number | string;
+  blockedUntilMs: number | string;
+}
+
+/** One fixed-window request counter of the per-address sign-in limit. */
+export interface RateLimitRow {
+  key: string;
+  hits: number;
+  windowEndsMs: number | string;
 }

@@ -1,5 +1,6 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 
+import { idStartsWith } from './id-prefix.js';
 import { onPostgres, preparedQuery } from './prepared.js';
 import type { Schema, SecretRow, SecretVersionRow } from './schema.js';
 
@@ -130,6 +131,23 @@ export function findSecret(
     .executeTakeFirst();
 }
 
+/** Up to `limit` secrets of an organization whose id starts with `prefix`, in id order. */
+export function findSecretsByIdPrefix(
+  db: Kysely<Schema>,
+  orgId: string,
+  prefix: string,
+  limit: number,
+): Promise<SecretRow[]> {
+  return db
+    .selectFrom('secrets')
+    .selectAll()
+    .where(idStartsWith('secrets.id', prefix))
+    .where('orgId', '=', orgId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
 /** Secrets with their assignee's e-mail and their current version's row. */
 function withCurrentVersion(db: Kysely<Schema>) {
   return db
@@ -177,6 +195,7 @@ export function listCandidates(db: Kysely<Schema>, scopeIds: string[], memberId:
       'secrets.name',
       'secrets.assigneeId',
       'secrets.fileName',
+      'secrets.sensitivity',
       'secrets.currentVersion',
       'secretVersions.keyId',
       'secretVersions.ciphertext',

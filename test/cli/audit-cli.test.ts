@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { openDatabase } from '../../src/store/db.js';
 import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/databases.js';
 
@@ -28,10 +29,12 @@ function runOnTerminal(args: string[], env: Record<string, string>): Promise<str
 describe.each(DIALECTS)('hush audit commands on %s', (dialect) => {
   let cliEnv: Record<string, string>;
   let server: Awaited<ReturnType<typeof spawnServer>>;
+  let database: { dataDir: string; databaseUrl?: string };
   const hush = (args: string[]) => runHush(args, { env: cliEnv });
 
   beforeAll(async () => {
-    const { serverEnv } = await bootstrappedServerEnv(dialect);
+    const { db, serverEnv } = await bootstrappedServerEnv(dialect);
+    database = db;
     server = await spawnServer(serverEnv);
     cliEnv = await signedInCli(server.url);
     await hush(['project', 'create', 'maps']);
@@ -100,6 +103,48 @@ describe.each(DIALECTS)('hush audit commands on %s', (dialect) => {
     ]);
   });
 
+  it('prints a signed checkpoint and proves the log still holds it with verify --checkpoint', async () => {
+    const dir = tempDir('hush-checkpoint-');
+    const file = path.join(dir, 'checkpoint.json');
+    const saved = await hush(['audit', 'checkpoint', '-o', file]);
+    expect(saved.code, saved.stderr).toBe(0);
+    const checkpoint = JSON.parse(fs.readFileSync(file, 'utf8')) as { seq: number; hash: string };
+    expect(saved.stderr).toContain(`Checkpoint of seq ${checkpoint.seq} written to ${file}`);
+    const printed = await hush(['audit', 'checkpoint']);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(JSON.parse(printed.stdout)).toMatchObject({
+      format: 'hush-audit-checkpoint/1',
+      organization: 'acme',
+      signature: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+
+    await hush(['project', 'create', 'later']);
+    const verified = await hush(['audit', 'verify', '--checkpoint', file]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(
+      new RegExp(
+        `^Chain intact: \\d+ events verified; checkpoint seq ${checkpoint.seq} is in the log`,
+      ),
+    );
+    const json = await hush(['audit', 'verify', '--checkpoint', file, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      checkpoint: { seq: checkpoint.seq, status: 'present' },
+    });
+
+    const forged = path.join(dir, 'forged.json');
+    fs.writeFileSync(forged, JSON.stringify({ ...checkpoint, hash: 'a'.repeat(64) }));
+    const refused = await hush(['audit', 'verify', '--checkpoint', forged]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('AUDIT_CHECKPOINT_INVALID');
+    expect(refused.stderr).toContain('signature does not match');
+
+    fs.writeFileSync(forged, 'not json');
+    const unreadable = await hush(['audit', 'verify', '--checkpoint', forged]);
+    expect(unreadable.code).not.toBe(0);
+    expect(unreadable.stderr).toContain('is not JSON');
+  });
+
   it('draws a progress bar on a terminal and refuses an unknown format', async () => {
     const file = path.join(tempDir('hush-export-'), 'audit.csv');
     const shown = await runOnTerminal(['audit', 'export', '--format', 'csv', '-o', file], cliEnv);
@@ -107,5 +152,34 @@ describe.each(DIALECTS)('hush audit commands on %s', (dialect) => {
     const bad = await hush(['audit', 'export', '--format', 'xml']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--format must be jsonl or csv');
+  });
+
+  // Last: it breaks the chain.
+  it('exits 1 naming the first missing seq when the newest events were deleted', async () => {
+    const opened = openDatabase(database);
+    const db = opened.db;
+    let last: number;
+    try {
+      const head = await db
+        .selectFrom('auditHeads')
+        .innerJoin('organizations', 'organizations.id', 'auditHeads.orgId')
+        .select(['auditHeads.orgId', 'auditHeads.seq'])
+        .where('organizations.slug', '=', 'acme')
+        .executeTakeFirstOrThrow();
+      last = Number(head.seq);
+      await db
+        .deleteFrom('auditEvents')
+        .where('orgId', '=', head.orgId)
+        .where('seq', '>=', last - 1)
+        .execute();
+    } finally {
+      await opened.close();
+    }
+    const r = await hush(['audit', 'verify']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(`Chain BROKEN at seq ${last - 1}: tail-truncated\n`);
+    const refused = await hush(['audit', 'checkpoint']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('AUDIT_CHAIN_BROKEN');
   });
 });

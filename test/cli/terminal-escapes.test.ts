@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { openDatabase } from '../../src/store/db.js';
 import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
 import { DIALECTS } from '../helpers/databases.js';
 import { track } from '../helpers/resources.js';
@@ -29,10 +30,12 @@ const jobArgs = (project: string, script: string, ...flags: string[]) => [
 describe.each(DIALECTS)('control characters from the server on %s', (dialect) => {
   let cliEnv: Record<string, string>;
   let server: Awaited<ReturnType<typeof spawnServer>>;
+  let database: { dataDir: string; databaseUrl?: string };
   const hush = (args: string[], stdin?: string, env = cliEnv) => runHush(args, { env, stdin });
 
   beforeAll(async () => {
-    const { serverEnv } = await bootstrappedServerEnv(dialect);
+    const { db, serverEnv } = await bootstrappedServerEnv(dialect);
+    database = db;
     server = await spawnServer(serverEnv);
     cliEnv = await signedInCli(server.url);
     const project = await hush(['project', 'create', 'esc']);
@@ -63,8 +66,18 @@ describe.each(DIALECTS)('control characters from the server on %s', (dialect) =>
 
   it('shows a project name with ESC, CR, C1 and bidi controls escaped; --json stays exact', async () => {
     const name = 'Evil\u001b]0;pwned\u0007\rOK\u009b2K\u202eemag';
-    const created = await hush(['project', 'create', 'evil', '--name', name]);
+    // The server refuses such a name now; one stored before that rule is still shown safely.
+    const refused = await hush(['project', 'create', 'evil', '--name', name]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('invisible or direction-changing');
+    const created = await hush(['project', 'create', 'evil', '--name', 'Evil']);
     expect(created.code, created.stderr).toBe(0);
+    const direct = openDatabase(database);
+    try {
+      await direct.db.updateTable('projects').set({ name }).where('slug', '=', 'evil').execute();
+    } finally {
+      await direct.close();
+    }
     const list = await hush(['project', 'list']);
     expect(list.stdout).toContain('Evil\\x1b]0;pwned\\x07\\rOK\\x9b2K\\u202eemag');
     expect(list.stdout).not.toMatch(TERMINAL_CONTROL);

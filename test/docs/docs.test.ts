@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -39,5 +40,29 @@ describe('docs/config.md', () => {
     for (const [key, schema] of Object.entries(shape)) {
       expect(schema.description, key).toBeTruthy();
     }
+  });
+});
+
+describe('links in the README and docs/', () => {
+  it('point at files of this repository that exist (a clone carries its own docs)', () => {
+    const files = [
+      'README.md',
+      ...fs
+        .readdirSync('docs')
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ];
+    const broken: string[] = [];
+    for (const file of files) {
+      const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';
+      for (const [, target] of fs.readFileSync(file, 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!) || target!.startsWith('#')) continue;
+        const relative = target!.split('#')[0]!;
+        const resolved = path.normalize(`${dir}/${relative}`);
+        if (resolved.startsWith('..') || path.isAbsolute(resolved) || !fs.existsSync(resolved))
+          broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });

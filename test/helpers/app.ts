@@ -42,7 +42,8 @@ export async function startTestServer(
   opts: { workers?: number } = {},
 ): Promise<TestServer> {
   const { dataDir, databaseUrl } = await freshDatabase(dialect);
-  const config = loadConfig({ dataDir, databaseUrl, logLevel: 'info' }, env);
+  // Debug: request lines are logged too, so the tests that search the log for leaks see them.
+  const config = loadConfig({ dataDir, databaseUrl, logLevel: 'debug' }, env);
   const app = await createApp(config);
   const logs: string[] = [];
   const responses: string[] = [];
@@ -52,7 +53,7 @@ export async function startTestServer(
       done();
     },
   });
-  const logger = createLogger('info', sink);
+  const logger = createLogger('debug', sink);
   const server = await buildServer(config, { services: app.services, logger });
   const pool = opts.workers
     ? createWorkerPool({

@@ -70,7 +70,10 @@ describe.each(DIALECTS)('audit export and retention on %s', (dialect) => {
     const rotated = await t.call(
       'POST',
       `/api/v1/orgs/${OWNER.org}/secrets/${added.body[0].id}/rotate`,
-      { token: owner, body: { kind: 'pgservice', settings: settings(`${sentinel}-2`) } },
+      {
+        token: owner,
+        body: { kind: 'pgservice', replace: true, settings: settings(`${sentinel}-2`) },
+      },
     );
     expect(rotated.status, rotated.text).toBe(200);
   }, 60_000);

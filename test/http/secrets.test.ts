@@ -22,7 +22,8 @@ describe.each(DIALECTS)('secrets through REST on %s', (dialect) => {
   let alice: string;
 
   beforeAll(async () => {
-    t = await startTestServer(dialect);
+    // Alice, a DevOps member, creates an organization of her own below.
+    t = await startTestServer(dialect, { HUSH_ORG_CREATION: 'anyone' });
     owner = await bootstrapOwner(t);
     alice = await addMember(t, owner, 'alice@example.com', 'devops');
     await addMember(t, owner, 'bob@example.com', 'devops');

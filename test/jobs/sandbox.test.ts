@@ -28,7 +28,8 @@ describe.each(DIALECTS)('a job in its sandbox on %s', (dialect) => {
 
   beforeAll(async () => {
     process.env.HUSH_SANDBOX_TEST_SENTINEL = SENTINEL;
-    t = await startTestServer(dialect, {}, { workers: 3 });
+    // Anyone may create an organization here: the attacker owns one of their own.
+    t = await startTestServer(dialect, { HUSH_ORG_CREATION: 'anyone' }, { workers: 3 });
     owner = await bootstrapOwner(t);
     // A Viewer of acme (no jobs there) who owns an organization of their own.
     attacker = await addMember(t, owner, 'mallory@example.com', 'viewer');

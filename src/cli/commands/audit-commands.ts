@@ -124,24 +124,79 @@ export function registerAuditCommands(program: Command): void {
     });
   audit
     .command('verify')
-    .description('Recompute the hash chain; exits 1 and names the first broken link if any')
+    .description(
+      'Recompute the keyed hash chain up to its head; exits 1 and names the first broken link if any',
+    )
     .option('--org <slug>', 'organization')
-    .action(async (opts: { org?: string }, cmd: Command) => {
+    .option(
+      '--checkpoint <file>',
+      'also prove the log still holds the event of a checkpoint saved by "hush audit checkpoint"',
+    )
+    .action(async (opts: { org?: string; checkpoint?: string }, cmd: Command) => {
+      const checkpoint =
+        opts.checkpoint === undefined ? undefined : readCheckpoint(opts.checkpoint);
       const client = clientFor(cmd);
-      const verdict = await client.get<{
-        ok: boolean;
-        checked: number;
-        brokenAt?: { id: string; seq: number; reason: string };
-      }>(`${orgPath(await resolveOrg(client, opts.org))}/audit/verify`);
-      output(!!globals(cmd).json, verdict, () =>
-        process.stdout.write(
-          verdict.ok
-            ? shown`Chain intact: ${verdict.checked} events verified\n`
-            : shown`Chain BROKEN at event ${verdict.brokenAt?.id} (seq ${verdict.brokenAt?.seq}): ${verdict.brokenAt?.reason}\n`,
-        ),
+      const verdict = await client.get<Verdict>(
+        `${orgPath(await resolveOrg(client, opts.org))}/audit/verify`,
+        { checkpoint },
       );
+      output(!!globals(cmd).json, verdict, () => process.stdout.write(describeVerdict(verdict)));
       if (!verdict.ok) process.exitCode = 1;
     });
+  audit
+    .command('checkpoint')
+    .description(
+      'Verify the chain and print its signed head as JSON, to keep outside Hush (later: verify --checkpoint FILE)',
+    )
+    .option('--org <slug>', 'organization')
+    .option('-o, --output <file>', 'write to this file instead of standard output')
+    .action(async (opts: { org?: string; output?: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      const checkpoint = await client.get<{ seq: number }>(
+        `${orgPath(await resolveOrg(client, opts.org))}/audit/checkpoint`,
+      );
+      if (!opts.output) return printJson(checkpoint);
+      fs.writeFileSync(opts.output, `${JSON.stringify(checkpoint, null, 2)}\n`);
+      process.stderr.write(shown`Checkpoint of seq ${checkpoint.seq} written to ${opts.output}\n`);
+    });
+}
+
+interface Verdict {
+  ok: boolean;
+  checked: number;
+  brokenAt?: { id: string | null; seq: number; reason: string };
+  checkpoint?: { seq: number; status: 'present' | 'purged' };
+}
+
+/** A checkpoint file's JSON text, compacted (it travels in the query string). */
+function readCheckpoint(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read checkpoint ${file}: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    throw new CliError(
+      `checkpoint ${file} is not JSON (save the output of "hush audit checkpoint")`,
+    );
+  }
+}
+
+function describeVerdict(v: Verdict): string {
+  if (!v.ok) {
+    const at = v.brokenAt;
+    const where = at?.id ? shown`event ${at.id} (seq ${at.seq})` : shown`seq ${at?.seq}`;
+    return `Chain BROKEN at ${where}: ${shown`${at?.reason}`}\n`;
+  }
+  const found = v.checkpoint
+    ? v.checkpoint.status === 'present'
+      ? shown`; checkpoint seq ${v.checkpoint.seq} is in the log`
+      : shown`; checkpoint seq ${v.checkpoint.seq} was purged by retention (before the kept chain)`
+    : '';
+  return `Chain intact: ${v.checked} events verified${found}\n`;
 }
 
 /**

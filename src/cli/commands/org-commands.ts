@@ -76,7 +76,10 @@ export function registerOrgCommands(program: Command): void {
   member
     .command('invite <email>')
     .description('Invite an e-mail address; prints the one-time invitation token')
-    .requiredOption('--role <role>', 'admin, devops, billing-manager or viewer')
+    .requiredOption(
+      '--role <role>',
+      'Admin, DevOps, "Billing Manager", Viewer (any case, or as slugs: billing-manager) or a custom role',
+    )
     .option('--org <slug>', 'organization (default: your only one)')
     .action(async (email: string, opts: { role: string; org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
@@ -87,7 +90,7 @@ export function registerOrgCommands(program: Command): void {
       });
       output(!!globals(cmd).json, inv, () =>
         process.stdout.write(
-          shown`Invited ${email} as ${opts.role}. Give them this one-time token (shown once):\n${inv.token}\nThey run: hush member accept TOKEN --password-stdin\n`,
+          shown`Invited ${String(inv.email)} as ${String(inv.role)}. Give them this one-time token (shown once):\n${inv.token}\nThey run: hush member accept TOKEN --password-stdin\n`,
         ),
       );
     });
@@ -124,7 +127,9 @@ export function registerOrgCommands(program: Command): void {
     });
   member
     .command('set-role <email> <role>')
-    .description("Change a member's role")
+    .description(
+      'Change a member\'s role: Admin, DevOps, "Billing Manager", Viewer (any case, or as slugs) or a custom role',
+    )
     .option('--org <slug>', 'organization')
     .action(async (email: string, role: string, opts: { org?: string }, cmd: Command) => {
       const client = clientFor(cmd);
@@ -133,7 +138,7 @@ export function registerOrgCommands(program: Command): void {
         { role },
       );
       output(!!globals(cmd).json, row, () =>
-        process.stdout.write(shown`${email} is now ${role}\n`),
+        process.stdout.write(shown`${String(row.email)} is now ${String(row.role)}\n`),
       );
     });
   member

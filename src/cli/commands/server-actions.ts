@@ -4,9 +4,10 @@
  * REST command must not pay for at start.
  */
 import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
 
 import { type App, createApp, keyFilePath } from '../../app.js';
-import { CONFIG_SOURCES, type ConfigInput, loadConfig } from '../../config.js';
+import { CONFIG_SOURCES, type ConfigInput, type HushConfig, loadConfig } from '../../config.js';
 import { addKeyToFile, retireKeysInFile } from '../../crypto/key-file.js';
 import type { RequestContext } from '../../domain/context.js';
 import { emailSchema, passwordSchema, slugSchema } from '../../domain/validation.js';
@@ -45,14 +46,38 @@ async function withApp<T>(flags: ServerFlags, work: (app: App) => Promise<T>): P
   }
 }
 
+/** Listens on the configured address; a port in use says how to pick another. */
+async function listen(server: FastifyInstance, config: HushConfig): Promise<string> {
+  try {
+    return await server.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new CliError(
+        `port ${config.port} on ${config.host} is already in use (another hush serve?); pick another with --port N or HUSH_PORT=N (0 picks a free one)`,
+      );
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new CliError(
+        `cannot listen on ${config.host}:${config.port} (${code}); set --host/HUSH_HOST and --port/HUSH_PORT`,
+      );
+    }
+    throw error;
+  }
+}
+
 /** `hush serve`: the REST API, the console and the in-process workers until SIGINT/SIGTERM. */
 export async function serve(flags: ServerFlags): Promise<void> {
   const config = loadConfig(configFlags(flags));
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const app = await createApp(config);
   warnCreatedKey(app);
   const server = await buildServer(config, { services: app.services, logger });
-  const address = await server.listen({ host: config.host, port: config.port });
+  const address = await listen(server, config).catch(async (error: unknown) => {
+    await server.close();
+    await app.close();
+    throw error;
+  });
   const url = address.replace('[::1]', 'localhost');
   const pool =
     config.workers > 0
@@ -104,7 +129,7 @@ export async function worker(flags: ServerFlags): Promise<void> {
       'hush worker needs PostgreSQL (HUSH_DATABASE_URL); with SQLite, hush serve runs the workers',
     );
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const app = await createApp(config);
   const concurrency = Math.max(1, config.workers);
   const pool = createWorkerPool({

@@ -15,7 +15,11 @@ function withServerOptions(cmd: Command): Command {
       'SQLite: normal (commits survive a crash of Hush) or full (also power loss; slower writes)',
     )
     .option('--master-key-file <path>', 'master key file (default: DATA_DIR/master.key)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option(
+      '--log-format <format>',
+      'pretty (for people), json (for log collectors) or auto (default: pretty on a terminal)',
+    );
 }
 
 /** The options of the commands that run jobs: how their sandbox isolates them. */
@@ -43,6 +47,14 @@ export function registerServerCommands(program: Command): void {
       .option(
         '--cookie-secure <mode>',
         'Secure session cookie: auto (default: when the request is HTTPS), true or false',
+      )
+      .option(
+        '--sign-in-ip-limit <n>',
+        'sign-in requests per minute from one client address (default 30; 0: no limit)',
+      )
+      .option(
+        '--org-creation <who>',
+        'who may create organizations: admins-only (default) or anyone',
       )
       .option('--workers <n>', 'jobs run at once by in-process workers (default 2; 0: none)'),
   ).action(async (flags: ServerFlags) => (await actions()).serve(flags));

@@ -20,7 +20,10 @@ export function registerTokenCommands(program: Command): void {
     .command('create <name>')
     .description('Create a personal token (acts as you) or a service token (carries a role)')
     .option('--personal', 'a personal token acting as you')
-    .option('--role <role>', 'role of a service token: admin, devops, billing-manager or viewer')
+    .option(
+      '--role <role>',
+      'role of a service token: Admin, DevOps, "Billing Manager", Viewer (any case, or as slugs: billing-manager) or a custom role',
+    )
     .option('--project <slug>', 'limit a service token to this project (repeatable)', collect, [])
     .option(
       '--env <project/env>',

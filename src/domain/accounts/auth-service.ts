@@ -20,6 +20,7 @@ import type { Schema } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { Actor, RequestContext, TokenScope } from '../context.js';
 import { now } from '../context.js';
+import { mayCreateOrganizations, type OrgCreation } from '../policy/authorize.js';
 import {
   DUMMY_PASSWORD_HASH,
   hashToken,
@@ -27,10 +28,9 @@ import {
   tokenKindOf,
   verifyPassword,
 } from './credentials.js';
+import { createSignInBrake, type SignInBrake } from './sign-in-brake.js';
 
 const SETUP_TOKEN_KEY = 'setup_token_hash';
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 15 * 60_000;
 
 export interface Session {
   token: string;
@@ -40,24 +40,20 @@ export interface Session {
 
 /**
  * Sign-in, sessions and bearer-token authentication. Throws INVALID_CREDENTIALS on a wrong
- * e-mail or password (after auditing LOGIN_FAILED) and UNAUTHENTICATED on a dead token.
+ * e-mail or password (after auditing LOGIN_FAILED), RATE_LIMITED while the sign-in brake holds
+ * the account, and UNAUTHENTICATED on a dead token.
  */
 export function createAuthService(deps: {
   db: Kysely<Schema>;
   audit: AuditService;
   sessionTtlHours: number;
+  /** Defaults to one on `db`; tests pass one with their own clock. */
+  brake?: SignInBrake;
+  /** Who may create organizations (whoami tells the console whether to offer it). */
+  orgCreation?: OrgCreation;
 }) {
   const { db, audit } = deps;
-  // Failed sign-ins per e-mail in this process: a brake on password guessing, not shared state.
-  const failures = new Map<string, number[]>();
-
-  function recentFailures(email: string): number[] {
-    const since = Date.now() - FAILURE_WINDOW_MS;
-    const list = (failures.get(email) ?? []).filter((t) => t > since);
-    if (list.length === 0) failures.delete(email);
-    else failures.set(email, list);
-    return list;
-  }
+  const brake = deps.brake ?? createSignInBrake(db);
 
   /** Opens a session for a user inside `trx` and audits the LOGIN. */
   async function openSession(
@@ -95,9 +91,7 @@ export function createAuthService(deps: {
 
   /** Checks e-mail and password; success opens a session, failure is audited and refused. */
   async function login(ctx: RequestContext, email: string, password: string): Promise<Session> {
-    if (recentFailures(email).length >= MAX_FAILURES) {
-      throw hushError('RATE_LIMITED', `too many failed sign-ins for ${email}; retry in 15 minutes`);
-    }
+    await brake.admit(email);
     const user = await findUserByEmail(db, email);
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
     if (!user || !ok) {
@@ -111,10 +105,9 @@ export function createAuthService(deps: {
           details: { reason: user ? 'wrong-password' : 'unknown-email' },
         }),
       );
-      failures.set(email, [...recentFailures(email), Date.now()]);
       throw hushError('INVALID_CREDENTIALS', 'wrong e-mail or password');
     }
-    failures.delete(email);
+    await brake.succeeded(email);
     return db.transaction().execute((trx) => openSession(trx, ctx, user));
   }
 
@@ -190,6 +183,7 @@ export function createAuthService(deps: {
         email: user.email,
         via: actor.tokenId ? 'personal-token' : 'session',
         organizations: orgs.map((o) => ({ id: o.id, slug: o.slug, role: o.role })),
+        canCreateOrganizations: mayCreateOrganizations(orgs, deps.orgCreation ?? 'admins-only'),
       };
     }
     if (actor.kind === 'service-token') {
@@ -197,7 +191,13 @@ export function createAuthService(deps: {
         kind: 'service-token' as const,
         id: actor.tokenId,
         name: actor.name,
-        organizations: [{ id: actor.orgId, role: actor.role }],
+        organizations: [
+          {
+            id: actor.orgId,
+            ...(actor.organization && { slug: actor.organization.org.slug }),
+            role: actor.role,
+          },
+        ],
       };
     }
     throw hushError('UNAUTHENTICATED', 'sign in first');
@@ -230,6 +230,7 @@ export function createAuthService(deps: {
   }
 
   return {
+    brake,
     login,
     logout,
     authenticate,

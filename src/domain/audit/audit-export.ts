@@ -24,16 +24,19 @@ const CSV_COLUMNS: [string, keyof AuditEvent][] = [
 ];
 
 /**
- * RFC 4180: a field holding a comma, quote or line break is quoted, quotes doubled. A field that
- * a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
- * return: an e-mail typed at a failed sign-in, a name) gets a leading `'` (OWASP's advice
- * against CSV injection), so opening an export never executes what someone typed.
+ * RFC 4180: a field holding a comma, quote or line break is quoted, quotes doubled. Against CSV
+ * injection (OWASP's advice): a field that a spreadsheet would run as a formula (it starts with
+ * `=`, `+`, `-`, `@`, a tab or a carriage return: an e-mail typed at a failed sign-in, a name)
+ * gets a leading `'`, and a field holding another separator a spreadsheet may split on (`;`,
+ * tab) is quoted too, so `x;=1+1` stays one cell even where `;` separates them. Opening an
+ * export never executes what someone typed.
  */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
   let text = typeof value === 'string' ? value : JSON.stringify(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  const formula = /^[=+\-@\t\r]/.test(text);
+  if (formula) text = `'${text}`;
+  return formula || /[",;\t\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** The MIME type and file extension of a format. */

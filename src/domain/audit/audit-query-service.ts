@@ -1,10 +1,17 @@
-import { invalid } from '../../errors.js';
-import { countAuditEvents, iterateAuditEvents, readAuditHeadSeq } from '../../store/audit-store.js';
+import { hushError, invalid } from '../../errors.js';
+import {
+  countAuditEvents,
+  findAuditEventIds,
+  iterateAuditEvents,
+  readAuditHeadSeq,
+} from '../../store/audit-store.js';
 import type { RequestContext } from '../context.js';
+import { resolveIdRef } from '../ids.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { encodeEvents, type ExportFormat } from './audit-export.js';
 import type { AuditEvent, AuditService } from './audit-service.js';
+import type { AuditCheckpoint } from './checkpoint.js';
 
 export interface AuditFilters {
   since?: string | undefined;
@@ -77,17 +84,37 @@ export function createAuditQueryService(deps: { uow: UnitOfWork; audit: AuditSer
     });
   }
 
+  /**
+   * An event by its id or a unique prefix of it (see `resolveIdRef`; ids are UUIDv7, so events
+   * of one minute share their first 8 characters). Throws AUDIT_EVENT_NOT_FOUND,
+   * VALIDATION_FAILED and CONFLICT (ambiguous prefix).
+   */
   function show(ctx: RequestContext, orgSlug: string, id: string) {
     return uow.read(ctx, async (db) => {
       const org = await loadOrganization(db, ctx, orgSlug, 'audit:read');
-      return audit.get(db, org.id, id);
+      const event = await resolveIdRef(id, {
+        noun: 'audit event',
+        exact: async (full) => (await findAuditEventIds(db, org.id, { id: full }, 1))[0],
+        byPrefix: (prefix, limit) => findAuditEventIds(db, org.id, { prefix }, limit),
+        notFound: () => hushError('AUDIT_EVENT_NOT_FOUND', `audit event ${id} not found`),
+      });
+      return audit.get(db, org.id, event.id);
     });
   }
 
-  function verify(ctx: RequestContext, orgSlug: string) {
+  /** Verifies the chain, and with a checkpoint that it still holds the checkpoint's event. */
+  function verify(ctx: RequestContext, orgSlug: string, checkpoint?: AuditCheckpoint) {
     return uow.read(ctx, async (db) => {
       const org = await loadOrganization(db, ctx, orgSlug, 'audit:read');
-      return audit.verify(db, org.id);
+      return audit.verify(db, org.id, checkpoint);
+    });
+  }
+
+  /** Signs the verified chain head (same permission as verify); AUDIT_CHAIN_BROKEN if broken. */
+  function checkpoint(ctx: RequestContext, orgSlug: string) {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'audit:read');
+      return audit.checkpoint(db, org);
     });
   }
 
@@ -136,7 +163,7 @@ export function createAuditQueryService(deps: { uow: UnitOfWork; audit: AuditSer
     };
   }
 
-  return { list, show, verify, exportEvents };
+  return { list, show, verify, checkpoint, exportEvents };
 }
 
 export type AuditQueryService = ReturnType<typeof createAuditQueryService>;

@@ -6,15 +6,22 @@ import {
   type AuditQuery,
   findAuditEvent,
   insertAuditEvents,
-  iterateAuditChain,
   listAuditEvents,
-  readAuditAnchor,
 } from '../../store/audit-store.js';
 import { listOrganizationsOfUser } from '../../store/org-store.js';
 import type { AuditEventRow, Schema } from '../../store/schema.js';
 import { actorId, actorName, now, type RequestContext } from '../context.js';
 import { timeOrderedId } from '../ids.js';
-import { type ChainVerdict, computeEventHash, createChainVerifier } from './chain.js';
+import type { AuditKey } from './audit-key.js';
+import { issueCheckpoint, verifyChain } from './audit-verify.js';
+import {
+  type ChainVerdict,
+  computeKeyedEventHash,
+  GENESIS_HASH,
+  type HeadTerms,
+  sealHead,
+} from './chain.js';
+import type { AuditCheckpoint } from './checkpoint.js';
 
 export const EVENT_TYPES = [
   'CREATE',
@@ -60,6 +67,9 @@ const CHANGE_EVENTS: ReadonlySet<EventType> = new Set([
   'ROLLBACK',
 ]);
 
+/** A chain made now is keyed from its first event and has nothing purged. */
+const NEW_HEAD: HeadTerms = { keyedFromSeq: 1, anchorSeq: 0, anchorHash: GENESIS_HASH };
+
 /** What a service call says happened; the audit service adds actor, tool, time and the chain. */
 export interface AuditEntry {
   /** Organization id, or '' for instance-level events. */
@@ -94,9 +104,12 @@ export interface AuditEvent {
 }
 
 /**
- * Appends events to an organization's hash chain inside the caller's transaction, and reads them.
+ * Appends events to an organization's keyed hash chain inside the caller's transaction, reads
+ * them, verifies the chain and signs checkpoints of it; `auditKey` must be loaded first.
  */
-export function createAuditService() {
+export function createAuditService(deps: { auditKey: AuditKey }) {
+  const { auditKey } = deps;
+
   /** Appends one event in `trx`; the caller's commit makes it durable together with the change. */
   async function append(
     trx: Kysely<Schema>,
@@ -121,10 +134,14 @@ export function createAuditService() {
       if (list) list.push(item);
       else byOrg.set(item.entry.orgId, [item]);
     }
+    // In memory since start: an append costs one HMAC per event, never an unwrap.
+    const keys = auditKey.current();
     const appended: AuditEventRow[] = [];
     for (const [orgId, list] of byOrg) {
       const changes = list.some(({ entry }) => CHANGE_EVENTS.has(entry.eventType));
-      const head = await advanceAuditHead(trx, orgId, list.length, changes);
+      const head = await advanceAuditHead(trx, orgId, list.length, changes, () =>
+        sealHead(keys.head, orgId, NEW_HEAD),
+      );
       // Taken while the head is locked: within an organization, time never decreases with seq.
       const timestamp = now();
       let prevHash = head.prevHash;
@@ -148,7 +165,7 @@ export function createAuditService() {
         const row: AuditEventRow = {
           ...fields,
           prevHash,
-          hash: computeEventHash(fields, prevHash),
+          hash: computeKeyedEventHash(keys.event, fields, prevHash),
         };
         prevHash = row.hash;
         return row;
@@ -183,19 +200,33 @@ export function createAuditService() {
     return toPublic(row);
   }
 
-  /** Recomputes the chain from the first kept event and names the first broken link. */
-  async function verify(db: Kysely<Schema>, orgId: string): Promise<ChainVerdict> {
-    const anchor = await readAuditAnchor(db, orgId);
-    const verifier =
-      anchor.seq > 0 ? createChainVerifier(anchor.hash, anchor.seq) : createChainVerifier();
-    for await (const row of iterateAuditChain(db, orgId)) {
-      const broken = verifier.push(row);
-      if (broken) return broken;
-    }
-    return verifier.result();
+  /**
+   * Recomputes the chain from the first kept event to the head and names the first broken link;
+   * with a checkpoint, also that the chain still holds its event. Throws AUDIT_CHECKPOINT_INVALID
+   * for a checkpoint this server did not sign for the organization.
+   */
+  function verify(
+    db: Kysely<Schema>,
+    orgId: string,
+    checkpoint?: AuditCheckpoint,
+  ): Promise<ChainVerdict> {
+    return verifyChain(db, auditKey.current(), orgId, checkpoint);
   }
 
-  return { append, appendMany, appendForUser, list, get, verify };
+  /** Signs the verified head of the chain; throws AUDIT_CHAIN_BROKEN when it does not verify. */
+  function checkpoint(
+    db: Kysely<Schema>,
+    org: { id: string; slug: string },
+  ): Promise<AuditCheckpoint> {
+    return issueCheckpoint(db, auditKey.current(), org);
+  }
+
+  /** The seal of a chain head with these terms (retention re-seals after moving the anchor). */
+  function sealHeadOf(orgId: string, terms: HeadTerms): string {
+    return sealHead(auditKey.current().head, orgId, terms);
+  }
+
+  return { append, appendMany, appendForUser, list, get, verify, checkpoint, sealHead: sealHeadOf };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

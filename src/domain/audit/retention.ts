@@ -20,7 +20,8 @@ export interface PurgeResult {
  * Audit retention (SPEC §6): deletes each organization's events older than its retention days,
  * oldest first in batches of `batchSize`, each batch one transaction that also appends a
  * `DELETE settings audit-retention` event by `system` — the purge is itself audited, and the
- * chain head's anchor moves to the last purged event so the kept chain still verifies.
+ * chain head's anchor moves to the last purged event (re-sealed with the audit key, so nobody
+ * else can move it) so the kept chain still verifies.
  */
 export function createAuditRetention(deps: {
   db: Kysely<Schema>;
@@ -38,7 +39,9 @@ export function createAuditRetention(deps: {
     const result: PurgeResult = { orgId, deleted: 0, anchorSeq: 0 };
     for (;;) {
       const batch = await db.transaction().execute(async (trx) => {
-        const purged = await purgeAuditPrefix(trx, orgId, cutoff, batchSize);
+        const purged = await purgeAuditPrefix(trx, orgId, cutoff, batchSize, (terms) =>
+          audit.sealHead(orgId, terms),
+        );
         if (purged.deleted > 0) {
           await audit.append(trx, SYSTEM_CONTEXT, {
             orgId,

@@ -3,12 +3,20 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 
 import { hushError, invalid } from '../../errors.js';
-import { findJob, insertJob, listJobs, readJobLogs, updateJob } from '../../store/job-store.js';
+import {
+  findJob,
+  findJobsByIdPrefix,
+  insertJob,
+  listJobs,
+  readJobLogs,
+  updateJob,
+} from '../../store/job-store.js';
 import type { JobRow, OrganizationRow, Schema } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { actorName, now, type RequestContext } from '../context.js';
+import { resolveIdRef } from '../ids.js';
 import { loadOrganization } from '../orgs/org-service.js';
-import { authorize } from '../policy/authorize.js';
+import { authorize, type Resource } from '../policy/authorize.js';
 import { loadProject } from '../projects/project-service.js';
 import { resolveContext } from '../secrets/scope.js';
 import type { UnitOfWork } from '../unit-of-work.js';
@@ -39,6 +47,19 @@ export function toJob(row: JobRow) {
     finishedAt: row.finishedAt,
     timeoutSeconds: row.timeoutSeconds,
   };
+}
+
+const LOG_PAGE_ROWS = 1000;
+
+/** The texts of a job's log rows, a page of rows a chunk; ends at the first short page. */
+async function* logChunks(db: Kysely<Schema>, jobId: string): AsyncGenerator<string> {
+  for (let after = 0; ;) {
+    const rows = await readJobLogs(db, jobId, after, LOG_PAGE_ROWS);
+    if (rows.length > 0) yield rows.map((r) => r.text).join('');
+    // A running job's log grows while it is read: the download stops where it was at the end.
+    if (rows.length < LOG_PAGE_ROWS) return;
+    after = rows[rows.length - 1]!.seq;
+  }
 }
 
 /** Jobs: trigger (service or ad-hoc), list, show, logs, cancel. Workers run them (src/jobs). */
@@ -117,6 +138,11 @@ export function createJobService(deps: {
       });
   }
 
+  /**
+   * The job `id` names (a full id or a unique prefix, see `resolveIdRef`) in the organization,
+   * authorized for `action`. Throws JOB_NOT_FOUND, VALIDATION_FAILED, CONFLICT (ambiguous
+   * prefix) and PERMISSION_DENIED.
+   */
   async function loadJob(
     db: Kysely<Schema>,
     ctx: RequestContext,
@@ -125,9 +151,7 @@ export function createJobService(deps: {
     action: 'environment:read' | 'jobs:run',
   ): Promise<{ org: OrganizationRow; job: JobRow }> {
     const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
-    const job = await findJob(db, id);
-    if (!job || job.orgId !== org.id) throw hushError('JOB_NOT_FOUND', `job ${id} not found`);
-    await authorize(db, ctx, action, {
+    const resource = (job: JobRow): Resource => ({
       orgId: org.id,
       orgSlug: org.slug,
       targetType: 'job',
@@ -135,6 +159,17 @@ export function createJobService(deps: {
       projectId: job.projectId,
       ...(job.environmentId ? { environmentId: job.environmentId } : {}),
     });
+    const job = await resolveIdRef(id, {
+      noun: 'job',
+      exact: async (full) => {
+        const row = await findJob(db, full);
+        return row?.orgId === org.id ? row : undefined;
+      },
+      byPrefix: (prefix, limit) => findJobsByIdPrefix(db, org.id, prefix, limit),
+      authorizeRead: (row) => authorize(db, ctx, 'environment:read', resource(row)),
+      notFound: () => hushError('JOB_NOT_FOUND', `job ${id} not found`),
+    });
+    await authorize(db, ctx, action, resource(job));
     return { org, job };
   }
 
@@ -155,7 +190,7 @@ export function createJobService(deps: {
   function logs(ctx: RequestContext, orgSlug: string, id: string, afterSeq: number) {
     return uow.read(ctx, async (db) => {
       const { job } = await loadJob(db, ctx, orgSlug, id, 'environment:read');
-      const lines = await readJobLogs(db, id, afterSeq);
+      const lines = await readJobLogs(db, job.id, afterSeq);
       return {
         job: toJob(job),
         finished: FINISHED.has(job.status),
@@ -164,11 +199,25 @@ export function createJobService(deps: {
     });
   }
 
+  /**
+   * A job's whole log as text, oldest first (already redacted when stored), for a download:
+   * authorized as {@link logs}, then read page by page while it is sent, up to where the log
+   * ends at that moment. Throws JOB_NOT_FOUND, VALIDATION_FAILED, CONFLICT and PERMISSION_DENIED.
+   */
+  async function logText(
+    ctx: RequestContext,
+    orgSlug: string,
+    id: string,
+  ): Promise<{ job: ReturnType<typeof toJob>; chunks: AsyncGenerator<string> }> {
+    const { job } = await uow.read(ctx, (db) => loadJob(db, ctx, orgSlug, id, 'environment:read'));
+    return { job: toJob(job), chunks: logChunks(uow.db, job.id) };
+  }
+
   function cancel(ctx: RequestContext, orgSlug: string, id: string) {
     return uow.write(ctx, async (trx) => {
       const { org, job } = await loadJob(trx, ctx, orgSlug, id, 'jobs:run');
       if (FINISHED.has(job.status))
-        throw hushError('CONFLICT', `job ${id} already finished (${job.status})`);
+        throw hushError('CONFLICT', `job ${job.id} already finished (${job.status})`);
       const at = now();
       // A queued job is cancelled at once; a running one is stopped by its worker.
       const patch: Partial<JobRow> =
@@ -193,7 +242,7 @@ export function createJobService(deps: {
     });
   }
 
-  return { trigger, list, show, logs, cancel };
+  return { trigger, list, show, logs, logText, cancel };
 }
 
 export type JobService = ReturnType<typeof createJobService>;

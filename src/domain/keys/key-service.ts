@@ -11,6 +11,8 @@ import {
   findDataKey,
   insertDataKey,
   listAllDataKeys,
+  listAuditKeys,
+  rewrapAuditKey,
   rewrapDataKey,
 } from '../../store/key-store.js';
 import type { OrganizationRow, Schema } from '../../store/schema.js';
@@ -98,13 +100,22 @@ export function createKeyService(deps: { masterKey: MasterKeyProvider }) {
     return items.map(({ sealed, aad }) => decryptWith(keys.get(sealed.keyId)!, sealed, aad));
   }
 
-  /** Re-wraps every data key with the provider's active master key; returns how many. */
+  /**
+   * Re-wraps every data key, and the audit key, with the provider's active master key; returns
+   * how many data keys. The audit key itself never changes, so chains and checkpoints made
+   * before a rotation keep verifying after it.
+   */
   async function rewrapAll(db: Kysely<Schema>): Promise<number> {
     const rows = await listAllDataKeys(db);
     for (const row of rows) {
       const key = await deps.masterKey.unwrap(row.wrappedKey, row.masterKeyId);
       const { wrapped, masterKeyId } = await deps.masterKey.wrap(key);
       await rewrapDataKey(db, row.id, wrapped, masterKeyId);
+    }
+    for (const row of await listAuditKeys(db)) {
+      const key = await deps.masterKey.unwrap(row.wrappedKey, row.masterKeyId);
+      const { wrapped, masterKeyId } = await deps.masterKey.wrap(key);
+      await rewrapAuditKey(db, row.id, wrapped, masterKeyId);
     }
     return rows.length;
   }

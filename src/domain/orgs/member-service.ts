@@ -8,6 +8,7 @@ import { translateDbErrors } from '../../store/db-errors.js';
 import {
   deleteMember,
   findMemberByEmail,
+  findOrganizationById,
   findPendingInvitation,
   insertInvitation,
   insertMember,
@@ -23,6 +24,7 @@ import { hashPassword, hashToken, newToken, verifyPassword } from '../accounts/c
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
 import type { UnitOfWork } from '../unit-of-work.js';
+import { invisibleProblem } from '../validation.js';
 import { loadOrganization } from './org-service.js';
 import { assertAssignableRole } from './role-service.js';
 
@@ -97,6 +99,28 @@ export function createMemberService(deps: {
   }
 
   /**
+   * What a pending invitation is for, so that the invitee sees it before accepting: the
+   * organization, the role, the invited e-mail and the expiry. Reads only; the token is the
+   * credential. Throws INVITATION_NOT_FOUND for an unknown, used, revoked or expired token.
+   */
+  async function inspect(token: string) {
+    const invitation = await findPendingInvitation(db, hashToken(token), now());
+    const org = invitation ? await findOrganizationById(db, invitation.orgId) : undefined;
+    if (!invitation || !org) {
+      throw hushError(
+        'INVITATION_NOT_FOUND',
+        'the invitation is unknown, used, revoked or expired',
+      );
+    }
+    return {
+      organization: { slug: org.slug, name: org.name },
+      role: invitation.role,
+      email: invitation.email,
+      expiresAt: invitation.expiresAt,
+    };
+  }
+
+  /**
    * Accepts an invitation: creates the account with `password`, or joins with the existing
    * account whose password it must match; then opens a session. Throws INVITATION_NOT_FOUND.
    */
@@ -108,13 +132,23 @@ export function createMemberService(deps: {
         'the invitation is unknown, used, revoked or expired',
       );
     }
-    const existing = await findUserByEmail(db, invitation.email);
-    if (existing && !(await verifyPassword(password, existing.passwordHash))) {
+    // An invitation made before e-mails were checked for invisible characters could otherwise
+    // still create a look-alike account (owner\u200b@…).
+    if (invisibleProblem(invitation.email)) {
       throw hushError(
-        'INVALID_CREDENTIALS',
-        `an account for ${invitation.email} exists; give its password to join`,
+        'VALIDATION_FAILED',
+        'token: this invitation is for an e-mail with invisible or direction-changing characters; ask for a new one',
+        { fields: [{ field: 'token', message: 'invitation e-mail not allowed' }] },
       );
     }
+    // The same brake as sign-in: otherwise an invitation to any e-mail would be a free
+    // password oracle for that account.
+    await auth.brake.admit(invitation.email);
+    const existing = await findUserByEmail(db, invitation.email);
+    if (existing && !(await verifyPassword(password, existing.passwordHash))) {
+      await refuseAcceptance(ctx, invitation, existing.id);
+    }
+    await auth.brake.succeeded(invitation.email);
     const passwordHash = existing ? null : await hashPassword(password);
     return db.transaction().execute(async (trx) => {
       if (!(await markInvitationAccepted(trx, invitation.id, now()))) {
@@ -152,6 +186,31 @@ export function createMemberService(deps: {
       });
       return auth.openSession(trx, ctx, user);
     });
+  }
+
+  /**
+   * A wrong password for the existing account an invitation names: audited as LOGIN_FAILED in
+   * the inviting organization and in the account's own, and answered as a sign-in is.
+   */
+  async function refuseAcceptance(
+    ctx: RequestContext,
+    invitation: { id: string; orgId: string; email: string },
+    userId: string,
+  ): Promise<never> {
+    const anonymous: RequestContext = { ...ctx, actor: { kind: 'anonymous' } };
+    const entry = {
+      eventType: 'LOGIN_FAILED',
+      targetType: 'member',
+      targetId: userId,
+      targetName: invitation.email,
+      change: 'invitation acceptance refused: wrong password for the existing account',
+      details: { reason: 'wrong-password', invitationId: invitation.id },
+    } as const;
+    await db.transaction().execute(async (trx) => {
+      await audit.append(trx, anonymous, { ...entry, orgId: invitation.orgId });
+      await audit.appendForUser(trx, anonymous, userId, entry);
+    });
+    throw hushError('INVALID_CREDENTIALS', 'wrong e-mail or password');
   }
 
   async function loadMember(trx: Kysely<Schema>, orgId: string, email: string) {
@@ -244,6 +303,7 @@ export function createMemberService(deps: {
     invite,
     listInvitations,
     revokeInvitation: revokePendingInvitation,
+    inspect,
     accept,
     setRole,
     remove,

@@ -18,7 +18,12 @@ import type { OrganizationRow, ProjectRow, Schema } from '../../store/schema.js'
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
-import { authorize, type Resource } from '../policy/authorize.js';
+import {
+  authorize,
+  authorizeOrgCreation,
+  type OrgCreation,
+  type Resource,
+} from '../policy/authorize.js';
 import type { Action } from '../policy/roles.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
@@ -89,7 +94,13 @@ export function organizationResource(org: OrganizationRow): Resource {
 }
 
 /** Organizations: create (the creator becomes Owner), list, show, edit, settings, delete. */
-export function createOrgService(deps: { uow: UnitOfWork; audit: AuditService; keys: KeyService }) {
+export function createOrgService(deps: {
+  uow: UnitOfWork;
+  audit: AuditService;
+  keys: KeyService;
+  /** Who may create organizations (the server's `orgCreation` setting). */
+  orgCreation: OrgCreation;
+}) {
   const { uow, audit, keys } = deps;
 
   /** Inserts an organization, its Owner and its first data key in `trx`, and audits it. */
@@ -128,15 +139,10 @@ export function createOrgService(deps: { uow: UnitOfWork; audit: AuditService; k
 
   /** Any signed-in person may create an organization and becomes its Owner. */
   function create(ctx: RequestContext, input: { slug: string; name?: string | undefined }) {
-    const actor = ctx.actor;
-    if (actor.kind !== 'user') {
-      throw hushError('PERMISSION_DENIED', 'only a person can create an organization', {
-        permission: 'org:create',
-      });
-    }
-    return uow.write(ctx, (trx) =>
-      insertWithOwner(trx, ctx, input, { id: actor.userId, email: actor.email }),
-    );
+    return uow.write(ctx, async (trx) => {
+      const owner = await authorizeOrgCreation(trx, ctx, deps.orgCreation);
+      return insertWithOwner(trx, ctx, input, owner);
+    });
   }
 
   /** Organizations the caller belongs to, with the caller's role. */

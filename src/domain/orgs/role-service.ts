@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Kysely } from 'kysely';
+import { z } from 'zod';
 
 import { hushError, invalid } from '../../errors.js';
 import { translateDbErrors } from '../../store/db-errors.js';
@@ -16,7 +17,7 @@ import type { CustomRoleRow, Schema } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
 import type { Grant, GrantLevel } from '../policy/custom-roles.js';
-import { BUILTIN_ROLES, isBuiltinRole } from '../policy/roles.js';
+import { BUILTIN_ROLES, isBuiltinRole, ROLE_LABELS, roleSlug } from '../policy/roles.js';
 import { loadProjectRow } from '../projects/project-service.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { EnvironmentType } from '../validation.js';
@@ -28,6 +29,22 @@ export interface GrantInput {
   type: EnvironmentType;
   level: GrantLevel;
 }
+
+/**
+ * A role named in a request (an invitation, a member's new role, a service token): a built-in
+ * role's label or any role's slug, in any case (`DevOps`, `billing manager`, `Admin`, `deploy-bot`),
+ * passed on as the slug ({@link roleSlug}). The REST edge normalizes here, once, so that the
+ * services, the store and the audit log only ever see slugs.
+ */
+export const roleFieldSchema = z
+  .string()
+  .min(1)
+  .describe(
+    'a role: its slug or, for a built-in role, its label, in any case (admin, DevOps, "Billing Manager")',
+  )
+  .transform(roleSlug);
+
+const ASSIGNABLE = BUILTIN_ROLES.filter((r) => r !== 'owner');
 
 /**
  * Checks that a role can be given to a member or a token: a built-in role other than Owner, or
@@ -43,7 +60,7 @@ export async function assertAssignableRole(
   if (isBuiltinRole(role) || (await findCustomRole(db, orgId, role))) return;
   throw invalid(
     'role',
-    `unknown role; use one of ${BUILTIN_ROLES.filter((r) => r !== 'owner').join(', ')} or a custom role`,
+    `unknown role "${role}"; use one of ${ASSIGNABLE.map((r) => ROLE_LABELS[r]).join(', ')} (any case, or as slugs: ${ASSIGNABLE.join(', ')}) or a custom role`,
   );
 }
 
@@ -109,7 +126,7 @@ export function createRoleService(deps: { uow: UnitOfWork; audit: AuditService }
   }
 
   async function loadRole(db: Kysely<Schema>, orgId: string, name: string) {
-    const row = await findCustomRole(db, orgId, name);
+    const row = await findCustomRole(db, orgId, roleSlug(name));
     if (!row) throw hushError('ROLE_NOT_FOUND', `no custom role named "${name}"`);
     return row;
   }
@@ -125,11 +142,11 @@ export function createRoleService(deps: { uow: UnitOfWork; audit: AuditService }
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
       const row = await loadRole(trx, org.id, name);
-      const holders = await countRoleHolders(trx, org.id, name);
+      const holders = await countRoleHolders(trx, org.id, row.name);
       if (holders > 0)
         throw hushError(
           'CONFLICT',
-          `role "${name}" is held by ${holders} members or tokens; change their roles first`,
+          `role "${row.name}" is held by ${holders} members or tokens; change their roles first`,
         );
       await deleteCustomRole(trx, row.id);
       await audit.append(trx, ctx, {

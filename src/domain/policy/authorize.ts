@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
 
-import type { HushError } from '../../errors.js';
-import { hushError } from '../../errors.js';
-import { findMemberRole } from '../../store/org-store.js';
+import { HushError, hushError } from '../../errors.js';
+import { findMemberRole, listOrganizationsOfUser } from '../../store/org-store.js';
 import { findEnvironmentById } from '../../store/project-store.js';
 import { findCustomRole } from '../../store/role-store.js';
 import type { Schema } from '../../store/schema.js';
@@ -82,6 +81,66 @@ export async function authorize(
       : check.allows(action);
   if (allowed && withinTokenScope(ctx, resource, action)) return;
   throw deniedError(action, role, resource, check.environmentType);
+}
+
+/**
+ * Whether {@link authorize} allows the action: the same check, answered as a boolean, so that a
+ * caller may ask what it could do. A denial is not an error here, so the unit of work records no
+ * DENIED event for it. Throws ORGANIZATION_NOT_FOUND as `authorize` does.
+ *
+ * @example if (await can(db, ctx, 'project:create', resource)) offer.push('project:create');
+ */
+export async function can(
+  db: Kysely<Schema>,
+  ctx: RequestContext,
+  action: PolicyAction,
+  resource: Resource,
+): Promise<boolean> {
+  try {
+    await authorize(db, ctx, action, resource);
+    return true;
+  } catch (error) {
+    if (error instanceof HushError && error.code === 'PERMISSION_DENIED') return false;
+    throw error;
+  }
+}
+
+/** Who may create organizations on this server (the `orgCreation` setting). */
+export type OrgCreation = 'admins-only' | 'anyone';
+
+/** Whether a person with these memberships may create organizations under `setting`. */
+export function mayCreateOrganizations(
+  memberships: readonly { role: string }[],
+  setting: OrgCreation,
+): boolean {
+  return setting === 'anyone' || memberships.some((o) => o.role === 'owner' || o.role === 'admin');
+}
+
+/**
+ * The instance-level rule for creating an organization: only a person (a service token belongs
+ * to one organization), and with `admins-only` only one who is Owner or Admin of an organization
+ * here. Returns the person, who becomes its Owner; throws PERMISSION_DENIED naming `org:create`.
+ */
+export async function authorizeOrgCreation(
+  db: Kysely<Schema>,
+  ctx: RequestContext,
+  setting: OrgCreation,
+): Promise<{ id: string; email: string }> {
+  const actor = ctx.actor;
+  if (actor.kind !== 'user') {
+    throw hushError('PERMISSION_DENIED', 'only a person can create an organization', {
+      permission: 'org:create',
+    });
+  }
+  const person = { id: actor.userId, email: actor.email };
+  if (setting === 'anyone') return person;
+  const memberships = await listOrganizationsOfUser(db, actor.userId);
+  if (mayCreateOrganizations(memberships, setting)) return person;
+  throw hushError(
+    'PERMISSION_DENIED',
+    'on this server only Owners and Admins of an organization may create organizations (orgCreation: admins-only)',
+    { permission: 'org:create', setting: 'admins-only' },
+  );
 }
 
 /** The check of a custom role for this resource (grants and environment type read fresh). */

@@ -85,6 +85,18 @@ export const ROLE_LABELS: Record<BuiltinRole, string> = {
   viewer: 'Viewer',
 };
 
+/**
+ * The slug of a role as people write it: a built-in role's label as SPEC §5 and the console show
+ * it (`DevOps`, `Billing Manager`) or a role's slug, in any case (`Admin`, `BILLING-MANAGER`):
+ * trimmed, lower case, each run of white space a hyphen. Custom role names are slugs, so
+ * `Deploy Bot` and `DEPLOY-BOT` name the custom role `deploy-bot`.
+ *
+ * @example roleSlug('Billing Manager') // 'billing-manager'
+ */
+export function roleSlug(name: string): string {
+  return name.trim().toLowerCase().replace(/\s+/g, '-');
+}
+
 const Y = true;
 const N = false;
 

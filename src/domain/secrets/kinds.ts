@@ -1,4 +1,5 @@
 import { HushError, invalid } from '../../errors.js';
+import { invisibleProblem } from '../validation.js';
 
 /** The kinds of secret (SPEC §3): an environment variable, a PostgreSQL service, a file. */
 export const SECRET_KINDS = ['env', 'pgservice', 'file'] as const;
@@ -66,6 +67,10 @@ function fileNameProblem(fileName: string): string | undefined {
   if (CONTROL.test(fileName)) return 'must not contain NUL or other control characters';
   if (fileName.includes('\\')) return 'must not contain a backslash (use / between directories)';
   if (LONE_SURROGATE.test(fileName)) return 'must be valid UTF-8 text';
+  // A person reads the name in the console and the job's listing: `invoice\u202efdp.exe` would
+  // read as `invoiceexe.pdf`.
+  const invisible = invisibleProblem(fileName);
+  if (invisible !== undefined) return invisible;
   // "." and empty segments are refused too: two spellings of one path would be two secrets.
   if (fileName.split('/').some((s) => s === '..' || s === '.' || s === '')) {
     return 'must not contain "..", "." or empty path segments';

@@ -119,19 +119,47 @@ function valueProblem(key: string, value: unknown): string | undefined {
   return undefined;
 }
 
+type AddProblem = (field: string, message: string, line?: number) => void;
+
+function problemList(prefix: string): { list: FieldProblem[]; add: AddProblem } {
+  const list: FieldProblem[] = [];
+  const add: AddProblem = (field, message, line) =>
+    list.push(
+      line === undefined
+        ? { field: `${prefix}${field}`, message }
+        : { field: `${prefix}${field}`, line, message: `line ${line}: ${message}` },
+    );
+  return { list, add };
+}
+
+/** Checks every key and value of `settings`; a key that is not keyword-shaped is named `other`. */
+function settingProblems(
+  settings: PgServiceSettings,
+  add: AddProblem,
+  other: string,
+  lines?: ReadonlyMap<string, number>,
+): void {
+  for (const key of Object.keys(settings)) {
+    const line = lines?.get(key);
+    const field = KEY_SHAPE.test(key) ? key : other;
+    if (key === 'service') {
+      add(field, 'a service cannot name another service (libpq refuses nesting)', line);
+    } else if (!LIBPQ_KEYWORDS.has(key)) {
+      add(field, `${keyLabel(key)} is not a libpq connection keyword`, line);
+    } else {
+      const problem = valueProblem(key, settings[key]);
+      if (problem !== undefined) add(field, problem, line);
+    }
+  }
+}
+
 function entryProblems(
   entry: PgServiceEntry,
   prefix: string,
   lines?: ReadonlyMap<string, number>,
   allowEmpty = false,
 ): FieldProblem[] {
-  const list: FieldProblem[] = [];
-  const add = (field: string, message: string, line?: number) =>
-    list.push(
-      line === undefined
-        ? { field: `${prefix}${field}`, message }
-        : { field: `${prefix}${field}`, line, message: `line ${line}: ${message}` },
-    );
+  const { list, add } = problemList(prefix);
   const header = lines?.get('[');
   if (typeof entry.name !== 'string' || !SERVICE_NAME.test(entry.name)) {
     add('name', 'must be 1-63 of A-Z a-z 0-9 _ . -, starting with a letter or digit', header);
@@ -139,18 +167,7 @@ function entryProblems(
   const keys = Object.keys(entry.settings);
   if (keys.length === 0 && !allowEmpty) add('settings', 'give at least one setting', header);
   if (keys.length > MAX_SETTINGS) add('settings', `at most ${MAX_SETTINGS} settings`, header);
-  for (const key of keys) {
-    const line = lines?.get(key);
-    const field = KEY_SHAPE.test(key) ? key : 'settings';
-    if (key === 'service') {
-      add(field, 'a service cannot name another service (libpq refuses nesting)', line);
-    } else if (!LIBPQ_KEYWORDS.has(key)) {
-      add(field, `${keyLabel(key)} is not a libpq connection keyword`, line);
-    } else {
-      const problem = valueProblem(key, entry.settings[key]);
-      if (problem !== undefined) add(field, problem, line);
-    }
-  }
+  settingProblems(entry.settings, add, 'settings', lines);
   return list;
 }
 
@@ -311,4 +328,100 @@ export function parseSetPairs(pairs: readonly string[]): PgServiceSettings {
   if (list.length > 0) throw failure(list);
   // fromEntries defines own properties, so a "__proto__" key stays a key (and is then refused).
   return Object.fromEntries(settings);
+}
+
+/**
+ * Keywords whose values are secrets, as libpq marks them (`dispchar` "*" in PQconndefaults):
+ * no read returns them to a person.
+ */
+export const WRITE_ONLY_KEYWORDS: ReadonlySet<string> = new Set(['password', 'sslpassword']);
+
+/**
+ * Keywords that say where and as whom a job connects. A patch may change them but not remove
+ * them: without one, libpq falls back to a default (the local socket, port 5432, the OS user's
+ * name) and the job may reach another database as another user, and succeed.
+ */
+export const PINNED_KEYWORDS: readonly string[] = ['host', 'hostaddr', 'port', 'dbname', 'user'];
+
+/** A change of some settings of a service: keys to add or replace, keys to remove. */
+export interface PgServicePatch {
+  set: PgServiceSettings;
+  unset: readonly string[];
+}
+
+function unsetProblem(
+  key: string,
+  i: number,
+  current: PgServiceSettings,
+  patch: PgServicePatch,
+): string | undefined {
+  const earlier = patch.unset.indexOf(key);
+  if (earlier < i) return `repeats unset.${earlier}`;
+  if (!LIBPQ_KEYWORDS.has(key)) return `${keyLabel(key)} is not a libpq connection keyword`;
+  if (Object.hasOwn(patch.set, key)) return `"${key}" is also in set: set it or unset it`;
+  if (!Object.hasOwn(current, key)) return `"${key}" is not set, so it cannot be unset`;
+  if (PINNED_KEYWORDS.includes(key)) {
+    return `"${key}" says where or as whom the job connects: a partial rotation may set it but not remove it (rotate with replace to give the whole connection)`;
+  }
+  return undefined;
+}
+
+/**
+ * The settings of `current` with `patch` applied: keys in `set` added or replaced, keys in
+ * `unset` removed, every other setting kept. Throws one VALIDATION_FAILED naming each bad field
+ * (`set.port`, `unset.0`), never a value: an empty patch, an unknown keyword, a key both set and
+ * unset, unsetting a key that is not set or one of {@link PINNED_KEYWORDS}, or a result that
+ * {@link validatePgService} refuses.
+ *
+ * @example patchPgService('ninja', { host: 'db', password: 'old' }, { set: { password: 'new' }, unset: [] }) // { host: 'db', password: 'new' }
+ */
+export function patchPgService(
+  name: string,
+  current: PgServiceSettings,
+  patch: PgServicePatch,
+): PgServiceSettings {
+  const { list, add } = problemList('');
+  if (Object.keys(patch.set).length === 0 && patch.unset.length === 0) {
+    add('set', 'give at least one setting to set or unset');
+  }
+  settingProblems(patch.set, (field, msg) => add(field ? `set.${field}` : 'set', msg), '');
+  patch.unset.forEach((key, i) => {
+    const problem = unsetProblem(key, i, current, patch);
+    if (problem !== undefined) add(`unset.${i}`, problem);
+  });
+  if (list.length > 0) throw failure(list);
+  // A Map, so that no key can reach an object's prototype on the way.
+  const merged = new Map(Object.entries(current));
+  for (const [key, value] of Object.entries(patch.set)) merged.set(key, value);
+  for (const key of patch.unset) merged.delete(key);
+  const settings: PgServiceSettings = Object.fromEntries(merged);
+  validatePgService({ name, settings });
+  return settings;
+}
+
+/** The keys whose value differs between two versions (added, changed or removed), in file order. */
+export function changedSettings(before: PgServiceSettings, after: PgServiceSettings): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys]
+    .filter(
+      (k) =>
+        Object.hasOwn(before, k) !== Object.hasOwn(after, k) ||
+        (Object.hasOwn(before, k) && before[k] !== after[k]),
+    )
+    .sort(compareKeys);
+}
+
+/**
+ * What a person may see of a service: every setting but the {@link WRITE_ONLY_KEYWORDS}, and
+ * the names of those that are set.
+ */
+export function visibleSettings(settings: PgServiceSettings): {
+  settings: PgServiceSettings;
+  withheld: string[];
+} {
+  const entries = Object.entries(settings).sort(([a], [b]) => compareKeys(a, b));
+  return {
+    settings: Object.fromEntries(entries.filter(([k]) => !WRITE_ONLY_KEYWORDS.has(k))),
+    withheld: entries.filter(([k]) => WRITE_ONLY_KEYWORDS.has(k)).map(([k]) => k),
+  };
 }

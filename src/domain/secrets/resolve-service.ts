@@ -48,6 +48,8 @@ export interface ResolvedSecret {
   level: Level;
   assigned: boolean;
   fileName: string | null;
+  /** `plain` values are readable by whoever may read the secret: jobs do not redact them. */
+  sensitivity: 'secret' | 'plain';
   value: SecretValue;
 }
 
@@ -207,6 +209,7 @@ export function createResolveService(deps: {
       level: w.level,
       assigned: w.assigneeId !== null,
       fileName: w.fileName,
+      sensitivity: w.sensitivity,
       value: valueOf(w.kind, plaintexts[i]!),
     }));
   }

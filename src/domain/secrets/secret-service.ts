@@ -10,6 +10,7 @@ import type { OrganizationRow, Schema, SecretRow } from '../../store/schema.js';
 import {
   deleteSecret,
   findSecret,
+  findSecretsByIdPrefix,
   findSecretVersion,
   insertSecretVersion,
   insertSecretWithFirstVersion,
@@ -20,18 +21,21 @@ import {
 } from '../../store/secret-store.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
+import { resolveIdRef } from '../ids.js';
 import type { KeyService } from '../keys/key-service.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import { authorize, type Resource } from '../policy/authorize.js';
 import type { UnitOfWork } from '../unit-of-work.js';
+import { visibleSettings } from './pgservice.js';
 import { type LevelRef, levelResource, loadLevel, type ResolvedLevel } from './scope.js';
 import {
   plaintextOf,
   previewOfValue,
+  rotatedValue,
   type SecretInput,
+  type SecretRotation,
   type SecretValue,
   validateSecretInput,
-  validateSecretValue,
   valueOf,
 } from './secret-values.js';
 import { isSteeringName } from './steering-names.js';
@@ -140,14 +144,24 @@ export function createSecretService(deps: {
     fromVersion: number | null = null,
   ) {
     const sealed = await sealVersion(trx, ctx, org, row, version, value);
-    await insertSecretVersion(trx, {
-      secretId: row.id,
-      version,
-      source,
-      fromVersion,
-      createdAt: now(),
-      ...sealed,
-    });
+    // Two rotations that read the same current version both write the next one: the primary
+    // key refuses the second, which must not become a version built on a stale value.
+    await translateDbErrors(
+      () =>
+        insertSecretVersion(trx, {
+          secretId: row.id,
+          version,
+          source,
+          fromVersion,
+          createdAt: now(),
+          ...sealed,
+        }),
+      {
+        code: 'CONFLICT',
+        message: `secret ${row.name} changed meanwhile (version ${version} exists); try again`,
+        details: { field: 'version' },
+      },
+    );
     return sealed.preview;
   }
 
@@ -264,6 +278,12 @@ export function createSecretService(deps: {
     });
   }
 
+  /**
+   * The secret `id` names (a full id or a unique prefix, see `resolveIdRef`) in the
+   * organization, authorized for `action` (reading an organization-level secret needs
+   * `project:read`). Throws SECRET_NOT_FOUND, VALIDATION_FAILED, CONFLICT (ambiguous prefix)
+   * and PERMISSION_DENIED.
+   */
   async function loadSecret(
     trx: Kysely<Schema>,
     ctx: RequestContext,
@@ -272,9 +292,7 @@ export function createSecretService(deps: {
     action: 'secrets:write' | 'environment:read',
   ) {
     const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-    const row = await findSecret(trx, org.id, id);
-    if (!row) throw hushError('SECRET_NOT_FOUND', `secret ${id} not found`);
-    const resource: Resource = {
+    const resourceOf = (row: SecretRow): Resource => ({
       orgId: org.id,
       orgSlug: org.slug,
       targetType: 'secret',
@@ -282,34 +300,88 @@ export function createSecretService(deps: {
       targetName: row.name,
       ...(row.projectId ? { projectId: row.projectId } : {}),
       ...(row.environmentId ? { environmentId: row.environmentId } : {}),
-    };
-    await authorize(
-      trx,
-      ctx,
-      row.level === 'organization' && action !== 'secrets:write' ? 'project:read' : action,
-      resource,
-    );
+    });
+    const actionOn = (row: SecretRow, wanted: typeof action) =>
+      row.level === 'organization' && wanted !== 'secrets:write' ? 'project:read' : wanted;
+    const row = await resolveIdRef(id, {
+      noun: 'secret',
+      exact: (full) => findSecret(trx, org.id, full),
+      byPrefix: (prefix, limit) => findSecretsByIdPrefix(trx, org.id, prefix, limit),
+      authorizeRead: (r) => authorize(trx, ctx, actionOn(r, 'environment:read'), resourceOf(r)),
+      notFound: () => hushError('SECRET_NOT_FOUND', `secret ${id} not found`),
+    });
+    const resource = resourceOf(row);
+    await authorize(trx, ctx, actionOn(row, action), resource);
     return { org, row, resource };
   }
 
-  function rotate(ctx: RequestContext, orgSlug: string, id: string, value: SecretValue) {
+  /** Decrypts the current version of a secret. */
+  async function currentValue(db: Kysely<Schema>, row: SecretRow): Promise<SecretValue> {
+    const version = await findSecretVersion(db, row.id, row.currentVersion);
+    if (!version?.ciphertext)
+      throw hushError('SECRET_NOT_FOUND', `secret ${row.name} has no current version`);
+    const plaintext = await keys.open(
+      db,
+      { keyId: version.keyId, ciphertext: version.ciphertext },
+      secretAad(row.id, row.currentVersion),
+    );
+    return valueOf(row.kind, plaintext);
+  }
+
+  /**
+   * Stores a new version: the whole new value, or for a pgservice secret a patch of its current
+   * settings. Its ROTATE event names the settings that changed (`details.changed`), never values.
+   */
+  function rotate(ctx: RequestContext, orgSlug: string, id: string, rotation: SecretRotation) {
     return uow.write(ctx, async (trx) => {
       const { org, row, resource } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
       await authorizeSteering(trx, ctx, row.namespace, row.name, resource);
-      validateSecretValue(row.kind, row.name, row.fileName, value);
+      const current = row.kind === 'pgservice' ? await currentValue(trx, row) : undefined;
+      const { value, changed } = rotatedValue(row, current, rotation);
       const version = row.currentVersion + 1;
       const preview = await writeVersion(trx, ctx, org, row, version, value, 'rotate');
       await setCurrentVersion(trx, row.id, version, now());
+      const what = changed && `: ${changed.length > 0 ? changed.join(', ') : 'no setting'} changed`;
       await audit.append(trx, ctx, {
         orgId: org.id,
         eventType: 'ROTATE',
         targetType: 'secret',
         targetId: row.id,
         targetName: row.name,
-        change: `rotated ${row.kind} secret ${row.name} to version ${version}`,
-        details: { from: row.currentVersion, to: version },
+        change: `rotated ${row.kind} secret ${row.name} to version ${version}${what ?? ''}`,
+        details: {
+          from: row.currentVersion,
+          to: version,
+          ...(changed ? { mode: rotation.mode, changed } : {}),
+        },
       });
-      return toSecret({ ...row, currentVersion: version }, null, preview);
+      const secret = toSecret({ ...row, currentVersion: version }, null, preview);
+      return changed ? { ...secret, changed } : secret;
+    });
+  }
+
+  /**
+   * The settings of a pgservice secret's current version a person may see (every one but the
+   * password and other write-only keywords, which are only named in `withheld`), under the
+   * same permission as its metadata. Throws SECRET_NOT_FOUND, PERMISSION_DENIED, and CONFLICT
+   * for a secret of another kind.
+   */
+  function settings(ctx: RequestContext, orgSlug: string, id: string) {
+    return uow.read(ctx, async (db) => {
+      const { row } = await loadSecret(db, ctx, orgSlug, id, 'environment:read');
+      const value = row.kind === 'pgservice' ? await currentValue(db, row) : undefined;
+      if (value?.kind !== 'pgservice')
+        throw hushError(
+          'CONFLICT',
+          `secret ${row.name} is of kind ${row.kind}: only a pgservice secret has settings`,
+          { field: 'id' },
+        );
+      return {
+        id: row.id,
+        name: row.name,
+        version: row.currentVersion,
+        ...visibleSettings(value.settings),
+      };
     });
   }
 
@@ -399,7 +471,7 @@ export function createSecretService(deps: {
     });
   }
 
-  return { add, list, get, rotate, history, rollback, remove };
+  return { add, list, get, settings, rotate, history, rollback, remove };
 }
 
 export type SecretService = ReturnType<typeof createSecretService>;

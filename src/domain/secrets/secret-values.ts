@@ -1,6 +1,12 @@
 import { invalid } from '../../errors.js';
 import { previewOf, validateEnvName, validateEnvValue, validateFileSecret } from './kinds.js';
-import { type PgServiceSettings, validatePgService } from './pgservice.js';
+import {
+  changedSettings,
+  patchPgService,
+  type PgServicePatch,
+  type PgServiceSettings,
+  validatePgService,
+} from './pgservice.js';
 
 /** A secret's value as clients send it, by kind. */
 export type SecretInput =
@@ -52,6 +58,38 @@ export function validateSecretValue(
     case 'pgservice':
       return validatePgService({ name, settings: value.settings });
   }
+}
+
+/**
+ * How a rotation gives the new value: whole (`replace`, every kind), or as a change of some
+ * settings of a pgservice secret (`patch`), every other setting kept.
+ */
+export type SecretRotation =
+  { mode: 'replace'; value: SecretValue } | { mode: 'patch'; patch: PgServicePatch };
+
+/**
+ * The value a rotation stores, from the secret's current value (needed for a pgservice secret
+ * only), and for a pgservice secret the names of the settings it changes (never their values).
+ * Throws VALIDATION_FAILED naming fields: a value of another kind, a patch of a secret that is
+ * not a pgservice, or what {@link validateSecretValue} and {@link patchPgService} refuse.
+ */
+export function rotatedValue(
+  secret: { kind: SecretValue['kind']; name: string; fileName: string | null },
+  current: SecretValue | undefined,
+  rotation: SecretRotation,
+): { value: SecretValue; changed?: string[] } {
+  const before = current?.kind === 'pgservice' ? current.settings : undefined;
+  if (rotation.mode === 'replace') {
+    const value = rotation.value;
+    validateSecretValue(secret.kind, secret.name, secret.fileName, value);
+    if (value.kind !== 'pgservice' || before === undefined) return { value };
+    return { value, changed: changedSettings(before, value.settings) };
+  }
+  if (secret.kind !== 'pgservice' || before === undefined) {
+    throw invalid('kind', `this secret is of kind ${secret.kind}: give its whole new value`);
+  }
+  const settings = patchPgService(secret.name, before, rotation.patch);
+  return { value: { kind: 'pgservice', settings }, changed: changedSettings(before, settings) };
 }
 
 /** The bytes that get encrypted for a value. */

@@ -2,13 +2,20 @@ import { randomUUID } from 'node:crypto';
 
 import type { Kysely } from 'kysely';
 
-import { hushError, invalid } from '../../errors.js';
-import { insertApiToken, listApiTokens, revokeApiToken } from '../../store/account-store.js';
+import { type HushError, hushError, invalid } from '../../errors.js';
+import {
+  findLiveApiTokens,
+  insertApiToken,
+  listApiTokens,
+  revokeApiToken,
+  type TokenOwner,
+} from '../../store/account-store.js';
 import { translateDbErrors } from '../../store/db-errors.js';
 import type { ApiTokenRow, OrganizationRow, Schema } from '../../store/schema.js';
 import { hashToken, newToken } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext, type TokenScope } from '../context.js';
+import { readIdRef, resolveIdRef } from '../ids.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import { assertAssignableRole } from '../orgs/role-service.js';
 import { loadEnvironment, loadProjectRow } from '../projects/project-service.js';
@@ -38,6 +45,33 @@ function toToken(row: ApiTokenRow) {
 
 function expiry(days: number | undefined): string | null {
   return days === undefined ? null : new Date(Date.now() + days * 86400_000).toISOString();
+}
+
+/**
+ * Revokes the live token of `owner` that `ref` names: by name first (a name may look like an
+ * id), else by its id or a unique prefix of it (see `resolveIdRef`). Returns the revoked row;
+ * throws `notFound()` when neither names one and CONFLICT for an ambiguous prefix.
+ */
+async function revokeByNameOrId(
+  trx: Kysely<Schema>,
+  owner: TokenOwner,
+  ref: string,
+  at: string,
+  notFound: () => HushError,
+): Promise<ApiTokenRow> {
+  const named = await revokeApiToken(trx, owner, { name: ref }, at);
+  if (named) return named;
+  // Neither a name nor an id (or a prefix of one): not found, as before ids were taken here.
+  if ('problem' in readIdRef(ref)) throw notFound();
+  const row = await resolveIdRef(ref, {
+    noun: 'token',
+    exact: async (id) => (await findLiveApiTokens(trx, owner, { id }, 1))[0],
+    byPrefix: (prefix, limit) => findLiveApiTokens(trx, owner, { prefix }, limit),
+    notFound,
+  });
+  const revoked = await revokeApiToken(trx, owner, { id: row.id }, at);
+  if (!revoked) throw notFound();
+  return revoked;
 }
 
 /** Personal and service API tokens: created once (the only time the token is shown), listed, revoked. */
@@ -115,8 +149,9 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
   function revokeServiceToken(ctx: RequestContext, orgSlug: string, name: string) {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'tokens:manage');
-      const row = await revokeApiToken(trx, { orgId: org.id }, name, now());
-      if (!row) throw hushError('TOKEN_NOT_FOUND', `no live token named "${name}"`);
+      const row = await revokeByNameOrId(trx, { orgId: org.id }, name, now(), () =>
+        hushError('TOKEN_NOT_FOUND', `no live token named "${name}" (nor with that id)`),
+      );
       await audit.append(trx, ctx, {
         orgId: org.id,
         eventType: 'DELETE',
@@ -185,8 +220,9 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
   function revokePersonalToken(ctx: RequestContext, name: string) {
     const user = requireUser(ctx);
     return uow.write(ctx, async (trx) => {
-      const row = await revokeApiToken(trx, { userId: user.userId }, name, now());
-      if (!row) throw hushError('TOKEN_NOT_FOUND', `no live personal token named "${name}"`);
+      const row = await revokeByNameOrId(trx, { userId: user.userId }, name, now(), () =>
+        hushError('TOKEN_NOT_FOUND', `no live personal token named "${name}" (nor with that id)`),
+      );
       await audit.appendForUser(trx, ctx, user.userId, {
         eventType: 'DELETE',
         targetType: 'token',

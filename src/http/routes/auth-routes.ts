@@ -2,11 +2,21 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import type { Services } from '../../app.js';
-import { emailSchema, passwordSchema, slugSchema } from '../../domain/validation.js';
+import {
+  emailLookupSchema,
+  emailSchema,
+  passwordSchema,
+  slugSchema,
+} from '../../domain/validation.js';
+import { invalid } from '../../errors.js';
 import { clearedSessionCookie, sessionCookie } from '../auth.js';
 import { addRoute, type RouteRegistry } from '../route.js';
 
-const loginBody = z.object({ email: emailSchema, password: z.string().min(1).max(1024) }).strict();
+// Normalized as accounts are stored, not refused: an account from before the invisible-character
+// rule still signs in (and can be removed by its organization's Owner).
+const loginBody = z
+  .object({ email: emailLookupSchema, password: z.string().min(1).max(1024) })
+  .strict();
 const setupBody = z
   .object({
     token: z.string().min(1),
@@ -15,6 +25,8 @@ const setupBody = z
     org: slugSchema,
   })
   .strict();
+/** The header that carries an invitation token to GET /invitations/inspect. */
+const INVITATION_HEADER = 'x-hush-invitation';
 const acceptBody = z.object({ token: z.string().min(1), password: passwordSchema }).strict();
 
 /** Sign-in, sign-out, whoami, first-run setup and invitation acceptance. */
@@ -29,6 +41,7 @@ export function registerAuthRoutes(
     {
       method: 'POST',
       url: '/api/v1/auth/login',
+      signIn: true,
       summary: 'Sign in with e-mail and password',
       tag: 'auth',
       auth: false,
@@ -84,6 +97,7 @@ export function registerAuthRoutes(
     {
       method: 'POST',
       url: '/api/v1/setup',
+      signIn: true,
       summary: 'First-run setup with the one-time token the server printed',
       tag: 'auth',
       auth: false,
@@ -100,8 +114,30 @@ export function registerAuthRoutes(
     app,
     registry,
     {
+      method: 'GET',
+      url: '/api/v1/invitations/inspect',
+      signIn: true,
+      summary: `What a pending invitation is for (organization, role, e-mail, expiry), given its token in the ${INVITATION_HEADER} header`,
+      tag: 'members',
+      auth: false,
+    },
+    ({ request }) => {
+      // A header, not the path or query: the token stays out of URLs and request logs. A GET:
+      // reading an invitation changes nothing, so it writes no audit event.
+      const token = request.headers[INVITATION_HEADER];
+      if (typeof token !== 'string' || token.length === 0) {
+        throw invalid(INVITATION_HEADER, 'give the invitation token');
+      }
+      return s.members.inspect(token);
+    },
+  );
+  addRoute(
+    app,
+    registry,
+    {
       method: 'POST',
       url: '/api/v1/invitations/accept',
+      signIn: true,
       summary: 'Accept an invitation (creates or joins the account) and sign in',
       tag: 'members',
       auth: false,

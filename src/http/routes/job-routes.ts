@@ -1,13 +1,20 @@
+import { Readable } from 'node:stream';
+
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import type { Services } from '../../app.js';
+import { MIN_ID_PREFIX } from '../../domain/ids.js';
 import { toMaterial } from '../../jobs/runner.js';
 import { addRoute, type RouteRegistry } from '../route.js';
 import { durationSchema } from './project-routes.js';
 
 const orgParams = z.object({ org: z.string() });
-const idParams = orgParams.extend({ id: z.string() });
+/** An `:id` path parameter: a full id, or a prefix of one (resolved by `resolveIdRef`). */
+export const idRefParam = z
+  .string()
+  .describe(`a full id, or a prefix of at least ${MIN_ID_PREFIX} characters naming one`);
+const idParams = orgParams.extend({ id: idRefParam });
 
 /** Jobs (trigger, list, show, logs, cancel) and the runtime read of values for `hush run`. */
 export function registerJobRoutes(
@@ -99,6 +106,25 @@ export function registerJobRoutes(
       query: z.object({ after: z.coerce.number().int().min(0).default(0) }).strict(),
     },
     ({ ctx, params, query }) => s.jobs.logs(ctx, params.org, params.id, query.after),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
+      url: '/api/v1/orgs/:org/jobs/:id/logs/download',
+      summary: "The whole redacted log as text/plain, streamed (the job's output as it wrote it)",
+      tag: 'jobs',
+      params: idParams,
+    },
+    async ({ ctx, params, reply }) => {
+      const { job, chunks } = await s.jobs.logText(ctx, params.org, params.id);
+      reply
+        .header('content-type', 'text/plain; charset=utf-8')
+        .header('content-disposition', `attachment; filename="hush-job-${job.id}.log"`)
+        .header('cache-control', 'private, no-store');
+      return Readable.from(chunks);
+    },
   );
   addRoute(
     app,

