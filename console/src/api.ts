@@ -48,8 +48,9 @@ export async function api<T>(
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
+  extraHeaders: Record<string, string> = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { 'x-hush-tool': 'console' };
+  const headers: Record<string, string> = { ...extraHeaders, 'x-hush-tool': 'console' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
@@ -75,9 +76,7 @@ export async function api<T>(
       err?.message ?? res.statusText,
       details?.fields ?? [],
     );
-    const signingIn = ['/auth/login', '/setup', '/invitations/accept'].some((p) =>
-      path.startsWith(p),
-    );
+    const signingIn = ['/auth/login', '/setup', '/invitations/'].some((p) => path.startsWith(p));
     if (res.status === 401 && !signingIn) {
       sessionLost(error.code === 'SESSION_EXPIRED' ? 'expired' : 'signed-out');
     }

@@ -4,7 +4,8 @@ import { StrictMode, useCallback, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 
 import { api, onSessionLost } from './api.js';
-import { AcceptPage, NoOrganization, SetupPage, SignInPage } from './pages/auth.js';
+import { sameOriginPath } from './next-path.js';
+import { AcceptPage, NoOrganization, SetupPage, SignedOutHome, SignInPage } from './pages/auth.js';
 import { OrgHome } from './pages/org-home.js';
 import { OrgSettings } from './pages/org-settings.js';
 import { ProjectSettings } from './pages/project-settings.js';
@@ -43,7 +44,8 @@ function App() {
             ? 'Your session has expired or was revoked. Sign in again to continue.'
             : 'You are signed out. Sign in to continue.',
         );
-        if (!PUBLIC.includes(location.pathname)) {
+        // At `/` the page itself decides: the setup pointer before setup, else sign-in.
+        if (!PUBLIC.includes(location.pathname) && location.pathname !== '/') {
           navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, {
             replace: true,
           });
@@ -55,9 +57,7 @@ function App() {
   const signedIn = async (next?: string) => {
     setNotice(undefined);
     await refresh();
-    navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', {
-      replace: true,
-    });
+    navigate(sameOriginPath(next, window.location.origin), { replace: true });
   };
 
   if (path === '/setup')
@@ -68,13 +68,19 @@ function App() {
     return <SignInPage notice={notice} onDone={() => void signedIn(query.get('next') ?? '/')} />;
   if (me === undefined) return <Loading what="your session" />;
   if (me === null) {
+    // Before setup there is no one to sign in: `/` says where the setup link is.
+    if (path === '/') return <SignedOutHome />;
     return <Redirect to={`/signin?next=${encodeURIComponent(path + location.search)}`} />;
   }
 
   const orgs = me.organizations;
   if (path === '/') {
     const first = orgs[0];
-    return first ? <Redirect to={`/orgs/${first.slug}`} /> : <NoOrganization onCreated={refresh} />;
+    return first ? (
+      <Redirect to={`/orgs/${first.slug}`} />
+    ) : (
+      <NoOrganization canCreate={me.canCreateOrganizations === true} onCreated={refresh} />
+    );
   }
 
   let page = null;

@@ -7,6 +7,8 @@ export interface Whoami {
   id: string;
   email?: string;
   organizations: { id: string; slug: string; role: string }[];
+  /** People only: whether this server lets the caller create an organization. */
+  canCreateOrganizations?: boolean;
 }
 
 export interface Org {
@@ -54,6 +56,28 @@ export interface Secret {
   preview: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** `POST /secrets/:id/rotate`: the secret, and for a pgservice the names of the settings that changed. */
+export interface RotatedSecret extends Secret {
+  changed?: string[];
+}
+
+/** `GET /secrets/:id/settings`: a pgservice secret's current settings, without its password. */
+export interface PgServiceSettingsView {
+  id: string;
+  name: string;
+  version: number;
+  settings: Record<string, string>;
+  /** The write-only settings that are set (`password`, `sslpassword`), by name only. */
+  withheld: string[];
+}
+
+/** A pgservice rotation that changes some settings and keeps the others. */
+export interface PgRotateBody {
+  kind: 'pgservice';
+  set: Record<string, string>;
+  unset: string[];
 }
 
 export interface SecretVersion {
@@ -170,4 +194,25 @@ export interface AuditPage {
   events: AuditEvent[];
   nextCursor: string | null;
   prevCursor: string | null;
+}
+
+/** `GET /orgs/:org/permissions`: what the caller may do there, as the server's policy decides. */
+export interface Permissions {
+  role: string;
+  roleLabel: string;
+  /** The actions allowed at the level asked. */
+  allowed: string[];
+  listProjects: boolean;
+  /** Project level: the actions allowed in each environment, by slug. */
+  environments?: Record<string, string[]>;
+  /** Project level: the actions allowed on a new environment of each type. */
+  environmentTypes?: Record<string, string[]>;
+}
+
+/** `GET /invitations/inspect`: what a pending invitation is for. */
+export interface InvitationInfo {
+  organization: { slug: string; name: string };
+  role: string;
+  email: string;
+  expiresAt: string;
 }

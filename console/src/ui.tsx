@@ -64,9 +64,90 @@ export function ErrorNotice({ error }: { error?: ApiError | undefined }) {
   const unnamed = error.fields.length ? '' : ` (${error.code})`;
   return (
     <p className="notice error" role="alert">
-      {error.message}
+      {/* A message may quote a name (`… is already a member`): isolated, its invisibles shown. */}
+      <UserText text={error.message} />
       {unnamed}
     </p>
+  );
+}
+
+// The server's rule for the names a person reads (`invisibleCharacters` in
+// src/domain/validation.ts), copied because the console cannot import server code;
+// test/e2e/bidi.test.ts checks that the two agree. Controls, format characters (zero-width
+// space and joiners, bidi marks, embeddings, overrides and isolates, soft hyphen, BOM, tags, …),
+// line and paragraph separators and the other default-ignorable code points.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+const PICTOGRAPH = /^[\p{Extended_Pictographic}\p{Emoji_Modifier}]$/u;
+const EMOJI = /^\p{Emoji}$/u;
+
+/** Whether the invisible character at `i` draws an emoji (`☁️`, `👩‍💻`) rather than hiding anything. */
+function inEmoji(chars: readonly string[], i: number): boolean {
+  const before = chars[i - 1] ?? '';
+  if (chars[i] === '\ufe0f') return EMOJI.test(before);
+  if (chars[i] !== '\u200d') return false;
+  return (PICTOGRAPH.test(before) || before === '\ufe0f') && PICTOGRAPH.test(chars[i + 1] ?? '');
+}
+
+/** A character as a JSON or JavaScript string writes it: `\u202e`, a pair for an astral one. */
+function escapeOf(ch: string): string {
+  let out = '';
+  for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+}
+
+/**
+ * `text` cut into what a person can read and the invisible or direction-changing characters in
+ * it, each written as its escape (`\u200b`, `\u202e`): `owner\u200b@example.com` no longer
+ * reads as `owner@example.com`, and an override reorders nothing. `keepLines` keeps LF and TAB.
+ */
+export function visibleParts(
+  text: string,
+  keepLines = false,
+): { text: string; invisible: boolean }[] {
+  if (!INVISIBLE.test(text)) return [{ text, invisible: false }];
+  const chars = Array.from(text);
+  const parts: { text: string; invisible: boolean }[] = [];
+  chars.forEach((ch, i) => {
+    const hidden =
+      INVISIBLE.test(ch) && !inEmoji(chars, i) && !(keepLines && (ch === '\n' || ch === '\t'));
+    const last = parts[parts.length - 1];
+    if (hidden) parts.push({ text: escapeOf(ch), invisible: true });
+    else if (last && !last.invisible) last.text += ch;
+    else parts.push({ text: ch, invisible: false });
+  });
+  return parts;
+}
+
+/** `text` with its invisible characters written out (see {@link visibleParts}), for a plain string: an option, a label. */
+export function shownText(text: string, keepLines = false): string {
+  return visibleParts(text, keepLines)
+    .map((p) => p.text)
+    .join('');
+}
+
+/**
+ * A string someone typed (an e-mail, a name, a file name, a command, an audit entry): in a
+ * `<bdi>`, so that its direction cannot reorder what surrounds it, with its invisible characters
+ * shown and marked (see {@link visibleParts}). Names made before the server refused them too.
+ */
+export function UserText({ text }: { text: string | null | undefined }) {
+  if (text === null || text === undefined) return null;
+  return (
+    <bdi className="user-text">
+      {visibleParts(text).map((p, i) =>
+        p.invisible ? (
+          <span
+            key={i}
+            className="invisible-char"
+            title="an invisible or direction-changing character"
+          >
+            {p.text}
+          </span>
+        ) : (
+          p.text
+        ),
+      )}
+    </bdi>
   );
 }
 
@@ -186,7 +267,7 @@ export function Dialog({
   children,
   wide,
 }: {
-  title: string;
+  title: ReactNode;
   open: boolean;
   onClose: () => void;
   children: ReactNode;
@@ -236,15 +317,20 @@ export function ConfirmButton({
   danger,
   className,
   ariaLabel,
+  disabled,
+  tooltip,
 }: {
   label: string;
-  title: string;
+  title: ReactNode;
   message: ReactNode;
   confirmLabel: string;
   onConfirm: () => Promise<void>;
   danger?: boolean;
   className?: string;
   ariaLabel?: string;
+  /** Not offered (the caller may not): the button is disabled, `tooltip` says why. */
+  disabled?: boolean;
+  tooltip?: string | undefined;
 }) {
   const [open, setOpen] = useState(false);
   const { busy, error, setError, run } = useAction();
@@ -254,6 +340,8 @@ export function ConfirmButton({
         type="button"
         className={className}
         aria-label={ariaLabel}
+        disabled={disabled}
+        title={tooltip}
         onClick={() => setOpen(true)}
       >
         {label}

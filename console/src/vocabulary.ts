@@ -2,6 +2,14 @@
 // server's own lists, so a new event type or role cannot be forgotten here.
 
 export const BUILTIN_ROLES = ['owner', 'admin', 'devops', 'billing-manager', 'viewer'] as const;
+/** How people read the built-in roles (the server's ROLE_LABELS). */
+export const BUILTIN_ROLE_LABELS: Record<(typeof BUILTIN_ROLES)[number], string> = {
+  owner: 'Owner',
+  admin: 'Admin',
+  devops: 'DevOps',
+  'billing-manager': 'Billing Manager',
+  viewer: 'Viewer',
+};
 export const ENVIRONMENT_TYPES = ['production', 'staging', 'development', 'preview'] as const;
 export const GRANT_LEVELS = ['none', 'read-only', 'deploy', 'manage', 'full'] as const;
 export const SSL_MODES = [
@@ -47,6 +55,19 @@ export const KIND_LABELS: Record<string, string> = {
   file: 'File',
   pgservice: 'pg_service',
 };
+
+/**
+ * What each sensitivity means, as the add form offers it. The 4 is the server's
+ * `MIN_REDACTED_LENGTH` (src/jobs/redact.ts): shorter values would shred every log they appear
+ * in; test/jobs/plain-values.test.ts keeps the two equal.
+ */
+export const SENSITIVITY_LABELS = {
+  secret: {
+    name: 'Secret',
+    means: 'hidden after saving, redacted from job logs (values of 4 characters or more)',
+  },
+  plain: { name: 'Plain', means: 'shown to everyone who can read the secret, never redacted' },
+} as const;
 
 type BuiltinRole = (typeof BUILTIN_ROLES)[number];
 type GrantLevel = (typeof GRANT_LEVELS)[number];

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as consoleVocabulary from '../../console/src/vocabulary.js';
 import { EVENT_TYPES, TARGET_TYPES } from '../../src/domain/audit/audit-service.js';
 import { GRANT_LEVELS } from '../../src/domain/policy/custom-roles.js';
-import { BUILTIN_ROLES } from '../../src/domain/policy/roles.js';
+import { BUILTIN_ROLES, ROLE_LABELS } from '../../src/domain/policy/roles.js';
 import { SSL_MODES } from '../../src/domain/secrets/pgservice.js';
 import { ENVIRONMENT_TYPES } from '../../src/domain/validation.js';
 
@@ -15,6 +15,7 @@ describe('the console vocabulary', () => {
     expect(consoleVocabulary.TARGET_TYPES).toEqual(TARGET_TYPES);
     expect(consoleVocabulary.GRANT_LEVELS).toEqual(GRANT_LEVELS);
     expect(consoleVocabulary.BUILTIN_ROLES).toEqual(BUILTIN_ROLES);
+    expect(consoleVocabulary.BUILTIN_ROLE_LABELS).toEqual(ROLE_LABELS);
     expect(consoleVocabulary.SSL_MODES).toEqual(SSL_MODES);
     expect(consoleVocabulary.ENVIRONMENT_TYPES).toEqual(ENVIRONMENT_TYPES);
   });

@@ -1,16 +1,19 @@
 import { useState } from 'react';
 
 import { api, qs, seg } from '../api.js';
+import { Refusal, usePermissions } from '../permissions.js';
 import type { AuditEvent, AuditPage } from '../types.js';
 import {
   Dialog,
   ErrorNotice,
   Loading,
   SelectField,
+  shownText,
   TableWrap,
   TextField,
   useAction,
   useResource,
+  UserText,
 } from '../ui.js';
 import { EVENT_TYPES, TARGET_TYPES } from '../vocabulary.js';
 
@@ -39,8 +42,17 @@ function isoOf(local: string): string | undefined {
   return Number.isNaN(t.getTime()) ? undefined : t.toISOString();
 }
 
-/** Audit logs: filters, newest first, pages by cursor, an event's full JSON. */
+/** Audit logs, for those who may view them (anyone else is told why, and nothing is asked). */
 export function AuditPanel({ org }: { org: string }) {
+  const perms = usePermissions(org);
+  if (perms.error) return <ErrorNotice error={perms.error} />;
+  if (!perms.loaded) return <Loading what="your permissions" />;
+  if (!perms.can('audit:read')) return <Refusal reason={perms.reason('audit:read')} />;
+  return <AuditLog org={org} />;
+}
+
+/** Audit logs: filters, newest first, pages by cursor, an event's full JSON. */
+function AuditLog({ org }: { org: string }) {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [applied, setApplied] = useState<Filters>(EMPTY);
   const [cursor, setCursor] = useState<string | undefined>();
@@ -190,12 +202,19 @@ export function AuditPanel({ org }: { org: string }) {
                 </td>
                 <td>{ev.eventType}</td>
                 <td>
-                  {ev.targetType} <code>{ev.targetName ?? ''}</code>
+                  {ev.targetType}{' '}
+                  <code>
+                    <UserText text={ev.targetName ?? ''} />
+                  </code>
                 </td>
-                <td>{ev.actor}</td>
-                <td>{ev.tool}</td>
-                <td>{ev.change}</td>
                 <td>
+                  <UserText text={ev.actor} />
+                </td>
+                <td>{ev.tool}</td>
+                <td>
+                  <UserText text={ev.change} />
+                </td>
+                <td className="row-actions">
                   <button
                     type="button"
                     onClick={() => setOpen(ev)}
@@ -243,7 +262,8 @@ function EventJson({ org, id }: { org: string; id: string }) {
   if (!event.data) return <Loading what="the event" />;
   return (
     <pre className="json" tabIndex={0} aria-label="Event JSON">
-      {JSON.stringify(event.data, null, 2)}
+      {/* Still JSON: an invisible character is written as the escape JSON has for it. */}
+      {shownText(JSON.stringify(event.data, null, 2), true)}
     </pre>
   );
 }

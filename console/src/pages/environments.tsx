@@ -1,6 +1,7 @@
 import { useState } from 'react';
 
 import { api, seg } from '../api.js';
+import { Refusal, usePermissions } from '../permissions.js';
 import type { Environment, Service } from '../types.js';
 import {
   Age,
@@ -8,20 +9,34 @@ import {
   ErrorNotice,
   Loading,
   SelectField,
+  shownText,
   TableWrap,
   TextField,
   useAction,
   useResource,
+  UserText,
 } from '../ui.js';
 import { ENVIRONMENT_TYPES } from '../vocabulary.js';
+
+/** A permission gate as {@link ConfirmButton} takes it. */
+function confirmGate(gate: { disabled: boolean; title: string | undefined }) {
+  return { disabled: gate.disabled, tooltip: gate.title };
+}
 
 /** Environments of a project: create with a type, delete (confirmed). */
 export function EnvironmentsPanel({ org, project }: { org: string; project: string }) {
   const base = `/orgs/${seg(org)}/projects/${seg(project)}/environments`;
   const envs = useResource<Environment[]>(base);
+  const perms = usePermissions(org, { project });
   const [slug, setSlug] = useState('');
-  const [type, setType] = useState<string>('development');
+  const [chosenType, setType] = useState<string>('development');
   const create = useAction();
+  // Creating is checked on the new environment's type: a custom role may create some types.
+  const types = ENVIRONMENT_TYPES.filter((t) => perms.can('environment:create', { type: t }));
+  const type = (types as readonly string[]).includes(chosenType)
+    ? chosenType
+    : (types[0] ?? chosenType);
+  const creating = perms.gate('environment:create', { type });
   return (
     <div>
       <form
@@ -40,19 +55,27 @@ export function EnvironmentsPanel({ org, project }: { org: string; project: stri
           value={slug}
           required
           onChange={(e) => setSlug(e.target.value)}
+          {...creating}
           error={create.error?.fieldMessage('slug')}
         />
         <SelectField
           label="Type"
           value={type}
           onChange={(e) => setType(e.target.value)}
-          options={ENVIRONMENT_TYPES}
+          options={types.length ? types : ENVIRONMENT_TYPES}
+          {...creating}
           error={create.error?.fieldMessage('type')}
         />
-        <button type="submit" className="primary" disabled={create.busy}>
+        <button
+          type="submit"
+          className="primary"
+          {...creating}
+          disabled={creating.disabled || create.busy}
+        >
           Create environment
         </button>
       </form>
+      {perms.loaded && !types.length && <Refusal reason={perms.reason('environment:create')} />}
       <ErrorNotice error={create.error?.fields.length ? undefined : create.error} />
       <ErrorNotice error={envs.error} />
       {envs.loading && !envs.data ? (
@@ -77,11 +100,12 @@ export function EnvironmentsPanel({ org, project }: { org: string; project: stri
                 <td>
                   <Age iso={e.createdAt} />
                 </td>
-                <td>
+                <td className="row-actions">
                   <ConfirmButton
                     label="Delete"
                     ariaLabel={`Delete environment ${e.slug}`}
                     danger
+                    {...confirmGate(perms.gate('environment:edit', { env: e.slug }))}
                     title={`Delete environment ${e.slug}?`}
                     message={<p>Its secrets and services go with it.</p>}
                     confirmLabel="Delete environment"
@@ -107,11 +131,14 @@ export function ServicesPanel({ org, project }: { org: string; project: string }
   const base = `/orgs/${seg(org)}/projects/${seg(project)}`;
   const services = useResource<Service[]>(`${base}/services`);
   const envs = useResource<Environment[]>(`${base}/environments`);
+  const perms = usePermissions(org, { project });
   const [name, setName] = useState('');
   const [environment, setEnvironment] = useState('');
   const [command, setCommand] = useState('');
   const [timeout, setTimeoutValue] = useState('1h');
   const create = useAction();
+  // A service is created in its environment (or the project, without one) and checked there.
+  const creating = perms.gate('environment:create', { env: environment || null });
   return (
     <div>
       <form
@@ -165,8 +192,14 @@ export function ServicesPanel({ org, project }: { org: string; project: string }
             error={create.error?.fieldMessage('timeout')}
           />
         </div>
+        <Refusal reason={creating.title} />
         <ErrorNotice error={create.error?.fields.length ? undefined : create.error} />
-        <button type="submit" className="primary" disabled={create.busy}>
+        <button
+          type="submit"
+          className="primary"
+          {...creating}
+          disabled={creating.disabled || create.busy}
+        >
           Create service
         </button>
       </form>
@@ -191,15 +224,18 @@ export function ServicesPanel({ org, project }: { org: string; project: string }
               <tr key={s.id}>
                 <td>{s.name}</td>
                 <td>{s.environment ?? '—'}</td>
-                <td>
-                  <code>{s.command}</code>
+                <td className="command" title={shownText(s.command)}>
+                  <code>
+                    <UserText text={s.command} />
+                  </code>
                 </td>
                 <td>{s.timeoutSeconds}s</td>
-                <td>
+                <td className="row-actions">
                   <ConfirmButton
                     label="Delete"
                     ariaLabel={`Delete service ${s.name}`}
                     danger
+                    {...confirmGate(perms.gate('environment:edit', { env: s.environment }))}
                     title={`Delete service ${s.name}?`}
                     message={<p>Its secrets go with it; past jobs stay in the history.</p>}
                     confirmLabel="Delete service"

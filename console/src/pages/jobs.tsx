@@ -1,7 +1,9 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
 
 import type { ApiError } from '../api.js';
 import { api, getJobSandbox, qs, seg } from '../api.js';
+import { usePermissions } from '../permissions.js';
+import { shortId } from '../short-id.js';
 import type { Environment, Job, JobLogs, JobSandbox, Service } from '../types.js';
 import {
   Age,
@@ -9,11 +11,13 @@ import {
   ErrorNotice,
   Loading,
   SelectField,
+  shownText,
   TableWrap,
   TextField,
   toApiError,
   useAction,
   useResource,
+  UserText,
 } from '../ui.js';
 
 const DONE = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
@@ -35,6 +39,11 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
   const adHoc = useAction();
   const adHocWarning = useId();
   const chosen = service || services.data?.[0]?.name || '';
+  // Checked where the job runs: the service's environment, or the command's.
+  const perms = usePermissions(org, { project });
+  const chosenEnv = services.data?.find((s) => s.name === chosen)?.environment;
+  const running = perms.gate('jobs:run', { env: chosenEnv });
+  const shell = perms.gate('jobs:shell', { env: commandEnv || null });
 
   return (
     <div>
@@ -65,7 +74,12 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
           }))}
           error={trigger.error?.fieldMessage('service')}
         />
-        <button type="submit" className="primary" disabled={trigger.busy || !chosen}>
+        <button
+          type="submit"
+          className="primary"
+          title={running.title}
+          disabled={running.disabled || trigger.busy || !chosen}
+        >
           Run job
         </button>
       </form>
@@ -113,12 +127,25 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
           ]}
           error={adHoc.error?.fieldMessage('env')}
         />
-        <button type="submit" disabled={adHoc.busy || !command} aria-describedby={adHocWarning}>
+        <button
+          type="submit"
+          title={shell.title}
+          disabled={shell.disabled || adHoc.busy || !command}
+          aria-describedby={adHocWarning}
+        >
           Run command
         </button>
       </form>
       <ErrorNotice error={adHoc.error?.fields.length ? undefined : adHoc.error} />
-      {watching && <JobView key={watching} org={org} id={watching} onChange={history.reload} />}
+      {watching && (
+        <JobView
+          key={watching}
+          org={org}
+          id={watching}
+          onChange={history.reload}
+          cancel={perms.gate('jobs:run')}
+        />
+      )}
       <h3>History</h3>
       <ErrorNotice error={history.error} />
       {history.loading && !history.data ? (
@@ -142,16 +169,20 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
             {history.data.map((j) => (
               <tr key={j.id}>
                 <td>
-                  <code>{j.id.slice(0, 8)}</code>
+                  <code>{shortId(j.id)}</code>
                 </td>
                 <td>
                   <span className={`status ${j.status}`}>{j.status}</span>
                 </td>
                 <td>{j.exitCode ?? '—'}</td>
-                <td>
-                  <code>{commandLine(j.command)}</code>
+                <td className="command" title={shownText(commandLine(j.command))}>
+                  <code>
+                    <UserText text={commandLine(j.command)} />
+                  </code>
                 </td>
-                <td>{j.triggeredBy}</td>
+                <td>
+                  <UserText text={j.triggeredBy} />
+                </td>
                 <td>
                   <Age iso={j.createdAt} />
                 </td>
@@ -159,7 +190,7 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
                   <button
                     type="button"
                     onClick={() => setWatching(j.id)}
-                    aria-label={`Show log of job ${j.id.slice(0, 8)}`}
+                    aria-label={`Show log of job ${shortId(j.id)}`}
                   >
                     Log
                   </button>
@@ -232,38 +263,60 @@ function commandLine(command: Job['command']): string {
     .join(' ');
 }
 
-/** One job: its status and its redacted log, polled until the job ends. */
-function JobView({ org, id, onChange }: { org: string; id: string; onChange: () => void }) {
-  const [logs, setLogs] = useState<JobLogs['lines']>([]);
+/**
+ * One job: its status and its whole redacted log, read page by page to its end and then
+ * followed until the job ends.
+ */
+function JobView({
+  org,
+  id,
+  onChange,
+  cancel,
+}: {
+  org: string;
+  id: string;
+  onChange: () => void;
+  /** Whether the caller may cancel (jobs:run in the project): disabled, with the reason, if not. */
+  cancel: { disabled: boolean; title: string | undefined };
+}) {
+  const [log, setLog] = useState(() => new LogLines());
+  const [version, setVersion] = useState(0);
+  const [complete, setComplete] = useState(false);
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<ApiError | undefined>();
-  const after = useRef(0);
-  const pre = useRef<HTMLPreElement>(null);
 
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let after = 0;
+    const lines = new LogLines();
+    setLog(lines);
+    setComplete(false);
     const poll = async () => {
       try {
         const out = await api<JobLogs>(
           'GET',
-          `/orgs/${seg(org)}/jobs/${seg(id)}/logs${qs({ after: after.current })}`,
+          `/orgs/${seg(org)}/jobs/${seg(id)}/logs${qs({ after })}`,
         );
         if (!live) return;
+        for (const l of out.lines) lines.add(l.stream, l.text);
         if (out.lines.length) {
-          after.current = out.lines[out.lines.length - 1]!.seq;
-          setLogs((l) => [...l, ...out.lines]);
+          after = out.lines[out.lines.length - 1]!.seq;
+          setVersion((v) => v + 1);
         }
         setJob(out.job);
-        if (out.finished) {
+        // `finished` is the job's state, not the log's: a page of a finished job may have more
+        // after it. Only an empty page of a finished job is the end (as `hush job logs` reads).
+        if (out.finished && out.lines.length === 0) {
+          setComplete(true);
           onChange();
           return;
         }
+        // Pages still waiting are read at once; a job still writing is asked again shortly.
+        timer = setTimeout(() => void poll(), out.lines.length ? 0 : 400);
       } catch (e) {
         if (live) setError(toApiError(e));
-        return;
       }
-      timer = setTimeout(() => void poll(), 400);
     };
     void poll();
     return () => {
@@ -272,40 +325,30 @@ function JobView({ org, id, onChange }: { org: string; id: string; onChange: () 
     };
   }, [org, id, onChange]);
 
-  useEffect(() => {
-    pre.current?.scrollTo({ top: pre.current.scrollHeight });
-  }, [logs]);
-
   const running = job && !DONE.has(job.status);
   return (
-    <section className="job-view" aria-label={`Job ${id.slice(0, 8)}`}>
+    <section className="job-view" aria-label={`Job ${shortId(id)}`}>
       <h3>
-        Job <code>{id.slice(0, 8)}</code>{' '}
+        Job <code>{shortId(id)}</code>{' '}
         <span className={`status ${job?.status ?? ''}`} role="status" data-testid="job-status">
           {job?.status ?? 'loading'}
           {job?.exitCode !== null && job?.exitCode !== undefined ? ` (exit ${job.exitCode})` : ''}
         </span>
       </h3>
-      {job?.error && <p className="notice error">{job.error}</p>}
+      {job?.error && (
+        <p className="notice error">
+          <UserText text={job.error} />
+        </p>
+      )}
       <ErrorNotice error={error} />
-      <pre
-        ref={pre}
-        className="log"
-        tabIndex={0}
-        aria-label="Job log (secret values redacted)"
-        aria-live="polite"
-        data-testid="job-log"
-      >
-        {logs.map((l) => (
-          <span key={l.seq} className={l.stream}>
-            {l.text}
-          </span>
-        ))}
-      </pre>
+      <WindowedLog log={log} version={version} />
+      <LogFooter org={org} id={id} log={log} complete={complete} />
       {running && (
         <ConfirmButton
           label="Cancel job"
           danger
+          disabled={cancel.disabled}
+          tooltip={cancel.title}
           title="Cancel this job?"
           message={<p>Its process tree is killed.</p>}
           confirmLabel="Cancel job"
@@ -315,5 +358,178 @@ function JobView({ org, id, onChange }: { org: string; id: string; onChange: () 
         />
       )}
     </section>
+  );
+}
+
+/** How tall one log line is, in px (style.css `.log-line` says the same): lines are placed by it. */
+const LINE_PX = 18;
+/** Lines drawn beyond the visible ones on each side, so that a quick scroll shows no gap. */
+const OVERSCAN = 40;
+/** What the page keeps of a log at most, the latest part; the download has all of it. */
+const MAX_LINES = 250_000;
+const MAX_CHARS = 32 * 1024 * 1024;
+/** A line is cut where it is shown past this many characters (the download has it whole). */
+const MAX_LINE_CHARS = 10_000;
+
+/** A run of one line written to one stream. */
+interface Segment {
+  stream: string;
+  text: string;
+}
+
+/**
+ * A job's log as lines, built from its entries (chunks of output as the job wrote them: several
+ * lines or part of one), keeping at most the last {@link MAX_LINES} lines and
+ * {@link MAX_CHARS} characters. Mutated in place as pages arrive; `total` counts dropped lines.
+ */
+class LogLines {
+  readonly lines: Segment[][] = [];
+  /** How many lines were dropped from the start to stay within bounds. */
+  dropped = 0;
+  private chars = 0;
+  /** Whether the last line still waits for its newline. */
+  private open = false;
+
+  get total(): number {
+    return this.dropped + this.lines.length;
+  }
+
+  add(stream: string, text: string): void {
+    for (let start = 0; start < text.length;) {
+      const newline = text.indexOf('\n', start);
+      const end = newline < 0 ? text.length : newline + 1;
+      const piece = text.slice(start, end);
+      const last = this.open ? this.lines[this.lines.length - 1] : undefined;
+      const tail = last?.[last.length - 1];
+      if (tail?.stream === stream) tail.text += piece;
+      else if (last) last.push({ stream, text: piece });
+      else this.lines.push([{ stream, text: piece }]);
+      this.open = newline < 0;
+      this.chars += piece.length;
+      start = end;
+    }
+    if (this.lines.length > MAX_LINES || this.chars > MAX_CHARS) this.trim();
+  }
+
+  /** Drops the oldest lines, a tenth more than needed: one splice per line would be quadratic. */
+  private trim(): void {
+    let drop = 0;
+    let chars = this.chars;
+    while (
+      drop < this.lines.length - 1 &&
+      (this.lines.length - drop > MAX_LINES * 0.9 || chars > MAX_CHARS * 0.9)
+    ) {
+      for (const segment of this.lines[drop]!) chars -= segment.text.length;
+      drop++;
+    }
+    this.lines.splice(0, drop);
+    this.dropped += drop;
+    this.chars = chars;
+  }
+}
+
+/** A segment as shown: cut past {@link MAX_LINE_CHARS}, saying so. */
+function shownSegment(text: string): string {
+  if (text.length <= MAX_LINE_CHARS) return text;
+  const rest = text.length - MAX_LINE_CHARS;
+  return `${text.slice(0, MAX_LINE_CHARS)} … (${rest.toLocaleString()} more characters in the download)\n`;
+}
+
+/**
+ * The log's lines in a scrolling box, windowed: only the visible lines (and {@link OVERSCAN}
+ * more on each side) are in the page, each {@link LINE_PX} tall, under a spacer as tall as all
+ * of them, so that a log of any length scrolls whole without freezing the page. Follows the end
+ * as it grows, like a terminal, until the reader scrolls up; back at the bottom, it follows again.
+ */
+function WindowedLog({ log, version }: { log: LogLines; version: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  const follow = useRef(true);
+  const [view, setView] = useState({ top: 0, height: 0 });
+  const measure = useCallback(() => {
+    const el = box.current;
+    if (el) setView({ top: el.scrollTop, height: el.clientHeight });
+  }, []);
+
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (el && follow.current) el.scrollTop = el.scrollHeight;
+    measure();
+  }, [log, version, measure]);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [measure]);
+
+  const count = log.lines.length;
+  const visible = Math.ceil((view.height || 30 * LINE_PX) / LINE_PX);
+  const firstShown = Math.floor(view.top / LINE_PX);
+  const first = Math.max(0, firstShown - OVERSCAN);
+  const last = Math.min(count, firstShown + visible + OVERSCAN);
+  return (
+    <div
+      ref={box}
+      className="log"
+      tabIndex={0}
+      role="region"
+      aria-label="Job log (secret values redacted)"
+      data-testid="job-log"
+      onScroll={(e) => {
+        const el = e.currentTarget;
+        follow.current = el.scrollTop + el.clientHeight >= el.scrollHeight - LINE_PX;
+        measure();
+      }}
+    >
+      <div className="log-lines" style={{ height: count * LINE_PX }}>
+        <div style={{ transform: `translateY(${first * LINE_PX}px)` }}>
+          {log.lines.slice(first, last).map((line, i) => (
+            <div key={log.dropped + first + i} className="log-line">
+              {line.map((segment, j) => (
+                <span key={j} className={segment.stream}>
+                  {shownSegment(segment.text)}
+                </span>
+              ))}
+            </div>
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** How much of the log the view has, a notice when it holds the tail only, and the download. */
+function LogFooter({
+  org,
+  id,
+  log,
+  complete,
+}: {
+  org: string;
+  id: string;
+  log: LogLines;
+  complete: boolean;
+}) {
+  const href = `/api/v1/orgs/${seg(org)}/jobs/${seg(id)}/logs/download`;
+  const lines = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'line' : 'lines'}`;
+  return (
+    <div className="log-footer">
+      {log.dropped > 0 ? (
+        <p className="notice warn" data-testid="job-log-tail">
+          Showing the last {lines(log.lines.length)} of {lines(log.total)}
+          {complete ? '' : ' so far'}: the earlier ones are only in the full log.
+        </p>
+      ) : (
+        <span className="muted" data-testid="job-log-count">
+          {lines(log.total)}
+          {complete ? '' : ' so far'}
+        </span>
+      )}
+      <a className="button" href={href} download>
+        Download full log
+      </a>
+    </div>
   );
 }

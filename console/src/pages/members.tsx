@@ -1,6 +1,7 @@
 import { useState } from 'react';
 
 import { api, seg } from '../api.js';
+import { refreshPermissions, Refusal, usePermissions } from '../permissions.js';
 import type { Invitation, Member, Role, Whoami } from '../types.js';
 import {
   Age,
@@ -13,6 +14,7 @@ import {
   TextField,
   useAction,
   useResource,
+  UserText,
 } from '../ui.js';
 import { BUILTIN_ROLES } from '../vocabulary.js';
 
@@ -28,7 +30,12 @@ export function useRoleNames(org: string): string[] {
  */
 export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
   const members = useResource<Member[]>(`/orgs/${seg(org)}/members`);
-  const invitations = useResource<Invitation[]>(`/orgs/${seg(org)}/invitations`);
+  const perms = usePermissions(org);
+  const managing = perms.gate('members:manage');
+  // Only those who manage members may list invitations: anyone else would get an audited denial.
+  const invitations = useResource<Invitation[]>(
+    perms.can('members:manage') ? `/orgs/${seg(org)}/invitations` : null,
+  );
   const roleNames = useRoleNames(org);
   const invite = useAction();
   const change = useAction();
@@ -36,8 +43,8 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
   const [role, setRole] = useState('devops');
   const [token, setToken] = useState<string | undefined>();
   const [pending, setPending] = useState<{ email: string; role: string } | null>(null);
-  // From the member list, not the session: it is current after a transfer.
-  const iAmOwner = members.data?.some((m) => m.email === me.email && m.role === 'owner') ?? false;
+  // From the server's answer, asked again after a transfer.
+  const mayTransfer = perms.can('ownership:transfer');
 
   return (
     <div>
@@ -63,6 +70,7 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
           value={email}
           required
           onChange={(e) => setEmail(e.target.value)}
+          {...managing}
           error={invite.error?.fieldMessage('email')}
         />
         <SelectField
@@ -70,12 +78,19 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
           value={role}
           onChange={(e) => setRole(e.target.value)}
           options={roleNames}
+          {...managing}
           error={invite.error?.fieldMessage('role')}
         />
-        <button type="submit" className="primary" disabled={invite.busy}>
+        <button
+          type="submit"
+          className="primary"
+          {...managing}
+          disabled={managing.disabled || invite.busy}
+        >
           Invite
         </button>
       </form>
+      <Refusal reason={perms.reason('members:manage')} />
       <ErrorNotice error={invite.error?.fields.length ? undefined : invite.error} />
       {token && (
         <>
@@ -106,7 +121,9 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
           <tbody>
             {(members.data ?? []).map((m) => (
               <tr key={m.id}>
-                <td>{m.email}</td>
+                <td>
+                  <UserText text={m.email} />
+                </td>
                 <td>
                   {m.role === 'owner' ? (
                     'owner'
@@ -115,6 +132,7 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
                       <span className="visually-hidden">Role of {m.email}</span>
                       <select
                         value={m.role}
+                        {...managing}
                         onChange={(e) => setPending({ email: m.email, role: e.target.value })}
                       >
                         {[...new Set([m.role, ...roleNames])].map((r) => (
@@ -128,16 +146,20 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
                   <Age iso={m.joinedAt} />
                 </td>
                 <td className="row-actions">
-                  {iAmOwner && m.role !== 'owner' && (
+                  {mayTransfer && m.role !== 'owner' && (
                     <ConfirmButton
                       label="Make owner"
                       ariaLabel={`Make ${m.email} the owner`}
                       danger
-                      title={`Make ${m.email} the owner?`}
+                      title={
+                        <>
+                          Make <UserText text={m.email} /> the owner?
+                        </>
+                      }
                       message={
                         <p>
-                          An organization has one Owner. {m.email} becomes the Owner and you become
-                          an Admin; only the new Owner can give ownership back.
+                          An organization has one Owner. <UserText text={m.email} /> becomes the
+                          Owner and you become an Admin; only the new Owner can give ownership back.
                         </p>
                       }
                       confirmLabel="Transfer ownership"
@@ -147,6 +169,7 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
                           `/orgs/${seg(org)}/members/${seg(m.email)}/transfer-ownership`,
                         );
                         members.reload();
+                        refreshPermissions();
                       }}
                     />
                   )}
@@ -156,7 +179,13 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
                       ariaLabel={`Remove ${m.email}`}
                       className="danger"
                       danger
-                      title={`Remove ${m.email}?`}
+                      disabled={managing.disabled}
+                      tooltip={managing.title}
+                      title={
+                        <>
+                          Remove <UserText text={m.email} />?
+                        </>
+                      }
                       message={
                         <p>
                           They lose access to this organization at once; their sessions here end.
@@ -178,7 +207,11 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
       {pending && (
         <div className="notice warn actions confirm" role="alert">
           <span>
-            Change the role of {pending.email} to <strong>{pending.role}</strong>?
+            Change the role of <UserText text={pending.email} /> to{' '}
+            <strong>
+              <UserText text={pending.role} />
+            </strong>
+            ?
           </span>
           <button type="button" onClick={() => setPending(null)}>
             Cancel
@@ -194,6 +227,7 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
                 });
                 setPending(null);
                 members.reload();
+                refreshPermissions();
               })
             }
           >
@@ -202,8 +236,8 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
         </div>
       )}
 
-      <h3>Pending invitations</h3>
-      {invitations.data?.length ? (
+      {perms.can('members:manage') && <h3>Pending invitations</h3>}
+      {!perms.can('members:manage') ? null : invitations.data?.length ? (
         <TableWrap label="Pending invitations">
           <thead>
             <tr>
@@ -218,17 +252,25 @@ export function MembersPanel({ org, me }: { org: string; me: Whoami }) {
           <tbody>
             {invitations.data.map((i) => (
               <tr key={i.id}>
-                <td>{i.email}</td>
-                <td>{i.role}</td>
+                <td>
+                  <UserText text={i.email} />
+                </td>
+                <td>
+                  <UserText text={i.role} />
+                </td>
                 <td>
                   <Age iso={i.createdAt} />
                 </td>
-                <td>
+                <td className="row-actions">
                   <ConfirmButton
                     label="Revoke"
                     ariaLabel={`Revoke the invitation of ${i.email}`}
                     danger
-                    title={`Revoke the invitation of ${i.email}?`}
+                    title={
+                      <>
+                        Revoke the invitation of <UserText text={i.email} />?
+                      </>
+                    }
                     message={<p>The token stops working.</p>}
                     confirmLabel="Revoke"
                     onConfirm={async () => {

@@ -1,12 +1,16 @@
 import { api, seg } from '../api.js';
+import { Refusal, usePermissions } from '../permissions.js';
 import { Link } from '../router.js';
 import type { Project } from '../types.js';
 import { Age, ErrorNotice, Loading, TableWrap, TextField, useAction, useResource } from '../ui.js';
 
-/** The organization's projects, and a form to create one. */
+/** The organization's projects, and a form to create one (for those who may). */
 export function OrgHome({ org }: { org: string }) {
-  const projects = useResource<Project[]>(`/orgs/${seg(org)}/projects`);
+  const perms = usePermissions(org);
+  // Asked once the answer says the caller may list them: a refusal would be an audited denial.
+  const projects = useResource<Project[]>(perms.listProjects ? `/orgs/${seg(org)}/projects` : null);
   const create = useAction();
+  const gate = perms.gate('project:create');
   return (
     <section>
       <h1>Projects</h1>
@@ -28,15 +32,19 @@ export function OrgHome({ org }: { org: string }) {
           label="New project slug"
           name="slug"
           required
+          {...gate}
           error={create.error?.fieldMessage('slug')}
         />
-        <button type="submit" className="primary" disabled={create.busy}>
+        <button type="submit" className="primary" {...gate} disabled={gate.disabled || create.busy}>
           Create project
         </button>
       </form>
+      <Refusal reason={perms.reason('project:create')} />
       <ErrorNotice error={create.error?.fields.length ? undefined : create.error} />
       <ErrorNotice error={projects.error} />
-      {projects.loading && !projects.data ? (
+      {perms.loaded && !perms.listProjects ? (
+        <Refusal reason={`Your role (${perms.roleLabel}) cannot list projects`} />
+      ) : projects.loading && !projects.data ? (
         <Loading what="projects" />
       ) : (
         <TableWrap label="Projects">

@@ -27,7 +27,7 @@ export function OrgSettings({ org, tab, me }: { org: string; tab: string; me: Wh
       {tab === 'roles' && <RolesPanel org={org} />}
       {tab === 'tokens' && <TokensPanel org={org} />}
       {tab === 'audit' && <AuditPanel org={org} />}
-      {tab === 'settings' && <SettingsPanel org={org} />}
+      {tab === 'settings' && <SettingsPanel org={org} me={me} />}
       {!known && <p>There is no tab called {tab}.</p>}
     </section>
   );

@@ -1,8 +1,9 @@
 import { useState } from 'react';
 
 import { api, seg } from '../api.js';
+import { type PermissionView, Refusal, usePermissions } from '../permissions.js';
 import type { Environment, Service, Whoami } from '../types.js';
-import { ConfirmButton, SelectField, Tabs, useResource } from '../ui.js';
+import { ConfirmButton, ErrorNotice, Loading, SelectField, Tabs, useResource } from '../ui.js';
 import { EnvironmentsPanel, ServicesPanel } from './environments.js';
 import { JobsPanel } from './jobs.js';
 import { ResolvePanel } from './resolve.js';
@@ -29,6 +30,10 @@ export function ProjectSettings({
 }) {
   const base = `/orgs/${seg(org)}/projects/${seg(project)}`;
   const known = PROJECT_TABS.find((t) => t.key === tab);
+  // The tabs ask for nothing before the answer is in: the tabs share it (see usePermissions).
+  const perms = usePermissions(org, { project });
+  const deleting = perms.gate('project:edit');
+  const readable = perms.can('environment:read');
   return (
     <section>
       <h1>
@@ -36,11 +41,16 @@ export function ProjectSettings({
       </h1>
       <Tabs current={tab} tabs={PROJECT_TABS.map((t) => ({ ...t, href: `${base}/${t.key}` }))} />
       <h2 className="visually-hidden">{known?.label ?? 'Unknown tab'}</h2>
-      {tab === 'secrets' && <ProjectSecrets org={org} project={project} />}
-      {tab === 'environments' && <EnvironmentsPanel org={org} project={project} />}
-      {tab === 'services' && <ServicesPanel org={org} project={project} />}
-      {tab === 'jobs' && <JobsPanel org={org} project={project} />}
-      {tab === 'resolve' && <ResolvePanel org={org} project={project} />}
+      <ErrorNotice error={perms.error} />
+      {!perms.loaded && !perms.error && known && <Loading what="your permissions" />}
+      {perms.loaded && !readable && <Refusal reason={perms.reason('environment:read')} />}
+      {readable && tab === 'secrets' && (
+        <ProjectSecrets org={org} project={project} perms={perms} />
+      )}
+      {readable && tab === 'environments' && <EnvironmentsPanel org={org} project={project} />}
+      {readable && tab === 'services' && <ServicesPanel org={org} project={project} />}
+      {readable && tab === 'jobs' && <JobsPanel org={org} project={project} />}
+      {readable && tab === 'resolve' && <ResolvePanel org={org} project={project} />}
       {!known && <p>There is no tab called {tab}.</p>}
       <div className="actions">
         <ConfirmButton
@@ -48,6 +58,8 @@ export function ProjectSettings({
           ariaLabel={`Delete project ${project}`}
           className="danger"
           danger
+          disabled={deleting.disabled}
+          tooltip={deleting.title}
           title={`Delete project ${project}?`}
           message={
             <p>
@@ -67,7 +79,15 @@ export function ProjectSettings({
 }
 
 /** The project's Secrets tab with a level picker: the project itself, one environment or one service. */
-function ProjectSecrets({ org, project }: { org: string; project: string }) {
+function ProjectSecrets({
+  org,
+  project,
+  perms,
+}: {
+  org: string;
+  project: string;
+  perms: PermissionView;
+}) {
   const base = `/orgs/${seg(org)}/projects/${seg(project)}`;
   const envs = useResource<Environment[]>(`${base}/environments`);
   const services = useResource<Service[]>(`${base}/services`);
@@ -86,14 +106,19 @@ function ProjectSecrets({ org, project }: { org: string; project: string }) {
         onChange={(e) => setWhere(e.target.value)}
         options={[
           { value: 'project', label: `Project ${project} (every environment and service)` },
-          ...(envs.data ?? []).map((e) => ({
-            value: `env:${e.slug}`,
-            label: `Environment ${e.slug} (${e.type})`,
-          })),
-          ...(services.data ?? []).map((s) => ({
-            value: `service:${s.name}`,
-            label: `Service ${s.name}`,
-          })),
+          // Only the levels the caller may read: a custom role may read some environment types.
+          ...(envs.data ?? [])
+            .filter((e) => perms.can('environment:read', { env: e.slug }))
+            .map((e) => ({
+              value: `env:${e.slug}`,
+              label: `Environment ${e.slug} (${e.type})`,
+            })),
+          ...(services.data ?? [])
+            .filter((s) => perms.can('environment:read', { env: s.environment }))
+            .map((s) => ({
+              value: `service:${s.name}`,
+              label: `Service ${s.name}`,
+            })),
         ]}
       />
       <SecretsPanel key={where} org={org} level={level} />

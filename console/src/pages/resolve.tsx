@@ -1,12 +1,26 @@
 import { useState } from 'react';
 
 import { qs, seg } from '../api.js';
+import { usePermissions } from '../permissions.js';
 import type { Environment, Explained, Member, Service } from '../types.js';
-import { ErrorNotice, Loading, SelectField, TableWrap, useResource } from '../ui.js';
+import {
+  ErrorNotice,
+  Loading,
+  SelectField,
+  shownText,
+  TableWrap,
+  useResource,
+  UserText,
+} from '../ui.js';
 import { KIND_LABELS } from '../vocabulary.js';
 
 function who(assignee: string | null) {
-  return assignee ? ` (assigned to ${assignee})` : '';
+  return assignee ? (
+    <>
+      {' '}
+      (assigned to <UserText text={assignee} />)
+    </>
+  ) : null;
 }
 
 /** Which secret wins for each name in a context, and what it shadows (values masked). */
@@ -18,8 +32,19 @@ export function ResolvePanel({ org, project }: { org: string; project: string })
   const [env, setEnv] = useState('');
   const [service, setService] = useState('');
   const [member, setMember] = useState('');
+  const perms = usePermissions(org, { project });
+  const readable = (slug: string | null) => perms.can('environment:read', { env: slug });
+  // A service resolves through its own environment: with an environment chosen, only its
+  // services and the project's own are offered (any other would be refused).
+  const offered = (services.data ?? []).filter(
+    (x) => (!env || x.environment === null || x.environment === env) && readable(x.environment),
+  );
+  const chosen = offered.some((x) => x.name === service) ? service : '';
+  const where = env || offered.find((x) => x.name === chosen)?.environment || null;
   const result = useResource<Explained[]>(
-    `/orgs/${seg(org)}/secrets/resolve${qs({ project, env, service, member })}`,
+    readable(where)
+      ? `/orgs/${seg(org)}/secrets/resolve${qs({ project, env, service: chosen, member })}`
+      : null,
   );
   return (
     <div>
@@ -28,19 +53,31 @@ export function ResolvePanel({ org, project }: { org: string; project: string })
           label="Environment"
           value={env}
           onChange={(e) => setEnv(e.target.value)}
-          options={[{ value: '', label: 'None' }, ...(envs.data ?? []).map((x) => x.slug)]}
+          options={[
+            { value: '', label: 'None' },
+            ...(envs.data ?? []).filter((x) => readable(x.slug)).map((x) => x.slug),
+          ]}
         />
         <SelectField
           label="Service"
-          value={service}
+          value={chosen}
           onChange={(e) => setService(e.target.value)}
-          options={[{ value: '', label: 'None' }, ...(services.data ?? []).map((x) => x.name)]}
+          options={[
+            { value: '', label: 'None' },
+            ...offered.map((x) => ({
+              value: x.name,
+              label: `${x.name}${x.environment ? ` (${x.environment})` : ''}`,
+            })),
+          ]}
         />
         <SelectField
           label="As member"
           value={member}
           onChange={(e) => setMember(e.target.value)}
-          options={[{ value: '', label: 'Me' }, ...(members.data ?? []).map((m) => m.email)]}
+          options={[
+            { value: '', label: 'Me' },
+            ...(members.data ?? []).map((m) => ({ value: m.email, label: shownText(m.email) })),
+          ]}
         />
       </form>
       <p className="muted">
@@ -82,7 +119,13 @@ export function ResolvePanel({ org, project }: { org: string; project: string })
                 <td>
                   {r.shadows.length === 0
                     ? '—'
-                    : r.shadows.map((s) => `${s.level}${who(s.assignee)} v${s.version}`).join('; ')}
+                    : r.shadows.map((s, i) => (
+                        <span key={i}>
+                          {i > 0 && '; '}
+                          {s.level}
+                          {who(s.assignee)} v{s.version}
+                        </span>
+                      ))}
                 </td>
               </tr>
             ))}

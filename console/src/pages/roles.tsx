@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 
 import { api, seg } from '../api.js';
+import { Refusal, usePermissions } from '../permissions.js';
 import type { Project, Role } from '../types.js';
 import {
   ConfirmButton,
@@ -85,7 +86,12 @@ function grantExposureNote(): string {
 /** Custom roles: a grid of grant levels by project and environment type. */
 export function RolesPanel({ org }: { org: string }) {
   const roles = useResource<Role[]>(`/orgs/${seg(org)}/roles`);
-  const projects = useResource<Project[]>(`/orgs/${seg(org)}/projects`);
+  const perms = usePermissions(org);
+  const managing = perms.gate('members:manage');
+  // The grid is for those who may create roles, and needs the project list.
+  const projects = useResource<Project[]>(
+    perms.can('members:manage') && perms.listProjects ? `/orgs/${seg(org)}/projects` : null,
+  );
   const [name, setName] = useState('');
   const [grid, setGrid] = useState<Record<string, string>>({});
   const create = useAction();
@@ -144,11 +150,13 @@ export function RolesPanel({ org }: { org: string }) {
                     .map((g) => `${g.project}/${g.type}`)
                     .join(', ') || 'nothing'}
                 </td>
-                <td>
+                <td className="row-actions">
                   <ConfirmButton
                     label="Delete"
                     ariaLabel={`Delete role ${r.name}`}
                     danger
+                    disabled={managing.disabled}
+                    tooltip={managing.title}
                     title={`Delete role ${r.name}?`}
                     message={<p>Only a role that nobody holds can be deleted.</p>}
                     confirmLabel="Delete role"
@@ -167,81 +175,90 @@ export function RolesPanel({ org }: { org: string }) {
       )}
 
       <h3>Create a custom role</h3>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          const grants = (projects.data ?? []).flatMap((p) =>
-            ENVIRONMENT_TYPES.map((type) => ({ project: p.slug, type, level: cell(p.slug, type) })),
-          );
-          void create.run(async () => {
-            await api('POST', `/orgs/${seg(org)}/roles`, {
-              name,
-              grants: grants.filter((g) => g.level !== 'none'),
+      <Refusal reason={perms.reason('members:manage')} />
+      {perms.can('members:manage') && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            const grants = (projects.data ?? []).flatMap((p) =>
+              ENVIRONMENT_TYPES.map((type) => ({
+                project: p.slug,
+                type,
+                level: cell(p.slug, type),
+              })),
+            );
+            void create.run(async () => {
+              await api('POST', `/orgs/${seg(org)}/roles`, {
+                name,
+                grants: grants.filter((g) => g.level !== 'none'),
+              });
+              setName('');
+              setGrid({});
+              roles.reload();
             });
-            setName('');
-            setGrid({});
-            roles.reload();
-          });
-        }}
-      >
-        <TextField
-          label="Role name"
-          value={name}
-          required
-          onChange={(e) => setName(e.target.value)}
-          error={create.error?.fieldMessage('name')}
-        />
-        {projects.data?.length ? (
-          <TableWrap label="Grants by project and environment type">
-            <thead>
-              <tr>
-                <th scope="col">Project</th>
-                {ENVIRONMENT_TYPES.map((t) => (
-                  <th scope="col" key={t}>
-                    {t}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {projects.data.map((p) => (
-                <tr key={p.id}>
-                  <th scope="row">{p.slug}</th>
+          }}
+        >
+          <TextField
+            label="Role name"
+            value={name}
+            required
+            onChange={(e) => setName(e.target.value)}
+            error={create.error?.fieldMessage('name')}
+          />
+          {projects.data?.length ? (
+            <TableWrap label="Grants by project and environment type">
+              <thead>
+                <tr>
+                  <th scope="col">Project</th>
                   {ENVIRONMENT_TYPES.map((t) => (
-                    <td key={t}>
-                      <label>
-                        <span className="visually-hidden">
-                          {p.slug} {t}
-                        </span>
-                        <select
-                          aria-describedby={gridNote}
-                          value={cell(p.slug, t)}
-                          onChange={(e) => setGrid({ ...grid, [`${p.slug}:${t}`]: e.target.value })}
-                        >
-                          {GRANT_LEVELS.map((l) => (
-                            <option key={l}>{l}</option>
-                          ))}
-                        </select>
-                      </label>
-                    </td>
+                    <th scope="col" key={t}>
+                      {t}
+                    </th>
                   ))}
                 </tr>
-              ))}
-            </tbody>
-          </TableWrap>
-        ) : (
-          <p className="muted">Create a project first to grant access to it.</p>
-        )}
-        {projects.data?.length ? (
-          <p id={gridNote} className="hint grant-note" data-testid="grant-exposure">
-            <strong>Exposes values:</strong> {grantExposureNote()}
-          </p>
-        ) : null}
-        <ErrorNotice error={create.error?.fieldMessage('name') ? undefined : create.error} />
-        <button type="submit" className="primary" disabled={create.busy}>
-          Create role
-        </button>
-      </form>
+              </thead>
+              <tbody>
+                {projects.data.map((p) => (
+                  <tr key={p.id}>
+                    <th scope="row">{p.slug}</th>
+                    {ENVIRONMENT_TYPES.map((t) => (
+                      <td key={t}>
+                        <label>
+                          <span className="visually-hidden">
+                            {p.slug} {t}
+                          </span>
+                          <select
+                            aria-describedby={gridNote}
+                            value={cell(p.slug, t)}
+                            onChange={(e) =>
+                              setGrid({ ...grid, [`${p.slug}:${t}`]: e.target.value })
+                            }
+                          >
+                            {GRANT_LEVELS.map((l) => (
+                              <option key={l}>{l}</option>
+                            ))}
+                          </select>
+                        </label>
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </TableWrap>
+          ) : (
+            <p className="muted">Create a project first to grant access to it.</p>
+          )}
+          {projects.data?.length ? (
+            <p id={gridNote} className="hint grant-note" data-testid="grant-exposure">
+              <strong>Exposes values:</strong> {grantExposureNote()}
+            </p>
+          ) : null}
+          <ErrorNotice error={create.error?.fieldMessage('name') ? undefined : create.error} />
+          <button type="submit" className="primary" disabled={create.busy}>
+            Create role
+          </button>
+        </form>
+      )}
     </div>
   );
 }

@@ -1,8 +1,9 @@
-import { useState } from 'react';
+import { useId, useMemo, useState } from 'react';
 
-import type { ApiError } from '../api.js';
-import { SelectField, TextAreaField, TextField } from '../ui.js';
-import { SSL_MODES } from '../vocabulary.js';
+import { ApiError, seg } from '../api.js';
+import type { PgRotateBody, PgServiceSettingsView } from '../types.js';
+import { ErrorNotice, Loading, SelectField, TextAreaField, TextField, useResource } from '../ui.js';
+import { SENSITIVITY_LABELS, SSL_MODES } from '../vocabulary.js';
 
 /** The simple pg_service editor's state: the usual keywords plus extra key/value pairs. */
 export interface PgFields {
@@ -58,11 +59,13 @@ export function PgSimpleEditor({
   onChange,
   error,
   withName = true,
+  passwordHint,
 }: {
   value: PgFields;
   onChange: (v: PgFields) => void;
   error?: ApiError | undefined;
   withName?: boolean;
+  passwordHint?: string | undefined;
 }) {
   const set = (patch: Partial<PgFields>) => onChange({ ...value, ...patch });
   return (
@@ -97,6 +100,7 @@ export function PgSimpleEditor({
         autoComplete="new-password"
         value={value.password}
         onChange={(e) => set({ password: e.target.value })}
+        hint={passwordHint}
         error={settingError(error, 'password')}
       />
       <TextField
@@ -162,6 +166,107 @@ export function PgSimpleEditor({
   );
 }
 
+/** The simple editor's fields for a service's current settings: the password left empty. */
+export function pgFieldsOf(settings: Record<string, string>): PgFields {
+  const known = new Set(['host', 'port', 'dbname', 'user', 'password', 'sslmode']);
+  const get = (k: string) => (Object.hasOwn(settings, k) ? (settings[k] ?? '') : '');
+  return {
+    name: '',
+    host: get('host'),
+    port: get('port'),
+    dbname: get('dbname'),
+    user: get('user'),
+    password: '',
+    sslmode: get('sslmode'),
+    extra: Object.entries(settings)
+      .filter(([k]) => !known.has(k))
+      .map(([key, value]) => ({ key, value })),
+  };
+}
+
+/**
+ * What the edits change, as a partial rotation: the settings typed in anew (a password only
+ * when one is typed: empty keeps it) and the ones emptied.
+ */
+export function pgPatch(initial: PgFields, edited: PgFields): PgRotateBody {
+  const before = new Map(Object.entries(pgSettings(initial)));
+  const after = new Map(Object.entries(pgSettings(edited)));
+  const set: Record<string, string> = {};
+  for (const [k, v] of after) if (before.get(k) !== v) set[k] = v;
+  const unset = [...before.keys()].filter((k) => !after.has(k));
+  return { kind: 'pgservice', set, unset };
+}
+
+/** A rotation that changes nothing yet. */
+export const emptyPgPatch = (): PgRotateBody => ({ kind: 'pgservice', set: {}, unset: [] });
+
+/** The API's `set.port` / `unset.0` fields as the editor's `settings.port`. */
+function patchError(error: ApiError | undefined, body: PgRotateBody): ApiError | undefined {
+  if (!error) return undefined;
+  const fields = error.fields.map((f) => {
+    const bare = f.field.replace(/^body\./, '');
+    const set = /^set\.(.+)$/.exec(bare)?.[1];
+    const unset = /^unset\.(\d+)$/.exec(bare)?.[1];
+    const key = set ?? (unset === undefined ? undefined : body.unset[Number(unset)]);
+    return key === undefined ? f : { ...f, field: `settings.${key}` };
+  });
+  return new ApiError(error.status, error.code, error.message, fields);
+}
+
+/**
+ * The pgservice part of the Rotate dialog: the current settings filled in (read without the
+ * password), the password empty meaning "keep it"; reports the partial rotation the edits make.
+ */
+export function PgRotateEditor({
+  org,
+  secretId,
+  onChange,
+  error,
+}: {
+  org: string;
+  secretId: string;
+  onChange: (body: PgRotateBody) => void;
+  error?: ApiError | undefined;
+}) {
+  const current = useResource<PgServiceSettingsView>(
+    `/orgs/${seg(org)}/secrets/${seg(secretId)}/settings`,
+  );
+  const initial = useMemo(
+    () => (current.data ? pgFieldsOf(current.data.settings) : undefined),
+    [current.data],
+  );
+  const [edited, setEdited] = useState<PgFields | undefined>();
+  const [body, setBody] = useState<PgRotateBody>(emptyPgPatch);
+  if (current.error) return <ErrorNotice error={current.error} />;
+  if (!initial || !current.data) return <Loading what="the current settings" />;
+  const hasPassword = current.data.withheld.includes('password');
+  const others = current.data.withheld.filter((k) => k !== 'password');
+  return (
+    <>
+      <p className="muted">
+        Only what you change is stored anew; every other setting of version {current.data.version}{' '}
+        is kept.{others.length > 0 && ` ${others.join(', ')} stays as it is.`}
+      </p>
+      <PgSimpleEditor
+        value={edited ?? initial}
+        withName={false}
+        error={patchError(error, body)}
+        passwordHint={
+          hasPassword
+            ? 'Leave empty to keep the current password.'
+            : 'No password is set; type one to add it.'
+        }
+        onChange={(v) => {
+          const next = pgPatch(initial, v);
+          setEdited(v);
+          setBody(next);
+          onChange(next);
+        }}
+      />
+    </>
+  );
+}
+
 /** Reads a chosen file as base64. */
 export function readFileBase64(file: File): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -223,6 +328,39 @@ export function FileContent({
           }}
         />
       )}
+    </fieldset>
+  );
+}
+
+/**
+ * The secret/plain choice of an env or file secret, each saying what it means for jobs: named
+ * by its word alone ("Secret"), described by the rest.
+ */
+export function Sensitivity({
+  value,
+  onChange,
+}: {
+  value: 'secret' | 'plain';
+  onChange: (v: 'secret' | 'plain') => void;
+}) {
+  const id = useId();
+  return (
+    <fieldset className="radios">
+      <legend>Sensitivity</legend>
+      {(['secret', 'plain'] as const).map((choice) => (
+        <label key={choice}>
+          <input
+            type="radio"
+            name="sensitivity"
+            checked={value === choice}
+            onChange={() => onChange(choice)}
+            aria-labelledby={`${id}-${choice}`}
+            aria-describedby={`${id}-${choice}-means`}
+          />
+          <span id={`${id}-${choice}`}>{SENSITIVITY_LABELS[choice].name}</span>:{' '}
+          <span id={`${id}-${choice}-means`}>{SENSITIVITY_LABELS[choice].means}</span>
+        </label>
+      ))}
     </fieldset>
   );
 }

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 
 import { api, qs, seg } from '../api.js';
-import type { Member, Secret, SecretVersion } from '../types.js';
+import { Refusal, usePermissions } from '../permissions.js';
+import type { Member, PgRotateBody, Secret, SecretVersion } from '../types.js';
 import {
   Age,
   ConfirmButton,
@@ -9,20 +10,25 @@ import {
   ErrorNotice,
   Loading,
   SelectField,
+  shownText,
   TableWrap,
   TextAreaField,
   TextField,
   useAction,
   useResource,
+  UserText,
 } from '../ui.js';
 import { KIND_LABELS } from '../vocabulary.js';
 import {
   emptyPg,
+  emptyPgPatch,
   FileContent,
   pgConfText,
   type PgFields,
+  PgRotateEditor,
   pgSettings,
   PgSimpleEditor,
+  Sensitivity,
 } from './secret-forms.js';
 
 /** Where secrets are listed and added: the organization, or a project with an environment or service. */
@@ -45,7 +51,11 @@ const CANNOT_SHOW_AGAIN =
 /** The Secrets tab at one level: list, add, rotate, history with rollback, remove. */
 export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
   const path = `/orgs/${seg(org)}/secrets${qs({ project: level.project, env: level.env, service: level.service })}`;
-  const secrets = useResource<Secret[]>(path);
+  const perms = usePermissions(org, level);
+  // Listing organization-level secrets needs project:read, any other level environment:read.
+  const reading = level.project ? 'environment:read' : 'project:read';
+  const secrets = useResource<Secret[]>(perms.can(reading) ? path : null);
+  const writing = perms.gate('secrets:write');
   const members = useResource<Member[]>(`/orgs/${seg(org)}/members`);
   const [adding, setAdding] = useState(false);
   const [rotating, setRotating] = useState<Secret | null>(null);
@@ -56,17 +66,18 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
     <div>
       <div className="toolbar">
         <p className="muted">Secrets stored at {levelLabel(level)}.</p>
-        <button type="button" className="primary" onClick={() => setAdding(true)}>
+        <button type="button" className="primary" {...writing} onClick={() => setAdding(true)}>
           Add a new secret
         </button>
       </div>
+      <Refusal reason={perms.reason(reading)} />
       {flash && (
         <p className="notice ok" role="status">
           {flash}
         </p>
       )}
       <ErrorNotice error={secrets.error} />
-      {secrets.loading && !secrets.data ? (
+      {perms.loaded && !perms.can(reading) ? null : secrets.loading && !secrets.data ? (
         <Loading what="secrets" />
       ) : secrets.data?.length === 0 ? (
         <p className="empty">No secrets at this level yet.</p>
@@ -91,14 +102,19 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
               <tr key={s.id} data-secret={s.name}>
                 <td>
                   <code>{s.name}</code>
-                  {s.fileName && <small className="muted"> → {s.fileName}</small>}
+                  {s.fileName && (
+                    <small className="muted">
+                      {' '}
+                      → <UserText text={s.fileName} />
+                    </small>
+                  )}
                 </td>
                 <td>{KIND_LABELS[s.kind] ?? s.kind}</td>
                 <td>{s.level}</td>
-                <td>{s.assignee ?? '—'}</td>
+                <td>{s.assignee ? <UserText text={s.assignee} /> : '—'}</td>
                 <td>
                   <code className="preview">
-                    {s.preview ?? (s.sensitivity === 'secret' ? '••••••' : '')}
+                    <Preview secret={s} />
                   </code>
                 </td>
                 <td>v{s.version}</td>
@@ -108,6 +124,7 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
                 <td className="row-actions">
                   <button
                     type="button"
+                    {...writing}
                     onClick={() => setRotating(s)}
                     aria-label={`Rotate ${s.name}`}
                   >
@@ -123,6 +140,8 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
                   <ConfirmButton
                     label="Remove"
                     ariaLabel={`Remove ${s.name}`}
+                    disabled={writing.disabled}
+                    tooltip={writing.title}
                     className="danger"
                     danger
                     title={`Remove ${s.name}?`}
@@ -150,9 +169,12 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
           org={org}
           level={level}
           members={members.data ?? []}
-          onDone={(names) => {
+          onDone={(created) => {
             setAdding(false);
-            setFlash(`Saved ${names.join(', ')}. The value cannot be shown again.`);
+            const names = created.map((s) => s.name).join(', ');
+            // A plain value is listed with the secret: only a secret one is gone for good.
+            const hidden = created.some((s) => s.sensitivity === 'secret');
+            setFlash(`Saved ${names}.${hidden ? ' The value cannot be shown again.' : ''}`);
             secrets.reload();
           }}
         />
@@ -185,6 +207,7 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
           <History
             org={org}
             secret={historyOf}
+            writing={writing}
             onRolledBack={(version) => {
               setFlash(`Rolled ${historyOf.name} back: version ${version} is current.`);
               setHistoryOf(null);
@@ -208,7 +231,7 @@ function AddSecretForm({
   org: string;
   level: LevelRef;
   members: Member[];
-  onDone: (names: string[]) => void;
+  onDone: (created: Secret[]) => void;
 }) {
   const [kind, setKind] = useState<Kind | null>(null);
   const [name, setName] = useState('');
@@ -299,7 +322,7 @@ function AddSecretForm({
         e.preventDefault();
         void run(async () => {
           const created = await api<Secret[]>('POST', `/orgs/${seg(org)}/secrets`, body());
-          onDone(created.map((s) => s.name));
+          onDone(created);
         });
       }}
     >
@@ -404,11 +427,13 @@ function AddSecretForm({
         onChange={(e) => setAssignee(e.target.value)}
         options={[
           { value: '', label: 'Nobody: everyone at this level' },
-          ...members.map((m) => m.email),
+          ...members.map((m) => ({ value: m.email, label: shownText(m.email) })),
         ]}
         error={error?.fieldMessage('assignee')}
       />
-      <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>
+      {(kind === 'pgservice' || sensitivity === 'secret') && (
+        <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>
+      )}
       <ErrorNotice error={notice} />
       <div className="actions">
         <button type="submit" className="primary" disabled={busy}>
@@ -419,36 +444,20 @@ function AddSecretForm({
   );
 }
 
-function Sensitivity({
-  value,
-  onChange,
-}: {
-  value: 'secret' | 'plain';
-  onChange: (v: 'secret' | 'plain') => void;
-}) {
-  return (
-    <fieldset className="radios">
-      <legend>Sensitivity</legend>
-      <label>
-        <input
-          type="radio"
-          name="sensitivity"
-          checked={value === 'secret'}
-          onChange={() => onChange('secret')}
-        />
-        Secret (masked, redacted from logs)
-      </label>
-      <label>
-        <input
-          type="radio"
-          name="sensitivity"
-          checked={value === 'plain'}
-          onChange={() => onChange('plain')}
-        />
-        Plain (shown in lists)
-      </label>
-    </fieldset>
-  );
+/** A list row as the API sends it: a plain environment variable carries its value. */
+type ListedSecret = Secret & { value?: string };
+
+const PREVIEW_CHARS = 60;
+
+/** A plain value itself (its start when long), else the masked preview. */
+function Preview({ secret }: { secret: ListedSecret }) {
+  if (secret.sensitivity === 'plain' && secret.value !== undefined) {
+    const chars = Array.from(secret.value); // by code point: a cut never splits a pair
+    const shown =
+      chars.length > PREVIEW_CHARS ? `${chars.slice(0, PREVIEW_CHARS).join('')}…` : secret.value;
+    return <UserText text={shown} />;
+  }
+  return <>{secret.preview ?? (secret.sensitivity === 'secret' ? '••••••' : '')}</>;
 }
 
 function RotateForm({
@@ -461,7 +470,7 @@ function RotateForm({
   onDone: (version: number) => void;
 }) {
   const [value, setValue] = useState('');
-  const [pg, setPg] = useState<PgFields>(emptyPg);
+  const [pg, setPg] = useState<PgRotateBody>(emptyPgPatch);
   const [content, setContent] = useState<{ base64: string } | null>(null);
   const [confirming, setConfirming] = useState(false);
   const { busy, error, run } = useAction();
@@ -470,7 +479,7 @@ function RotateForm({
       ? { kind: 'env', value }
       : secret.kind === 'file'
         ? { kind: 'file', contentBase64: content?.base64 ?? '' }
-        : { kind: 'pgservice', settings: pgSettings(pg) };
+        : pg;
   return (
     <form
       className="dialog-body"
@@ -506,9 +515,9 @@ function RotateForm({
         <FileContent onChange={setContent} error={error?.fieldMessage('contentBase64')} />
       )}
       {secret.kind === 'pgservice' && (
-        <PgSimpleEditor value={pg} onChange={setPg} error={error} withName={false} />
+        <PgRotateEditor org={org} secretId={secret.id} onChange={setPg} error={error} />
       )}
-      <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>
+      {secret.sensitivity === 'secret' && <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>}
       <ErrorNotice error={error} />
       {confirming ? (
         <div className="actions confirm" role="alert">
@@ -534,10 +543,13 @@ function RotateForm({
 function History({
   org,
   secret,
+  writing,
   onRolledBack,
 }: {
   org: string;
   secret: Secret;
+  /** Whether the caller may roll back (a secret write): disabled, with the reason, if not. */
+  writing: { disabled: boolean; title: string | undefined };
   onRolledBack: (v: number) => void;
 }) {
   const versions = useResource<SecretVersion[]>(
@@ -572,16 +584,20 @@ function History({
                 <td>
                   {v.source === 'rollback' ? `rollback to v${v.fromVersion ?? '?'}` : v.source}
                 </td>
-                <td>{v.createdBy}</td>
+                <td>
+                  <UserText text={v.createdBy} />
+                </td>
                 <td>{v.tool}</td>
                 <td>
                   <Age iso={v.createdAt} />
                 </td>
-                <td>
+                <td className="row-actions">
                   {!v.current && v.restorable && (
                     <ConfirmButton
                       label="Roll back"
                       ariaLabel={`Roll back to version ${v.version}`}
+                      disabled={writing.disabled}
+                      tooltip={writing.title}
                       title={`Roll back to version ${v.version}?`}
                       message={
                         <p>

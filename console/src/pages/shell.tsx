@@ -1,9 +1,10 @@
-import { type ReactNode, useEffect, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 
 import { api, seg } from '../api.js';
+import { refreshPermissions, usePermissions } from '../permissions.js';
 import { Link, navigate } from '../router.js';
 import type { Project, Whoami } from '../types.js';
-import { useResource } from '../ui.js';
+import { shownText, useResource, UserText } from '../ui.js';
 
 export const ORG_TABS = [
   { key: 'secrets', label: 'Secrets' },
@@ -26,9 +27,19 @@ export function Shell({
   path: string;
   children: ReactNode;
 }) {
-  const projects = useResource<Project[]>(org ? `/orgs/${seg(org)}/projects` : null);
+  const perms = usePermissions(org);
+  // Asked once the answer says the caller may list them: a refusal would be an audited denial.
+  const projects = useResource<Project[]>(
+    org && perms.listProjects ? `/orgs/${seg(org)}/projects` : null,
+  );
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => setMenuOpen(false), [path]);
+  // Every other page asks the server anew: a role changed meanwhile shows at the next click.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else refreshPermissions();
+  }, [path]);
   useEffect(() => {
     const reload = () => projects.reload();
     window.addEventListener('hush:projects-changed', reload);
@@ -66,8 +77,8 @@ export function Shell({
           <span className="org-name">{org}</span>
         )}
         <span className="spacer" />
-        <span className="who" title={me.email}>
-          {me.email}
+        <span className="who" title={me.email && shownText(me.email)}>
+          <UserText text={me.email} />
         </span>
         <button
           type="button"
@@ -118,6 +129,9 @@ export function Shell({
             </li>
           ))}
           {projects.data?.length === 0 && <li className="muted">No projects yet</li>}
+          {perms.loaded && !perms.listProjects && (
+            <li className="muted">Your role ({perms.roleLabel}) cannot list projects</li>
+          )}
         </ul>
       </nav>
       <main id="main" className="content" tabIndex={-1}>

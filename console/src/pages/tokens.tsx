@@ -1,6 +1,7 @@
 import { useState } from 'react';
 
 import { api, seg } from '../api.js';
+import { Refusal, usePermissions } from '../permissions.js';
 import type { Project, Token } from '../types.js';
 import {
   Age,
@@ -18,11 +19,19 @@ import { useRoleNames } from './members.js';
 
 /** API tokens: service tokens of the organization and the caller's personal tokens; each shown once. */
 export function TokensPanel({ org }: { org: string }) {
-  const service = useResource<Token[]>(`/orgs/${seg(org)}/tokens`);
+  const perms = usePermissions(org);
+  // Service tokens are asked for only by those who manage them: others would get a denial.
+  const mayManage = perms.can('tokens:manage');
+  const service = useResource<Token[]>(mayManage ? `/orgs/${seg(org)}/tokens` : null);
   const personal = useResource<Token[]>(`/me/tokens`);
-  const projects = useResource<Project[]>(`/orgs/${seg(org)}/projects`);
+  const projects = useResource<Project[]>(
+    mayManage && perms.listProjects ? `/orgs/${seg(org)}/projects` : null,
+  );
   const roleNames = useRoleNames(org);
-  const [kind, setKind] = useState<'service' | 'personal'>('service');
+  const [chosenKind, setKind] = useState<'service' | 'personal'>('service');
+  // A person who may not manage service tokens can still make personal ones.
+  const kind = perms.loaded && !mayManage ? 'personal' : chosenKind;
+  const serviceGate = perms.gate('tokens:manage');
   const [name, setName] = useState('');
   const [role, setRole] = useState('devops');
   const [scope, setScope] = useState<string[]>([]);
@@ -67,6 +76,8 @@ export function TokensPanel({ org }: { org: string }) {
               name="token-kind"
               checked={kind === 'service'}
               onChange={() => setKind('service')}
+              disabled={perms.loaded && !mayManage}
+              title={serviceGate.title}
             />
             Service token (for jobs and <code>hush run</code>, with a role)
           </label>
@@ -132,22 +143,31 @@ export function TokensPanel({ org }: { org: string }) {
             ))}
           </fieldset>
         )}
+        <Refusal reason={perms.reason('tokens:manage')} />
         <ErrorNotice error={create.error?.fields.length ? undefined : create.error} />
-        <button type="submit" className="primary" disabled={create.busy}>
+        <button
+          type="submit"
+          className="primary"
+          disabled={create.busy || (kind === 'service' && serviceGate.disabled)}
+        >
           Create token
         </button>
       </form>
       {created?.token && <ShownOnce label={`Token ${created.name}.`} value={created.token} />}
 
       <h3>Service tokens</h3>
-      <TokenTable
-        label="Service tokens"
-        tokens={service}
-        describe={(t) =>
-          `${t.role ?? ''}${t.scope.projects.length ? ' · ' + t.scope.projects.map(projectName).join(', ') : ''}`
-        }
-        revoke={(t) => api('DELETE', `/orgs/${seg(org)}/tokens/${seg(t.name)}`)}
-      />
+      {perms.loaded && !mayManage ? (
+        <Refusal reason={perms.reason('tokens:manage')} />
+      ) : (
+        <TokenTable
+          label="Service tokens"
+          tokens={service}
+          describe={(t) =>
+            `${t.role ?? ''}${t.scope.projects.length ? ' · ' + t.scope.projects.map(projectName).join(', ') : ''}`
+          }
+          revoke={(t) => api('DELETE', `/orgs/${seg(org)}/tokens/${seg(t.name)}`)}
+        />
+      )}
       <h3>Your personal tokens</h3>
       <TokenTable
         label="Personal tokens"
@@ -195,7 +215,7 @@ function TokenTable({
               <Age iso={t.createdAt} />
             </td>
             <td>{t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td>
-            <td>
+            <td className="row-actions">
               <ConfirmButton
                 label="Revoke"
                 ariaLabel={`Revoke token ${t.name}`}
