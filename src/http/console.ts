@@ -62,6 +62,16 @@ function assetErrorHandler(error: FastifyError, _request: FastifyRequest, reply:
 export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIR): Promise<void> {
   const indexFile = path.join(dir, 'index.html');
   const html = fs.existsSync(indexFile) ? fs.readFileSync(indexFile, 'utf8') : NOT_BUILT;
+  // The console's icon (console/public/favicon.svg); browsers also ask for /favicon.ico.
+  const iconFile = path.join(dir, 'favicon.svg');
+  const icon = fs.existsSync(iconFile) ? fs.readFileSync(iconFile) : undefined;
+  for (const url of ['/favicon.svg', '/favicon.ico']) {
+    app.get(url, (_request, reply) =>
+      icon
+        ? reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(icon)
+        : reply.callNotFound(),
+    );
+  }
   app.get('/*', (request, reply) => {
     const pathname = request.url.split('?', 1)[0]!;
     if (isApiPath(pathname) || pathname === '/assets' || pathname.startsWith('/assets/'))

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 
 import type { Services } from '../app.js';
@@ -50,15 +50,18 @@ export async function buildServer(
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     // Fastify logs two info lines per request; one debug line (below) is enough.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.debug(
-      { req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
-      'request completed',
-    );
-    done();
-  });
+  // One line per request at debug (the hook is left out at other levels: no cost per request).
+  if (deps.logger.isLevelEnabled('debug')) {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.debug(
+        { req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+        'request completed',
+      );
+      done();
+    });
+  }
   app.decorate('authService', deps.services.auth);
   app.decorate('cookieSecure', config.cookieSecure);
   installErrorHandler(app);

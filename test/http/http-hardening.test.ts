@@ -103,6 +103,15 @@ describe.each(DIALECTS)('HTTP hardening on %s', (dialect) => {
       },
     );
 
+    it('answers /favicon.ico and /favicon.svg with the console’s icon, not a page', async () => {
+      for (const url of ['/favicon.ico', '/favicon.svg']) {
+        const res = await t.call('GET', url);
+        expect(res.status, url).toBe(200);
+        expect(res.headers['content-type'], url).toMatch(/^image\/svg\+xml/);
+        expect(res.text, url).toContain('<svg');
+      }
+    });
+
     it('keeps the API out of the console: unknown /api paths and other methods are JSON 404s', async () => {
       for (const url of ['/api', '/api/v1/nope', '/api/v2/orgs']) {
         const res = await t.call('GET', url);

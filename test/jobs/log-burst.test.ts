@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { appendJobLogs } from '../../src/store/job-store.js';
-
 import {
   bootstrapOwner,
   OWNER,
