@@ -5,7 +5,11 @@
 const C0 = '\\u0000-\\u001f';
 const C0_BUT_LF_TAB = '\\u0000-\\u0008\\u000b-\\u001f';
 const OTHERS = '\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
-const CONTROLS = new RegExp(`[${C0}${OTHERS}]`, 'g');
+// Invisible in a name, so `owner\u200b@example.com` would read as the Owner: the soft hyphen,
+// zero-width space, non-joiner and joiner, word joiner and invisible operators, and the BOM.
+// Shown in tables and messages (names), not in job logs (the job's own text; `--raw` aside).
+const INVISIBLE = '\u00ad\u200b-\u200d\u2060-\u2064\ufeff';
+const CONTROLS = new RegExp(`[${C0}${OTHERS}${INVISIBLE}]`, 'g');
 // A log's controls, and CRLF, which only ends a line (CR first, then LF: nothing is overwritten).
 const LOG_CONTROLS_OR_CRLF = new RegExp(`\\r\\n|[${C0_BUT_LF_TAB}${OTHERS}]`, 'g');
 // What JSON.stringify leaves as it is (it escapes only U+0000–U+001F): written as \uXXXX.

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 
+import { idStartsWith } from './id-prefix.js';
 import { preparedQuery } from './prepared.js';
 import type { InvitationRow, MemberRow, OrganizationRow, ProjectRow, Schema } from './schema.js';
 
@@ -220,6 +221,25 @@ export function listPendingInvitations(db: Kysely<Schema>, orgId: string, at: st
 }
 
 /** Revokes a pending invitation of an organization; returns it, or undefined if none. */
+/** Pending invitations of an organization whose id is `id` or starts with `prefix`. */
+export function findPendingInvitationsById(
+  db: Kysely<Schema>,
+  orgId: string,
+  ref: { id: string } | { prefix: string; limit: number },
+) {
+  let query = db
+    .selectFrom('invitations')
+    .select(['id', 'email', 'role'])
+    .where('orgId', '=', orgId)
+    .where('acceptedAt', 'is', null)
+    .where('revokedAt', 'is', null);
+  query =
+    'id' in ref
+      ? query.where('id', '=', ref.id)
+      : query.where(idStartsWith('invitations.id', ref.prefix)).orderBy('id').limit(ref.limit);
+  return query.execute();
+}
+
 export function revokeInvitation(db: Kysely<Schema>, orgId: string, id: string, at: string) {
   return db
     .updateTable('invitations')

@@ -352,6 +352,29 @@ describe.each(DIALECTS)('ids by unique prefix on %s', (dialect) => {
     });
   });
 
+  describe('invitations', () => {
+    it('revokes a pending invitation by a prefix of its id, and only a pending one', async () => {
+      const inv = await t.call('POST', `${O}/invitations`, {
+        token: owner,
+        body: { email: 'prefix-invitee@example.com', role: 'viewer' },
+      });
+      expect(inv.status, inv.text).toBe(201);
+      const pending = (await t.call('GET', `${O}/invitations`, { token: owner })).body as {
+        id: string;
+        email: string;
+      }[];
+      const id = pending.find((i) => i.email === 'prefix-invitee@example.com')!.id;
+      const revoked = await t.call('DELETE', `${O}/invitations/${id.slice(0, 8)}`, {
+        token: owner,
+      });
+      expect(revoked.status, revoked.text).toBe(204);
+      const again = await t.call('DELETE', `${O}/invitations/${id.slice(0, 8)}`, { token: owner });
+      expect(again.status).toBe(404);
+      expect(again.body.error.code).toBe('INVITATION_NOT_FOUND');
+      expect((await t.call('DELETE', `${O}/invitations/abc`, { token: owner })).status).toBe(400);
+    });
+  });
+
   describe('tokens', () => {
     const live = async () =>
       ((await t.call('GET', `${O}/tokens`, { token: owner })).body as { name: string }[]).map(

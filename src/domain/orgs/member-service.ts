@@ -10,6 +10,7 @@ import {
   findMemberByEmail,
   findOrganizationById,
   findPendingInvitation,
+  findPendingInvitationsById,
   insertInvitation,
   insertMember,
   listMembers,
@@ -23,6 +24,7 @@ import type { AuthService, Session } from '../accounts/auth-service.js';
 import { hashPassword, hashToken, newToken, verifyPassword } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
+import { resolveIdRef } from '../ids.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { invisibleProblem } from '../validation.js';
 import { loadOrganization } from './org-service.js';
@@ -263,8 +265,16 @@ export function createMemberService(deps: {
   function revokePendingInvitation(ctx: RequestContext, orgSlug: string, id: string) {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
-      const row = await revokeInvitation(trx, org.id, id, now());
-      if (!row) throw hushError('INVITATION_NOT_FOUND', `no pending invitation ${id}`);
+      const notFound = () => hushError('INVITATION_NOT_FOUND', `no pending invitation ${id}`);
+      // The id, or a unique prefix of it as the CLI and console show ids.
+      const pending = await resolveIdRef(id, {
+        noun: 'invitation',
+        exact: async (exact) => (await findPendingInvitationsById(trx, org.id, { id: exact }))[0],
+        byPrefix: (prefix, limit) => findPendingInvitationsById(trx, org.id, { prefix, limit }),
+        notFound,
+      });
+      const row = await revokeInvitation(trx, org.id, pending.id, now());
+      if (!row) throw notFound();
       await audit.append(trx, ctx, {
         orgId: org.id,
         eventType: 'DELETE',
