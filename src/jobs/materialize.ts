@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { formatPgServiceConf } from '../domain/secrets/pgservice.js';
+import { formatPgServiceConf, WRITE_ONLY_KEYWORDS } from '../domain/secrets/pgservice.js';
 
 /** A resolved secret as a job (or `hush run`) receives it. */
 export interface MaterialSecret {
@@ -74,7 +74,11 @@ export function planMaterial(
       hide(s, content.toString('utf8'));
     } else {
       services.push({ name: s.name, settings: s.settings ?? {} });
-      if (s.settings?.password) redact.push(s.settings.password);
+      // Every write-only setting (password, sslpassword) is redacted, as the API never shows it.
+      for (const key of WRITE_ONLY_KEYWORDS) {
+        const value = s.settings?.[key];
+        if (value) redact.push(value);
+      }
     }
   }
   if (services.length > 0) {

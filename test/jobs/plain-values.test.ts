@@ -94,10 +94,21 @@ describe('the redaction list of a job', () => {
           sensitivity: 'plain',
         },
         { name: 'db', kind: 'pgservice', settings: { host: 'h', password: 'pg-password' } },
+        {
+          name: 'tls',
+          kind: 'pgservice',
+          settings: { host: 'h', sslkey: '/k', sslpassword: 'key-passphrase' },
+        },
       ],
       {},
     );
-    expect(material.redact.sort()).toEqual(['pg-password', 'secret-b', 'secret-c']);
+    // The key's passphrase is as write-only as the password: it was left in the log.
+    expect(material.redact.sort()).toEqual([
+      'key-passphrase',
+      'pg-password',
+      'secret-b',
+      'secret-c',
+    ]);
     expect(material.env).toMatchObject({ A: 'plain-a', B: 'secret-b', F: '/job/files/f.txt' });
   });
 

@@ -127,15 +127,3 @@ export function previewOfValue(value: SecretValue): string | null {
       return value.settings.password === undefined ? null : previewOf(value.settings.password);
   }
 }
-
-/** Every string a job log must not show for this value (the redactor adds encodings). */
-export function sensitiveStrings(value: SecretValue): string[] {
-  switch (value.kind) {
-    case 'env':
-      return [value.value];
-    case 'file':
-      return [value.content.toString('utf8')];
-    case 'pgservice':
-      return value.settings.password === undefined ? [] : [value.settings.password];
-  }
-}
