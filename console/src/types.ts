@@ -145,6 +145,8 @@ export interface Token {
 export interface Job {
   id: string;
   kind: string;
+  /** The slug of the environment it runs in, or null for a project-level job. */
+  environment: string | null;
   status: string;
   exitCode: number | null;
   error: string | null;

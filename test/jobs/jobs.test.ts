@@ -77,6 +77,26 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     return res.body.id as string;
   };
 
+  it('names the environment a job runs in, in every answer about it', async () => {
+    const id = await run({ service: 'printenv' });
+    const adhoc = await run({ command: ['true'] });
+    await waitForJob(t, owner, id);
+    await waitForJob(t, owner, adhoc);
+    expect((await t.call('GET', `${O}/jobs/${id}`, { token: owner })).body.environment).toBe(
+      'prod',
+    );
+    expect((await t.call('GET', `${O}/jobs/${adhoc}`, { token: owner })).body.environment).toBe(
+      null,
+    );
+    const listed = (await t.call('GET', `${O}/projects/maps/jobs`, { token: owner })).body as {
+      id: string;
+      environment: string | null;
+    }[];
+    expect(listed.find((j) => j.id === id)?.environment).toBe('prod');
+    const logs = await t.call('GET', `${O}/jobs/${id}/logs`, { token: owner });
+    expect(logs.body.job.environment).toBe('prod');
+  });
+
   it('gives the process a clean environment, its secrets, private files and the built-ins', async () => {
     const id = await run({ service: 'printenv' });
     const job = await waitForJob(t, owner, id);

@@ -143,7 +143,9 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
           org={org}
           id={watching}
           onChange={history.reload}
-          cancel={perms.gate('jobs:run')}
+          cancel={perms.gate('jobs:run', {
+            env: history.data?.find((j) => j.id === watching)?.environment ?? null,
+          })}
         />
       )}
       <h3>History</h3>
@@ -191,6 +193,8 @@ export function JobsPanel({ org, project }: { org: string; project: string }) {
                     type="button"
                     onClick={() => setWatching(j.id)}
                     aria-label={`Show log of job ${shortId(j.id)}`}
+                    // A custom role may read some environments of the project and not others.
+                    {...perms.gate('environment:read', { env: j.environment })}
                   >
                     Log
                   </button>

@@ -11,6 +11,7 @@ import {
   readJobLogs,
   updateJob,
 } from '../../store/job-store.js';
+import { findEnvironmentById, listEnvironments } from '../../store/project-store.js';
 import type { JobRow, OrganizationRow, Schema } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { actorName, now, type RequestContext } from '../context.js';
@@ -33,10 +34,12 @@ export interface TriggerInput {
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 
 /** The public shape of a job. */
-export function toJob(row: JobRow) {
+export function toJob(row: JobRow, environment: string | null) {
   return {
     id: row.id,
     kind: row.kind,
+    /** The slug of the environment it runs in, or null for a project-level job. */
+    environment,
     status: row.status,
     exitCode: row.exitCode,
     error: row.error,
@@ -128,9 +131,12 @@ export function createJobService(deps: {
             ? `${project.slug}/${service.name}`
             : `${project.slug}: ${input.command?.join(' ') ?? ''}`.slice(0, 200),
           change: service ? `triggered service ${service.name}` : 'triggered an ad-hoc job',
-          details: { job: toJob(row), environment: context.environment?.slug ?? null },
+          details: {
+            job: toJob(row, context.environment?.slug ?? null),
+            environment: context.environment?.slug ?? null,
+          },
         });
-        return toJob(row);
+        return toJob(row, context.environment?.slug ?? null);
       })
       .then((job) => {
         deps.onQueued();
@@ -149,7 +155,7 @@ export function createJobService(deps: {
     orgSlug: string,
     id: string,
     action: 'environment:read' | 'jobs:run',
-  ): Promise<{ org: OrganizationRow; job: JobRow }> {
+  ): Promise<{ org: OrganizationRow; job: JobRow; environment: string | null }> {
     const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
     const resource = (job: JobRow): Resource => ({
       orgId: org.id,
@@ -170,29 +176,36 @@ export function createJobService(deps: {
       notFound: () => hushError('JOB_NOT_FOUND', `job ${id} not found`),
     });
     await authorize(db, ctx, action, resource(job));
-    return { org, job };
+    const environment = job.environmentId
+      ? ((await findEnvironmentById(db, job.environmentId))?.slug ?? null)
+      : null;
+    return { org, job, environment };
   }
 
   function list(ctx: RequestContext, orgSlug: string, projectSlug: string, limit = 50) {
     return uow.read(ctx, async (db) => {
       const { project } = await loadProject(db, ctx, orgSlug, projectSlug, 'environment:read');
-      return (await listJobs(db, project.id, limit)).map(toJob);
+      const slugs = new Map((await listEnvironments(db, project.id)).map((e) => [e.id, e.slug]));
+      return (await listJobs(db, project.id, limit)).map((row) =>
+        toJob(row, row.environmentId ? (slugs.get(row.environmentId) ?? null) : null),
+      );
     });
   }
 
   function show(ctx: RequestContext, orgSlug: string, id: string) {
-    return uow.read(ctx, async (db) =>
-      toJob((await loadJob(db, ctx, orgSlug, id, 'environment:read')).job),
-    );
+    return uow.read(ctx, async (db) => {
+      const { job, environment } = await loadJob(db, ctx, orgSlug, id, 'environment:read');
+      return toJob(job, environment);
+    });
   }
 
   /** Log lines after `afterSeq` (already redacted when stored) and whether the job is finished. */
   function logs(ctx: RequestContext, orgSlug: string, id: string, afterSeq: number) {
     return uow.read(ctx, async (db) => {
-      const { job } = await loadJob(db, ctx, orgSlug, id, 'environment:read');
+      const { job, environment } = await loadJob(db, ctx, orgSlug, id, 'environment:read');
       const lines = await readJobLogs(db, job.id, afterSeq);
       return {
-        job: toJob(job),
+        job: toJob(job, environment),
         finished: FINISHED.has(job.status),
         lines: lines.map((l) => ({ seq: l.seq, stream: l.stream, text: l.text, at: l.at })),
       };
@@ -209,13 +222,15 @@ export function createJobService(deps: {
     orgSlug: string,
     id: string,
   ): Promise<{ job: ReturnType<typeof toJob>; chunks: AsyncGenerator<string> }> {
-    const { job } = await uow.read(ctx, (db) => loadJob(db, ctx, orgSlug, id, 'environment:read'));
-    return { job: toJob(job), chunks: logChunks(uow.db, job.id) };
+    const { job, environment } = await uow.read(ctx, (db) =>
+      loadJob(db, ctx, orgSlug, id, 'environment:read'),
+    );
+    return { job: toJob(job, environment), chunks: logChunks(uow.db, job.id) };
   }
 
   function cancel(ctx: RequestContext, orgSlug: string, id: string) {
     return uow.write(ctx, async (trx) => {
-      const { org, job } = await loadJob(trx, ctx, orgSlug, id, 'jobs:run');
+      const { org, job, environment } = await loadJob(trx, ctx, orgSlug, id, 'jobs:run');
       if (FINISHED.has(job.status))
         throw hushError('CONFLICT', `job ${job.id} already finished (${job.status})`);
       const at = now();
@@ -238,7 +253,7 @@ export function createJobService(deps: {
         targetName: job.id,
         change: `cancelled job ${job.id} (${job.status})`,
       });
-      return toJob({ ...job, ...patch });
+      return toJob({ ...job, ...patch }, environment);
     });
   }
 
