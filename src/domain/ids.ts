@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { HushError, hushError, invalid } from '../errors.js';
+import { hasIdShape, ID_LENGTH } from '../id-shape.js';
 
 let lastMs = -1;
 let counter = 0;
@@ -38,8 +39,6 @@ export const MIN_ID_PREFIX = 6;
 const LISTED_CANDIDATES = 10;
 const EXAMINED_MATCHES = 100;
 
-const ID_SHAPE = 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
-
 /** What stands where an id goes: a whole id, or a prefix of one (lower case, no trailing `-`). */
 export type IdRef = { id: string } | { prefix: string };
 
@@ -50,14 +49,11 @@ export type IdRef = { id: string } | { prefix: string };
  */
 export function readIdRef(raw: string): IdRef | { problem: string } {
   const text = raw.toLowerCase();
-  const shaped =
-    text.length <= ID_SHAPE.length &&
-    [...text].every((c, i) => (ID_SHAPE[i] === '-' ? c === '-' : /[0-9a-f]/.test(c)));
-  if (!shaped)
+  if (!hasIdShape(text))
     return {
       problem: `is not an id or an id prefix: ids are UUIDs (hex digits, "-" after the 8th, 12th, 16th and 20th)`,
     };
-  if (text.length === ID_SHAPE.length) return { id: text };
+  if (text.length === ID_LENGTH) return { id: text };
   const prefix = text.replace(/-$/, '');
   if (prefix.length < MIN_ID_PREFIX)
     return { problem: `give at least ${MIN_ID_PREFIX} characters of an id (got ${prefix.length})` };

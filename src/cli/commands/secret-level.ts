@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 
+import { hasIdShape, isWholeId } from '../../id-shape.js';
 import { type ApiClient, CliError } from '../api-client.js';
 import { orgPath, usageError } from '../context.js';
 
@@ -92,18 +93,7 @@ export interface Located {
 // shows them (lower case). A whole UUID is an id whatever the flags say; without level flags, an
 // argument of an id's shape goes to the server as an id and anything else is a name missing its
 // level. Env names are capitals, so they never take that shape.
-const SECRET_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ID_SHAPE = 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
 const KIND_PREFIX = /^(env|file|pgservice):(.+)$/;
-
-/** Whether an argument has the shape of an id or of an id prefix (the server checks its length). */
-function idShaped(arg: string): boolean {
-  return (
-    arg.length > 0 &&
-    arg.length <= ID_SHAPE.length &&
-    [...arg].every((c, i) => (ID_SHAPE[i] === '-' ? c === '-' : /[0-9a-f]/.test(c)))
-  );
-}
 
 /**
  * The secret an argument names: an id (a whole one, or without level flags an id or id prefix,
@@ -119,9 +109,9 @@ export async function locateSecret(
   arg: string,
   opts: LevelOpts,
 ): Promise<Located> {
-  if (SECRET_ID.test(arg)) return byId(client, org, arg);
+  if (isWholeId(arg)) return byId(client, org, arg);
   if (!namesLevel(opts)) {
-    if (idShaped(arg)) return byId(client, org, arg);
+    if (hasIdShape(arg)) return byId(client, org, arg);
     usageError(cmd, `${arg} is not an id: to name a secret, give its level: ${LEVEL_FLAGS}`);
   }
   const prefixed = KIND_PREFIX.exec(arg);
@@ -140,7 +130,7 @@ export async function locateSecret(
   const what = kind ? `${kind} secret ${name}` : `secret ${name}`;
   const notFound = new CliError(`no ${what} at ${where}${notFoundHint(rows, named, name)}`);
   // No secret of that name there: an id (prefix) given with level flags may still be an id.
-  if (named.length === 0 && idShaped(arg))
+  if (named.length === 0 && hasIdShape(arg))
     return byId(client, org, arg).catch((error: unknown) => {
       throw error instanceof CliError && NAME_HINTED.has(error.code ?? '') ? notFound : error;
     });
@@ -170,7 +160,7 @@ async function byId(client: ApiClient, org: string, id: string): Promise<Located
     return { row, where };
   } catch (error) {
     // A short hex word may be a pg service's name rather than the id prefix it looks like.
-    if (error instanceof CliError && !SECRET_ID.test(id) && NAME_HINTED.has(error.code ?? ''))
+    if (error instanceof CliError && !isWholeId(id) && NAME_HINTED.has(error.code ?? ''))
       throw new CliError(
         `${error.message} (to name a secret instead, give its level: ${LEVEL_FLAGS})`,
         error.exitCode,
