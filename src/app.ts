@@ -10,6 +10,7 @@ import { AUDIT_KEY_ID, type AuditKey, createAuditKey } from './domain/audit/audi
 import { createAuditQueryService } from './domain/audit/audit-query-service.js';
 import { createAuditService } from './domain/audit/audit-service.js';
 import { createAuditRetention } from './domain/audit/retention.js';
+import { createChangeFeed } from './domain/change-feed.js';
 import { createJobService } from './domain/jobs/job-service.js';
 import { createKeyService } from './domain/keys/key-service.js';
 import { createMemberService } from './domain/orgs/member-service.js';
@@ -19,6 +20,7 @@ import { createRoleService } from './domain/orgs/role-service.js';
 import { createProjectService } from './domain/projects/project-service.js';
 import { createResolveService } from './domain/secrets/resolve-service.js';
 import { createSecretService } from './domain/secrets/secret-service.js';
+import { createSecretSetService } from './domain/secrets/secret-set-service.js';
 import { createTokenService } from './domain/tokens/token-service.js';
 import { createUnitOfWork } from './domain/unit-of-work.js';
 import { hushError } from './errors.js';
@@ -39,6 +41,7 @@ export interface Services {
   auditQuery: ReturnType<typeof createAuditQueryService>;
   keys: ReturnType<typeof createKeyService>;
   secrets: ReturnType<typeof createSecretService>;
+  secretSet: ReturnType<typeof createSecretSetService>;
   resolve: ReturnType<typeof createResolveService>;
   jobs: ReturnType<typeof createJobService>;
   audit: ReturnType<typeof createAuditService>;
@@ -107,8 +110,9 @@ export async function createApp(config: HushConfig): Promise<App> {
     // Loaded (or made, sealing the chains written before keying) before any event is appended.
     const auditKey = createAuditKey({ masterKey: provider });
     await auditKey.load(db);
-    const audit = createAuditService({ auditKey });
-    const uow = createUnitOfWork({ db, audit });
+    const changes = createChangeFeed();
+    const audit = createAuditService({ auditKey, changes });
+    const uow = createUnitOfWork({ db, audit, changes });
     const auth = createAuthService({
       db,
       audit,
@@ -134,7 +138,8 @@ export async function createApp(config: HushConfig): Promise<App> {
       auditQuery: createAuditQueryService({ uow, audit }),
       keys,
       secrets: createSecretService({ uow, audit, keys }),
-      resolve: createResolveService({ uow, keys, audit }),
+      secretSet: createSecretSetService({ uow, audit, keys }),
+      resolve: createResolveService({ uow, keys, audit, changes }),
       jobs: createJobService({
         uow,
         audit,

@@ -2,14 +2,24 @@ import { Command, CommanderError } from 'commander';
 
 import { CliError } from './cli/api-client.js';
 import { registerAuditCommands } from './cli/commands/audit-commands.js';
+import { registerCompletionCommands } from './cli/commands/completion-commands.js';
 import { registerJobCommands } from './cli/commands/job-commands.js';
 import { registerOrgCommands } from './cli/commands/org-commands.js';
 import { registerProjectCommands } from './cli/commands/project-commands.js';
 import { registerRoleCommands } from './cli/commands/role-commands.js';
+import { registerRunCommand } from './cli/commands/run-command.js';
+import { registerImportExportCommands } from './cli/commands/secret-bulk-commands.js';
 import { registerSecretCommands } from './cli/commands/secret-commands.js';
 import { registerServerCommands } from './cli/commands/server-commands.js';
 import { registerSessionCommands } from './cli/commands/session-commands.js';
+import { registerSetupCommand } from './cli/commands/setup-command.js';
 import { registerTokenCommands } from './cli/commands/token-commands.js';
+import {
+  type ContextLayers,
+  contextLayers,
+  dropStaleDefaults,
+  fillContextOptions,
+} from './cli/directory-context.js';
 import { HushError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -28,13 +38,17 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerServerCommands(program);
   registerSessionCommands(program);
+  registerSetupCommand(program);
   registerOrgCommands(program);
   registerProjectCommands(program);
   registerSecretCommands(program);
+  registerImportExportCommands(program);
   registerJobCommands(program);
+  registerRunCommand(program);
   registerTokenCommands(program);
   registerRoleCommands(program);
   registerAuditCommands(program);
+  registerCompletionCommands(program);
   // Positional options keep the program's --version from swallowing `rollback --version N`;
   // every leaf command takes --json and --url itself, so they work after the subcommand too.
   program.enablePositionalOptions();
@@ -49,7 +63,30 @@ export function buildProgram(): Command {
     cmd.commands.forEach(finish);
   };
   finish(program);
+  withDirectoryContext(program);
   return program;
+}
+
+/**
+ * The directory's context (`.hush.json`, HUSH_ORG/HUSH_PROJECT/HUSH_ENV/HUSH_SERVICE) fills the
+ * context options of the leaf command about to parse (so that a required --project is met), and
+ * after parsing, defaults the command line moved away from are dropped. `hush setup` reads the
+ * file itself, so that it can show or rewrite a broken one.
+ */
+function withDirectoryContext(program: Command): void {
+  let layers: ContextLayers | undefined;
+  const visit = (cmd: Command) => {
+    cmd.hook('preSubcommand', (_parent, sub) => {
+      if (sub.commands.length > 0 || sub.name() === 'setup') return;
+      layers ??= contextLayers();
+      fillContextOptions(sub, layers);
+    });
+    cmd.commands.filter((c) => c.commands.length > 0).forEach(visit);
+  };
+  visit(program);
+  program.hook('preAction', (_program, action) => {
+    if (layers) dropStaleDefaults(action, layers);
+  });
 }
 
 /** Whether an error is one Hush reports by its message alone (not an unexpected one). */

@@ -54,7 +54,7 @@ export class ApiClient {
     );
     this.token =
       options.token ??
-      process.env.HUSH_TOKEN ??
+      (process.env.HUSH_TOKEN || undefined) ??
       (saved && (!options.url || options.url === saved.url) ? saved.token : undefined);
   }
 
@@ -63,12 +63,13 @@ export class ApiClient {
     path: string,
     body?: unknown,
     query?: Query,
+    extraHeaders: Record<string, string> = {},
   ): Promise<IncomingMessage> {
     const url = new URL(this.baseUrl + '/api/v1' + path);
     for (const [k, v] of Object.entries(query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { 'x-hush-tool': 'cli' };
+    const headers: Record<string, string> = { ...extraHeaders, 'x-hush-tool': 'cli' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
@@ -123,7 +124,10 @@ export class ApiClient {
               error?: {
                 code?: string;
                 message?: string;
-                details?: { fields?: { field: string; message: string }[] };
+                details?: {
+                  fields?: { field: string; message: string }[];
+                  suggestions?: unknown;
+                };
               };
             }
           | undefined
@@ -131,6 +135,7 @@ export class ApiClient {
       let message = err?.message ?? `HTTP ${status}`;
       if (err?.code === 'UNAUTHENTICATED' || err?.code === 'SESSION_EXPIRED')
         message += ' (run "hush login")';
+      message += didYouMean(err?.details?.suggestions);
       throw new CliError(`${err?.code ?? 'ERROR'}: ${message}`, 1, err?.code);
     }
     return parsed;
@@ -155,6 +160,25 @@ export class ApiClient {
     return { status, headers: response.headers, body: response };
   }
 
+  /**
+   * A conditional GET (If-None-Match, and `Prefer: wait=N` for a long poll): the body of a 200
+   * with its ETag, or status 304 and no body. Errors as {@link request}.
+   */
+  async getConditional<T>(
+    path: string,
+    query: Query,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; etag: string | undefined; body: T | undefined }> {
+    const response = await this.send('GET', path, undefined, query, headers);
+    const etag = response.headers.etag;
+    if (response.statusCode === 304) {
+      response.resume();
+      return { status: 304, etag, body: undefined };
+    }
+    const body = this.parse(response, await this.text(response)) as T;
+    return { status: response.statusCode ?? 0, etag, body };
+  }
+
   get<T>(path: string, query?: Query) {
     return this.request<T>('GET', path, undefined, query);
   }
@@ -167,6 +191,19 @@ export class ApiClient {
   delete<T>(path: string) {
     return this.request<T>('DELETE', path);
   }
+}
+
+/**
+ * `; did you mean a, b or c?` for the names a not-found answer suggests (none: nothing). Only
+ * strings are taken, and a few: the answer comes from the server.
+ */
+export function didYouMean(suggestions: unknown): string {
+  if (!Array.isArray(suggestions)) return '';
+  const names = suggestions.filter((s): s is string => typeof s === 'string' && s !== '');
+  if (names.length === 0) return '';
+  const shown = names.slice(0, 5);
+  const last = shown.pop()!;
+  return `; did you mean ${shown.length > 0 ? `${shown.join(', ')} or ${last}` : last}?`;
 }
 
 function codeOf(error: unknown): string {

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { HushError } from '../errors.js';
 import type { Schema } from '../store/schema.js';
 import type { AuditService, TargetType } from './audit/audit-service.js';
+import type { ChangeFeed } from './change-feed.js';
 import type { RequestContext } from './context.js';
 
 /**
@@ -10,7 +11,11 @@ import type { RequestContext } from './context.js';
  * audit event with `trx`. A denial rolls the transaction back and is then recorded as a DENIED
  * event in a transaction of its own, so the refusal is durable while nothing else is.
  */
-export function createUnitOfWork(deps: { db: Kysely<Schema>; audit: AuditService }) {
+export function createUnitOfWork(deps: {
+  db: Kysely<Schema>;
+  audit: AuditService;
+  changes?: ChangeFeed;
+}) {
   async function guarded<T>(ctx: RequestContext, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
@@ -26,7 +31,15 @@ export function createUnitOfWork(deps: { db: Kysely<Schema>; audit: AuditService
     db: deps.db,
     /** A state change: authorize, write and audit inside one transaction. */
     write<T>(ctx: RequestContext, work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
-      return guarded(ctx, () => deps.db.transaction().execute(work));
+      return guarded(ctx, async () => {
+        let done: Kysely<Schema> | undefined;
+        const result = await deps.db.transaction().execute((trx) => {
+          done = trx;
+          return work(trx);
+        });
+        if (done) deps.changes?.committed(done);
+        return result;
+      });
     },
     /** A read: authorize and read without a transaction; denials are audited all the same. */
     read<T>(ctx: RequestContext, work: (db: Kysely<Schema>) => Promise<T>): Promise<T> {

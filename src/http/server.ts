@@ -15,6 +15,7 @@ import { registerOrgRoutes } from './routes/org-routes.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
 import { registerRoleRoutes } from './routes/role-routes.js';
 import { registerSecretRoutes } from './routes/secret-routes.js';
+import { registerSecretSetRoutes } from './routes/secret-set-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { installSignInLimit } from './sign-in-limit.js';
 
@@ -74,6 +75,7 @@ export async function buildServer(
   registerProjectRoutes(app, registry, deps.services);
   registerTokenRoutes(app, registry, deps.services);
   registerSecretRoutes(app, registry, deps.services);
+  registerSecretSetRoutes(app, registry, deps.services);
   registerJobRoutes(app, registry, deps.services);
   registerRoleRoutes(app, registry, deps.services);
   registerAuditRoutes(app, registry, deps.services);

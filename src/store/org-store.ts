@@ -251,3 +251,20 @@ export function revokeInvitation(db: Kysely<Schema>, orgId: string, id: string, 
     .returning(['id', 'email', 'role'])
     .executeTakeFirst();
 }
+
+/** The e-mails of an organization's members, in order, at most `limit` (for suggestions). */
+export async function listMemberEmails(
+  db: Kysely<Schema>,
+  orgId: string,
+  limit: number,
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom('members')
+    .innerJoin('users', 'users.id', 'members.userId')
+    .select('users.email')
+    .where('members.orgId', '=', orgId)
+    .orderBy('users.email')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.email);
+}

@@ -109,3 +109,48 @@ export function listServices(db: Kysely<Schema>, projectId: string): Promise<Ser
 export async function deleteService(db: Kysely<Schema>, id: string): Promise<void> {
   await db.deleteFrom('services').where('id', '=', id).execute();
 }
+
+/** The ids and slugs of an organization's projects, by slug, at most `limit` (for suggestions). */
+export function listProjectSlugs(
+  db: Kysely<Schema>,
+  orgId: string,
+  limit: number,
+): Promise<Pick<ProjectRow, 'id' | 'slug'>[]> {
+  return db
+    .selectFrom('projects')
+    .select(['id', 'slug'])
+    .where('orgId', '=', orgId)
+    .orderBy('slug')
+    .limit(limit)
+    .execute();
+}
+
+/** The ids, slugs and types of a project's environments, by slug, at most `limit`. */
+export function listEnvironmentSlugs(
+  db: Kysely<Schema>,
+  projectId: string,
+  limit: number,
+): Promise<Pick<EnvironmentRow, 'id' | 'slug' | 'type'>[]> {
+  return db
+    .selectFrom('environments')
+    .select(['id', 'slug', 'type'])
+    .where('projectId', '=', projectId)
+    .orderBy('slug')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * The names of a project's services with their environment (id and type, null for a
+ * project-wide service), by name, at most `limit`: one query.
+ */
+export function listServiceNames(db: Kysely<Schema>, projectId: string, limit: number) {
+  return db
+    .selectFrom('services')
+    .leftJoin('environments', 'environments.id', 'services.environmentId')
+    .select(['services.name', 'services.environmentId', 'environments.type as environmentType'])
+    .where('services.projectId', '=', projectId)
+    .orderBy('services.name')
+    .limit(limit)
+    .execute();
+}

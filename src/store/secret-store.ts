@@ -109,6 +109,71 @@ export async function insertSecretWithFirstVersion(
   });
 }
 
+// Rows a multi-row insert carries: 16 columns a secret, well under SQLite's 32,766 and
+// PostgreSQL's 65,535 bound parameters.
+const ROWS_PER_INSERT = 500;
+
+/**
+ * Inserts many secrets with their version 1 (a bulk `secret set` or import): one multi-row
+ * insert per 500 secrets and one per 500 versions, in the caller's transaction. A name taken at
+ * its level raises a unique violation and, the transaction failing, inserts none.
+ */
+export async function insertSecretsWithFirstVersions(
+  db: Kysely<Schema>,
+  items: readonly { row: SecretRow; first: SealedVersion }[],
+): Promise<void> {
+  for (let i = 0; i < items.length; i += ROWS_PER_INSERT) {
+    const chunk = items.slice(i, i + ROWS_PER_INSERT);
+    await db
+      .insertInto('secrets')
+      .values(chunk.map((c) => c.row))
+      .execute();
+    await db
+      .insertInto('secretVersions')
+      .values(
+        chunk.map(({ row, first }) => ({
+          secretId: row.id,
+          version: 1,
+          source: 'add' as const,
+          fromVersion: null,
+          createdAt: row.createdAt,
+          ...first,
+        })),
+      )
+      .execute();
+  }
+}
+
+/**
+ * The secrets of one namespace at one level held by one assignee (null: unassigned), with the
+ * current version's key id and ciphertext: what a bulk set compares its values with.
+ */
+export function listSealedAt(
+  db: Kysely<Schema>,
+  at: { level: SecretRow['level']; scopeId: string },
+  namespace: SecretRow['namespace'],
+  assigneeId: string | null,
+) {
+  return db
+    .selectFrom('secrets')
+    .innerJoin('secretVersions', (j) =>
+      j
+        .onRef('secretVersions.secretId', '=', 'secrets.id')
+        .onRef('secretVersions.version', '=', 'secrets.currentVersion'),
+    )
+    .selectAll('secrets')
+    .select(['secretVersions.keyId', 'secretVersions.ciphertext'])
+    .where('secrets.level', '=', at.level)
+    .where('secrets.scopeId', '=', at.scopeId)
+    .where('secrets.namespace', '=', namespace)
+    .where((eb) =>
+      assigneeId === null
+        ? eb('secrets.assigneeId', 'is', null)
+        : eb('secrets.assigneeId', '=', assigneeId),
+    )
+    .execute();
+}
+
 /** Inserts a version row. */
 export async function insertSecretVersion(
   db: Kysely<Schema>,

@@ -1,12 +1,6 @@
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
 import type { Command } from 'commander';
 
-import { JOB_PATH, materialize, type MaterialSecret } from '../../jobs/materialize.js';
-import { type ApiClient, CliError } from '../api-client.js';
+import type { ApiClient } from '../api-client.js';
 import { clientFor, globals, orgPath, projectPath, resolveOrg } from '../context.js';
 import {
   createLogPrinter,
@@ -108,7 +102,7 @@ function exitCodeOf(job: Job): number {
   return job.exitCode && job.exitCode > 0 ? job.exitCode : 1;
 }
 
-/** `hush job …` and `hush run`. */
+/** `hush job …`. */
 export function registerJobCommands(program: Command): void {
   const job = program
     .command('job')
@@ -246,68 +240,4 @@ export function registerJobCommands(program: Command): void {
       );
       output(!!globals(cmd).json, row, () => process.stdout.write(shown`Cancelling job ${id}\n`));
     });
-
-  program
-    .command('run')
-    .description(
-      'Run CMD here with the resolved secrets (needs a token that may read values: a service token)',
-    )
-    .requiredOption('--project <slug>', 'project')
-    .option('--env <slug>', 'environment')
-    .option('--service <name>', 'service')
-    .option(
-      '--preserve-env <names>',
-      'comma-separated variables of yours that secrets must not override',
-    )
-    .option('--clean-env', "start from a job's clean environment instead of yours")
-    .option('--org <slug>', 'organization')
-    .argument('<command...>', 'command and arguments, after --')
-    .action(
-      async (
-        command: string[],
-        opts: {
-          project: string;
-          env?: string;
-          service?: string;
-          preserveEnv?: string;
-          cleanEnv?: boolean;
-          org?: string;
-        },
-        cmd: Command,
-      ) => {
-        const client = clientFor(cmd);
-        const org = await resolveOrg(client, opts.org);
-        const secrets = await client.get<MaterialSecret[]>(`${orgPath(org)}/runtime/secrets`, {
-          project: opts.project,
-          env: opts.env,
-          service: opts.service,
-        });
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-run-'));
-        const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
-        process.once('exit', cleanup);
-        const { env: resolved } = materialize(dir, secrets, {});
-        const preserved = new Set((opts.preserveEnv ?? '').split(',').filter(Boolean));
-        const base: Record<string, string | undefined> = opts.cleanEnv
-          ? { PATH: JOB_PATH, LANG: 'C.UTF-8', HOME: dir }
-          : { ...process.env };
-        for (const [k, v] of Object.entries(resolved))
-          if (!(preserved.has(k) && base[k] !== undefined)) base[k] = v;
-        const [file, ...args] = command;
-        const child = spawn(file ?? 'true', args, { stdio: 'inherit', env: base });
-        const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
-          process.on(signal, forward(signal));
-        const code = await new Promise<number>((resolve) => {
-          child.once('error', (e: NodeJS.ErrnoException) => {
-            process.stderr.write(shown`hush: cannot run ${file}: ${e.code ?? e.message}\n`);
-            resolve(127);
-          });
-          child.once('exit', (c, signal) =>
-            resolve(c ?? 128 + (signal ? os.constants.signals[signal] : 0)),
-          );
-        });
-        cleanup();
-        if (code !== 0) throw new CliError('', code);
-      },
-    );
 }

@@ -4,6 +4,7 @@ import { type ApiClient, CliError } from '../api-client.js';
 import { clientFor, collect, globals, orgPath, resolveOrg } from '../context.js';
 import { output, printJson, printTable, shown } from '../output.js';
 import { registerSecretAdd } from './secret-add-command.js';
+import { registerSecretValueCommands } from './secret-bulk-commands.js';
 import { ROTATE_HELP, rotateBody, type RotateOpts } from './secret-input.js';
 import {
   levelFields,
@@ -161,6 +162,7 @@ export function registerSecretCommands(program: Command): void {
     .command('secret')
     .description('Secrets: env variables, files and pg_service connections');
   registerSecretAdd(secret);
+  registerSecretValueCommands(secret);
 
   withLevel(
     secret

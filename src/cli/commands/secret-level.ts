@@ -44,12 +44,13 @@ export function withLevel(cmd: Command): Command {
 }
 
 /**
- * Whether the flags name a level: --project (with --env or --service for those levels), or
- * --org on the command line, which alone means the organization level. HUSH_ORG only chooses
- * the organization: a level is never implied.
+ * Whether the flags name a level: --project (with --env or --service for those levels; from the
+ * command line, HUSH_PROJECT/HUSH_ENV/HUSH_SERVICE or the directory's .hush.json), or --org on
+ * the command line, which alone means the organization level. HUSH_ORG and the file's org only
+ * choose the organization: the organization level is never implied.
  */
-export function namesLevel(opts: LevelOpts): boolean {
-  return opts.project !== undefined || opts.org !== undefined;
+export function namesLevel(cmd: Command, opts: LevelOpts): boolean {
+  return opts.project !== undefined || cmd.getOptionValueSource('org') === 'cli';
 }
 
 /** Stops with a usage error (exit 2) unless the flags name a level. */
@@ -59,7 +60,7 @@ export function requireLevel(
   what: string,
   flags = LEVEL_FLAGS,
 ): void {
-  if (!namesLevel(opts))
+  if (!namesLevel(cmd, opts))
     usageError(cmd, `${what} needs a level: ${flags} (and --assignee EMAIL for a member's own)`);
 }
 
@@ -110,7 +111,7 @@ export async function locateSecret(
   opts: LevelOpts,
 ): Promise<Located> {
   if (isWholeId(arg)) return byId(client, org, arg);
-  if (!namesLevel(opts)) {
+  if (!namesLevel(cmd, opts)) {
     if (hasIdShape(arg)) return byId(client, org, arg);
     usageError(cmd, `${arg} is not an id: to name a secret, give its level: ${LEVEL_FLAGS}`);
   }

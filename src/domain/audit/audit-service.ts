@@ -10,6 +10,7 @@ import {
 } from '../../store/audit-store.js';
 import { listOrganizationsOfUser } from '../../store/org-store.js';
 import type { AuditEventRow, Schema } from '../../store/schema.js';
+import type { ChangeFeed } from '../change-feed.js';
 import { actorId, actorName, now, type RequestContext } from '../context.js';
 import { timeOrderedId } from '../ids.js';
 import type { AuditKey } from './audit-key.js';
@@ -107,7 +108,7 @@ export interface AuditEvent {
  * Appends events to an organization's keyed hash chain inside the caller's transaction, reads
  * them, verifies the chain and signs checkpoints of it; `auditKey` must be loaded first.
  */
-export function createAuditService(deps: { auditKey: AuditKey }) {
+export function createAuditService(deps: { auditKey: AuditKey; changes?: ChangeFeed }) {
   const { auditKey } = deps;
 
   /** Appends one event in `trx`; the caller's commit makes it durable together with the change. */
@@ -139,6 +140,7 @@ export function createAuditService(deps: { auditKey: AuditKey }) {
     const appended: AuditEventRow[] = [];
     for (const [orgId, list] of byOrg) {
       const changes = list.some(({ entry }) => CHANGE_EVENTS.has(entry.eventType));
+      if (changes) deps.changes?.touched(trx, orgId);
       const head = await advanceAuditHead(trx, orgId, list.length, changes, () =>
         sealHead(keys.head, orgId, NEW_HEAD),
       );

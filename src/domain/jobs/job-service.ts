@@ -85,7 +85,7 @@ export function createJobService(deps: {
       .write(ctx, async (trx) => {
         // The job permission itself gates the trigger: no separate project:read check.
         const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-        const context = await resolveContext(trx, org, input);
+        const context = await resolveContext(trx, org, input, ctx);
         const project = context.project;
         await authorize(trx, ctx, input.command ? 'jobs:shell' : 'jobs:run', {
           orgId: org.id,

@@ -19,7 +19,7 @@ import {
   revokeInvitation,
   updateMemberRole,
 } from '../../store/org-store.js';
-import type { Schema } from '../../store/schema.js';
+import type { OrganizationRow, Schema } from '../../store/schema.js';
 import type { AuthService, Session } from '../accounts/auth-service.js';
 import { hashPassword, hashToken, newToken, verifyPassword } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
@@ -27,6 +27,7 @@ import { now, type RequestContext } from '../context.js';
 import { resolveIdRef } from '../ids.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { invisibleProblem } from '../validation.js';
+import { memberNotFound } from './member-suggest.js';
 import { loadOrganization } from './org-service.js';
 import { assertAssignableRole } from './role-service.js';
 
@@ -215,9 +216,15 @@ export function createMemberService(deps: {
     throw hushError('INVALID_CREDENTIALS', 'wrong e-mail or password');
   }
 
-  async function loadMember(trx: Kysely<Schema>, orgId: string, email: string) {
-    const member = await findMemberByEmail(trx, orgId, email);
-    if (!member) throw hushError('MEMBER_NOT_FOUND', `${email} is not a member`);
+  /** A member by e-mail; MEMBER_NOT_FOUND names the close members the caller could list. */
+  async function loadMember(
+    trx: Kysely<Schema>,
+    ctx: RequestContext,
+    org: OrganizationRow,
+    email: string,
+  ) {
+    const member = await findMemberByEmail(trx, org.id, email);
+    if (!member) throw await memberNotFound(trx, ctx, org, email);
     return member;
   }
 
@@ -225,7 +232,7 @@ export function createMemberService(deps: {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
       await assertAssignableRole(trx, org.id, role);
-      const member = await loadMember(trx, org.id, email);
+      const member = await loadMember(trx, ctx, org, email);
       if (member.role === 'owner') {
         throw hushError('CONFLICT', 'the Owner keeps the role until ownership is transferred');
       }
@@ -246,7 +253,7 @@ export function createMemberService(deps: {
   function remove(ctx: RequestContext, orgSlug: string, email: string) {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
-      const member = await loadMember(trx, org.id, email);
+      const member = await loadMember(trx, ctx, org, email);
       if (member.role === 'owner') {
         throw hushError('CONFLICT', 'the Owner cannot be removed; transfer ownership first');
       }
@@ -290,7 +297,7 @@ export function createMemberService(deps: {
   function transferOwnership(ctx: RequestContext, orgSlug: string, email: string) {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'ownership:transfer');
-      const next = await loadMember(trx, org.id, email);
+      const next = await loadMember(trx, ctx, org, email);
       if (next.role === 'owner') throw hushError('CONFLICT', `${email} is already the Owner`);
       const current = (await listMembers(trx, org.id)).find((m) => m.role === 'owner');
       if (current) await updateMemberRole(trx, org.id, current.userId, 'admin');

@@ -29,10 +29,17 @@ import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
 import { checkWorkingDir } from '../jobs/working-dir.js';
 import { loadOrganization, loadOrganizationWithProject } from '../orgs/org-service.js';
-import { authorize, listableProjectIds } from '../policy/authorize.js';
+import { authorize } from '../policy/authorize.js';
 import type { Action } from '../policy/roles.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { EnvironmentType } from '../validation.js';
+import {
+  type Asker,
+  projectVisibility,
+  suggestEnvironments,
+  suggestProjects,
+  suggestServices,
+} from './project-suggest.js';
 
 export interface ServiceInput {
   name: string;
@@ -42,7 +49,10 @@ export interface ServiceInput {
   timeoutSeconds: number;
 }
 
-/** Loads org + project and authorizes `action` on the project. Throws PROJECT_NOT_FOUND. */
+/**
+ * Loads org + project and authorizes `action` on the project. Throws PROJECT_NOT_FOUND with
+ * `details.suggestions` (see {@link suggestProjects}).
+ */
 export async function loadProject(
   db: Kysely<Schema>,
   ctx: RequestContext,
@@ -52,7 +62,9 @@ export async function loadProject(
 ): Promise<{ org: OrganizationRow; project: ProjectRow }> {
   const found = await loadOrganizationWithProject(db, ctx, orgSlug, projectSlug, 'org:read');
   const { org } = found;
-  const project = found.project ?? projectNotFound(projectSlug);
+  const project =
+    found.project ??
+    projectNotFound(projectSlug, await suggestProjects(db, { ctx, org }, projectSlug));
   await authorize(db, ctx, action, {
     orgId: org.id,
     orgSlug: org.slug,
@@ -64,29 +76,44 @@ export async function loadProject(
   return { org, project };
 }
 
-/** A project of an organization by slug, without authorization. Throws PROJECT_NOT_FOUND. */
+/**
+ * A project of an organization by slug, without authorization. Throws PROJECT_NOT_FOUND; with
+ * the caller's `ctx`, its `details.suggestions` name the close projects the caller could list.
+ */
 export async function loadProjectRow(
   db: Kysely<Schema>,
   org: OrganizationRow,
   slug: string,
+  ctx?: RequestContext,
 ): Promise<ProjectRow> {
-  return (await findProject(db, org.id, slug)) ?? projectNotFound(slug);
+  return (
+    (await findProject(db, org.id, slug)) ??
+    projectNotFound(slug, ctx ? await suggestProjects(db, { ctx, org }, slug) : [])
+  );
 }
 
-/** Throws PROJECT_NOT_FOUND for a project slug. */
-export function projectNotFound(slug: string): never {
-  throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`);
+/** Throws PROJECT_NOT_FOUND for a project slug, with the suggestions in `details.suggestions`. */
+export function projectNotFound(slug: string, suggestions: readonly string[] = []): never {
+  throw hushError('PROJECT_NOT_FOUND', `project "${slug}" not found`, {
+    suggestions: [...suggestions],
+  });
 }
 
-/** A service of a loaded project. Throws SERVICE_NOT_FOUND. */
+/**
+ * A service of a loaded project. Throws SERVICE_NOT_FOUND; with the `asker`, its
+ * `details.suggestions` name the close services the asker could list.
+ */
 export async function loadService(
   db: Kysely<Schema>,
   project: ProjectRow,
   name: string,
+  asker?: Asker,
 ): Promise<ServiceRow> {
   const service = await findService(db, project.id, name);
   if (!service) {
-    throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`);
+    throw hushError('SERVICE_NOT_FOUND', `service "${name}" not found in ${project.slug}`, {
+      suggestions: asker ? await suggestServices(db, asker, project, name) : [],
+    });
   }
   return service;
 }
@@ -111,15 +138,22 @@ async function authorizeIn(
   });
 }
 
-/** Loads an environment of a loaded project. Throws ENVIRONMENT_NOT_FOUND. */
+/**
+ * Loads an environment of a loaded project. Throws ENVIRONMENT_NOT_FOUND; with the `asker`, its
+ * `details.suggestions` name the close environments the asker could list.
+ */
 export async function loadEnvironment(
   db: Kysely<Schema>,
   project: ProjectRow,
   slug: string,
+  asker?: Asker,
 ): Promise<EnvironmentRow> {
   const env = await findEnvironment(db, project.id, slug);
-  if (!env)
-    throw hushError('ENVIRONMENT_NOT_FOUND', `environment "${slug}" not found in ${project.slug}`);
+  if (!env) {
+    throw hushError('ENVIRONMENT_NOT_FOUND', `environment "${slug}" not found in ${project.slug}`, {
+      suggestions: asker ? await suggestEnvironments(db, asker, project, slug) : [],
+    });
+  }
   return env;
 }
 
@@ -219,13 +253,9 @@ export function createProjectService(deps: {
         targetType: 'project',
         listing: true,
       });
-      const scope = ctx.actor.kind === 'service-token' ? ctx.actor.scope.projects : [];
-      const granted = await listableProjectIds(db, ctx, org.id);
+      const visible = await projectVisibility(db, ctx, org.id);
       const rows = await listProjects(db, org.id);
-      return rows
-        .filter((r) => scope.length === 0 || scope.includes(r.id))
-        .filter((r) => granted === 'all' || granted.has(r.id))
-        .map((r) => toProject(r, org));
+      return rows.filter((r) => visible(r.id)).map((r) => toProject(r, org));
     });
   }
 
@@ -260,7 +290,7 @@ export function createProjectService(deps: {
     return uow.write(ctx, async (trx) => {
       // Authorized on the type being created: manage on staging may create a staging environment.
       const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-      const project = await loadProjectRow(trx, org, projectSlug);
+      const project = await loadProjectRow(trx, org, projectSlug, ctx);
       await authorize(trx, ctx, 'environment:create', {
         orgId: org.id,
         orgSlug: org.slug,
@@ -309,8 +339,8 @@ export function createProjectService(deps: {
   ) {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-      const project = await loadProjectRow(trx, org, projectSlug);
-      const env = await loadEnvironment(trx, project, slug);
+      const project = await loadProjectRow(trx, org, projectSlug, ctx);
+      const env = await loadEnvironment(trx, project, slug, { ctx, org });
       await authorizeIn(trx, ctx, 'environment:edit', org, project, env.id);
       await deleteEnvironment(trx, env.id);
       await audit.append(trx, ctx, {
@@ -332,8 +362,10 @@ export function createProjectService(deps: {
   ) {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-      const project = await loadProjectRow(trx, org, projectSlug);
-      const env = input.environment ? await loadEnvironment(trx, project, input.environment) : null;
+      const project = await loadProjectRow(trx, org, projectSlug, ctx);
+      const env = input.environment
+        ? await loadEnvironment(trx, project, input.environment, { ctx, org })
+        : null;
       await authorizeIn(trx, ctx, 'environment:create', org, project, env?.id ?? null);
       const row: ServiceRow = {
         id: randomUUID(),
@@ -376,8 +408,8 @@ export function createProjectService(deps: {
   function removeService(ctx: RequestContext, orgSlug: string, projectSlug: string, name: string) {
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-      const project = await loadProjectRow(trx, org, projectSlug);
-      const service = await loadService(trx, project, name);
+      const project = await loadProjectRow(trx, org, projectSlug, ctx);
+      const service = await loadService(trx, project, name, { ctx, org });
       await authorizeIn(trx, ctx, 'environment:edit', org, project, service.environmentId);
       await deleteService(trx, service.id);
       await audit.append(trx, ctx, {

@@ -31,7 +31,8 @@ export function isSecretKind(kind: string): kind is SecretKind {
   return (SECRET_KINDS as readonly string[]).includes(kind);
 }
 
-function envNameProblem(name: string): string | undefined {
+/** What is wrong with an env or file secret name (see {@link validateEnvName}), or undefined when it is valid. */
+export function envNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (name.length > MAX_ENV_NAME_LENGTH) {
     return `must have at most ${MAX_ENV_NAME_LENGTH} characters`;

@@ -3,17 +3,20 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 
 import { secretAad } from '../../crypto/envelope.js';
-import { hushError, invalid } from '../../errors.js';
+import { hushError } from '../../errors.js';
 import { findOrganizationVersion } from '../../store/audit-store.js';
 import { findMemberByEmail } from '../../store/org-store.js';
 import type { OrganizationRow, Schema } from '../../store/schema.js';
 import { listCandidateLabels, listCandidates } from '../../store/secret-store.js';
 import type { AuditEntry, AuditService } from '../audit/audit-service.js';
 import { createGroupCommit } from '../audit/group-commit.js';
+import type { ChangeFeed } from '../change-feed.js';
 import type { RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
+import { notAMember } from '../orgs/member-suggest.js';
 import { loadOrganization, organizationResource } from '../orgs/org-service.js';
-import { authorize, type Resource } from '../policy/authorize.js';
+import { authorize, can, type Resource } from '../policy/authorize.js';
+import { suggestNames } from '../suggest.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { type Level, type Resolution, resolveSecrets } from './resolve.js';
 import { RuntimeCache } from './runtime-cache.js';
@@ -99,6 +102,9 @@ function sizeOf(winners: readonly Candidate[]): number {
   return bytes;
 }
 
+/** How often a waiting runtime read re-checks the database for changes made on other nodes. */
+const RECHECK_MS = 2_000;
+
 /** Memory kept for resolved runtime reads; least recently used entries go first. */
 const RUNTIME_CACHE_BYTES = 32 * 1024 * 1024;
 
@@ -118,6 +124,7 @@ export function createResolveService(deps: {
   uow: UnitOfWork;
   keys: KeyService;
   audit: AuditService;
+  changes?: ChangeFeed;
 }) {
   const { uow, keys } = deps;
   const access = createGroupCommit({ db: uow.db, audit: deps.audit });
@@ -131,7 +138,7 @@ export function createResolveService(deps: {
   ) {
     if (email) {
       const m = await findMemberByEmail(db, org.id, email.toLowerCase());
-      if (!m) throw invalid('member', `${email} is not a member of ${org.slug}`);
+      if (!m) throw await notAMember(db, ctx, org, email, 'member');
       return m.userId;
     }
     return ctx.actor.kind === 'user' ? ctx.actor.userId : null;
@@ -157,7 +164,7 @@ export function createResolveService(deps: {
     action: 'environment:read' | 'secrets:read-values' = 'environment:read',
   ) {
     const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
-    const context = await resolveContext(db, org, ref);
+    const context = await resolveContext(db, org, ref, ctx);
     await authorize(db, ctx, action, contextResource(org, context));
     return { org, context };
   }
@@ -264,12 +271,14 @@ export function createResolveService(deps: {
     orgSlug: string,
     ref: ContextRef,
     ifNoneMatch?: string,
-  ): Promise<{ etag: string; values: ResolvedSecret[] | null }> {
+    again = false,
+  ): Promise<{ orgId: string; etag: string; values: ResolvedSecret[] | null }> {
     return uow.read(ctx, async (db) => {
-      // A service token's organization came with its authentication, in the same statement.
+      // A service token's organization came with its authentication, in the same statement;
+      // a read `again` later in the same request (a long poll) needs its changeSeq of now.
       const actor = ctx.actor;
       const found =
-        actor.kind === 'service-token' && actor.organization?.org.slug === orgSlug
+        !again && actor.kind === 'service-token' && actor.organization?.org.slug === orgSlug
           ? actor.organization
           : await findOrganizationVersion(db, orgSlug);
       if (!found) throw hushError('ORGANIZATION_NOT_FOUND', `organization "${orgSlug}" not found`);
@@ -280,7 +289,7 @@ export function createResolveService(deps: {
       if (entry) {
         await authorize(db, ctx, 'secrets:read-values', entry.resource);
       } else {
-        const context = await resolveContext(db, org, ref);
+        const context = await resolveContext(db, org, ref, ctx);
         const resource = contextResource(org, context);
         await authorize(db, ctx, 'secrets:read-values', resource);
         const resolved = await resolveIn(db, context, null);
@@ -307,11 +316,11 @@ export function createResolveService(deps: {
         runtime.set(key, entry, sizeOf(winners));
       }
       if (ifNoneMatch && etagMatches(ifNoneMatch, entry.etag)) {
-        return { etag: entry.etag, values: null };
+        return { orgId: org.id, etag: entry.etag, values: null };
       }
       entry.values ??= await decryptWinners(db, entry.resolved);
       await access.append(ctx, entry.access);
-      return { etag: entry.etag, values: entry.values };
+      return { orgId: org.id, etag: entry.etag, values: entry.values };
     });
   }
 
@@ -324,7 +333,102 @@ export function createResolveService(deps: {
     return (await readValuesIfChanged(ctx, orgSlug, ref)).values ?? [];
   }
 
-  return { explain, resolveValues, resolveIn, readValues, readValuesIfChanged };
+  /**
+   * One resolved value by name (`hush secret get`), in the caller's own view of the context (a
+   * person's assigned secrets count). A plain env value needs only what listing it needs; any
+   * other value needs "read secret values" (service tokens by role) and is audited as ACCESS of
+   * that one secret. A name not there is SECRET_NOT_FOUND with the near names the caller may
+   * see in `details.suggestions`; a name held by an env variable and a pg service needs `kind`.
+   */
+  function readOne(
+    ctx: RequestContext,
+    orgSlug: string,
+    ref: ContextRef & { name: string; kind?: ResolvedSecret['kind'] | undefined },
+  ): Promise<ResolvedSecret & { version: number }> {
+    return uow.read(ctx, async (db) => {
+      const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
+      const context = await resolveContext(db, org, ref, ctx);
+      const resource = contextResource(org, context);
+      const resolved = await resolveIn(db, context, await memberId(db, ctx, org, undefined));
+      const named = resolved.filter(
+        ({ winner: w }) => w.name === ref.name && (!ref.kind || w.kind === ref.kind),
+      );
+      const where = [context.project.slug, context.environment?.slug, context.service?.name]
+        .filter(Boolean)
+        .join('/');
+      const one = named[0];
+      if (!one) {
+        // Near names only for a caller who may list the context's secrets anyway.
+        const seen = await can(db, ctx, 'environment:read', resource);
+        const suggestions = seen
+          ? suggestNames(
+              ref.name,
+              resolved.map((r) => r.winner.name),
+            )
+          : [];
+        throw hushError(
+          'SECRET_NOT_FOUND',
+          `no ${ref.kind ? `${ref.kind} ` : ''}secret ${ref.name} in ${where}`,
+          { field: 'name', ...(suggestions.length > 0 ? { suggestions } : {}) },
+        );
+      }
+      const w = one.winner;
+      const plain = w.sensitivity === 'plain' && w.kind === 'env';
+      await authorize(db, ctx, plain ? 'environment:read' : 'secrets:read-values', resource);
+      if (named.length > 1)
+        throw hushError(
+          'CONFLICT',
+          `${ref.name} names ${named.map((r) => `a ${r.winner.kind}`).join(' and ')} secret in ${where}: give kind`,
+          { field: 'kind' },
+        );
+      const [value] = await decryptWinners(db, [one]);
+      if (!plain)
+        await access.append(ctx, {
+          orgId: org.id,
+          eventType: 'ACCESS',
+          targetType: 'secret',
+          targetId: w.id,
+          targetName: where,
+          change: `read the value of ${w.kind} secret ${w.name}`,
+          details: { secrets: [{ name: w.name, kind: w.kind, level: w.level }] },
+        });
+      return { ...value!, version: w.version };
+    });
+  }
+
+  /**
+   * The runtime read as a long poll (`hush run --watch`): while the caller's `ifNoneMatch` is
+   * still the current ETag, waits up to `waitMs` for a change of the organization, then reads
+   * again. A change committed on this node wakes the wait at once; one committed on another node
+   * is seen at the next re-check, {@link RECHECK_MS} later at most. Every read authorizes anew,
+   * so a revoked token ends the wait with its error.
+   */
+  async function waitForValues(
+    ctx: RequestContext,
+    orgSlug: string,
+    ref: ContextRef,
+    ifNoneMatch: string | undefined,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ etag: string; values: ResolvedSecret[] | null }> {
+    const deadline = Date.now() + waitMs;
+    for (let again = false; ; again = true) {
+      const read = await readValuesIfChanged(ctx, orgSlug, ref, ifNoneMatch, again);
+      const left = deadline - Date.now();
+      if (read.values !== null || left <= 0 || signal?.aborted || !deps.changes) return read;
+      await deps.changes.waitForChange(read.orgId, Math.min(left, RECHECK_MS), signal);
+    }
+  }
+
+  return {
+    explain,
+    resolveValues,
+    resolveIn,
+    readValues,
+    readValuesIfChanged,
+    waitForValues,
+    readOne,
+  };
 }
 
 export type ResolveService = ReturnType<typeof createResolveService>;

@@ -18,6 +18,7 @@ import {
   loadService,
   projectNotFound,
 } from '../projects/project-service.js';
+import { type Asker, suggestProjects } from '../projects/project-suggest.js';
 import type { Level } from './resolve.js';
 
 /** Where a secret lives, as a client names it: nothing (organization), or project [+ env | service]. */
@@ -42,7 +43,8 @@ export interface ResolvedLevel {
  * Loads the organization (authorizing `org:read`) and resolves a LEVEL reference in it; the
  * organization and the project come from one query. Throws ORGANIZATION_NOT_FOUND,
  * PERMISSION_DENIED, VALIDATION_FAILED for env/service without project (or both), and
- * PROJECT_NOT_FOUND, ENVIRONMENT_NOT_FOUND or SERVICE_NOT_FOUND.
+ * PROJECT_NOT_FOUND, ENVIRONMENT_NOT_FOUND or SERVICE_NOT_FOUND, each with the close names the
+ * caller could list in `details.suggestions`.
  */
 export async function loadLevel(
   db: Kysely<Schema>,
@@ -65,17 +67,20 @@ export async function loadLevel(
   }
   const found = await loadOrganizationWithProject(db, ctx, orgSlug, ref.project, 'org:read');
   if (ref.env && ref.service) throw invalid('service', 'give either env or service, not both');
-  const project = found.project ?? projectNotFound(ref.project);
-  return { org: found.org, at: await levelIn(db, project, ref) };
+  const asker: Asker = { ctx, org: found.org };
+  const project =
+    found.project ?? projectNotFound(ref.project, await suggestProjects(db, asker, ref.project));
+  return { org: found.org, at: await levelIn(db, asker, project, ref) };
 }
 
 async function levelIn(
   db: Kysely<Schema>,
+  asker: Asker,
   project: ProjectRow,
   ref: LevelRef,
 ): Promise<ResolvedLevel> {
   if (ref.env) {
-    const environment = await loadEnvironment(db, project, ref.env);
+    const environment = await loadEnvironment(db, project, ref.env, asker);
     return {
       level: 'environment',
       scopeId: environment.id,
@@ -86,7 +91,7 @@ async function levelIn(
     };
   }
   if (ref.service) {
-    const service = await loadService(db, project, ref.service);
+    const service = await loadService(db, project, ref.service, asker);
     const environment = service.environmentId
       ? ((await findEnvironmentById(db, service.environmentId)) ?? null)
       : null;
@@ -136,16 +141,20 @@ export interface ContextScopes {
 
 /**
  * Resolves a job context (project, env?, service?). A service resolves through its own
- * environment; naming a different environment is refused.
+ * environment; naming a different environment is refused. Throws PROJECT_NOT_FOUND,
+ * SERVICE_NOT_FOUND or ENVIRONMENT_NOT_FOUND; given the caller's `ctx`, with the close names
+ * the caller could list in `details.suggestions`.
  */
 export async function resolveContext(
   db: Kysely<Schema>,
   org: OrganizationRow,
   ref: { project: string; env?: string | undefined; service?: string | undefined },
+  ctx?: RequestContext,
 ): Promise<ContextScopes> {
-  const project = await loadProjectRow(db, org, ref.project);
-  const service = ref.service ? await loadService(db, project, ref.service) : null;
-  let environment = ref.env ? await loadEnvironment(db, project, ref.env) : null;
+  const asker: Asker | undefined = ctx ? { ctx, org } : undefined;
+  const project = await loadProjectRow(db, org, ref.project, ctx);
+  const service = ref.service ? await loadService(db, project, ref.service, asker) : null;
+  let environment = ref.env ? await loadEnvironment(db, project, ref.env, asker) : null;
   if (service?.environmentId) {
     if (environment && environment.id !== service.environmentId) {
       throw invalid('env', `service ${service.name} belongs to another environment`);

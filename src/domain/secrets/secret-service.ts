@@ -3,9 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 
 import { secretAad } from '../../crypto/envelope.js';
-import { hushError, invalid } from '../../errors.js';
+import { hushError } from '../../errors.js';
 import { translateDbErrors } from '../../store/db-errors.js';
-import { findMemberByEmail } from '../../store/org-store.js';
 import type { OrganizationRow, Schema, SecretRow } from '../../store/schema.js';
 import {
   deleteSecret,
@@ -16,7 +15,6 @@ import {
   insertSecretWithFirstVersion,
   listSecretsAt,
   listSecretVersions,
-  type SealedVersion,
   setCurrentVersion,
 } from '../../store/secret-store.js';
 import type { AuditService } from '../audit/audit-service.js';
@@ -29,8 +27,6 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import { visibleSettings } from './pgservice.js';
 import { type LevelRef, levelResource, loadLevel, type ResolvedLevel } from './scope.js';
 import {
-  plaintextOf,
-  previewOfValue,
   rotatedValue,
   type SecretInput,
   type SecretRotation,
@@ -38,45 +34,15 @@ import {
   validateSecretInput,
   valueOf,
 } from './secret-values.js';
-import { isSteeringName } from './steering-names.js';
+import {
+  assigneeIdOf,
+  authorizeSteering,
+  sealVersion as sealVersionWith,
+  type Secret,
+  toSecret,
+} from './secret-writes.js';
 
-/** The public shape of a secret: metadata, a masked preview, and the value only when `plain`. */
-export interface Secret {
-  id: string;
-  name: string;
-  kind: SecretRow['kind'];
-  level: SecretRow['level'];
-  sensitivity: SecretRow['sensitivity'];
-  assignee: string | null;
-  fileName: string | null;
-  version: number;
-  preview: string | null;
-  value?: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-function toSecret(
-  row: SecretRow,
-  assignee: string | null,
-  preview: string | null,
-  plainValue?: string,
-): Secret {
-  return {
-    id: row.id,
-    name: row.name,
-    kind: row.kind,
-    level: row.level,
-    sensitivity: row.sensitivity,
-    assignee,
-    fileName: row.fileName,
-    version: row.currentVersion,
-    preview,
-    ...(plainValue !== undefined ? { value: plainValue } : {}),
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}
+export type { Secret } from './secret-writes.js';
 
 /** Secrets: add (validated by kind), list per level, rotate, history, rollback, remove — each audited without values. */
 export function createSecretService(deps: {
@@ -86,52 +52,14 @@ export function createSecretService(deps: {
 }) {
   const { uow, audit, keys } = deps;
 
-  /**
-   * A value stored under a name that steers what a job runs (an env variable, or a file secret,
-   * whose variable holds the file's path) needs `secrets:write-steering` on top of
-   * `secrets:write`: whoever may add a variable must not thereby change a service's command.
-   */
-  async function authorizeSteering(
-    trx: Kysely<Schema>,
-    ctx: RequestContext,
-    namespace: SecretRow['namespace'],
-    name: string,
-    resource: Resource,
-  ) {
-    if (namespace !== 'env' || !isSteeringName(name)) return;
-    await authorize(trx, ctx, 'secrets:write-steering', { ...resource, targetName: name });
-  }
-
-  async function assigneeId(trx: Kysely<Schema>, org: OrganizationRow, email: string | undefined) {
-    if (!email) return null;
-    const member = await findMemberByEmail(trx, org.id, email.toLowerCase());
-    if (!member) throw invalid('assignee', `${email} is not a member of ${org.slug}`);
-    return member.userId;
-  }
-
-  /** Seals `value` as version `version` of `row`: the version's sealed and provenance fields. */
-  async function sealVersion(
+  const sealVersion = (
     trx: Kysely<Schema>,
     ctx: RequestContext,
     org: OrganizationRow,
     row: SecretRow,
     version: number,
     value: SecretValue,
-  ): Promise<SealedVersion> {
-    const sealed = await keys.seal(trx, org, plaintextOf(value), secretAad(row.id, version));
-    return {
-      keyId: sealed.keyId,
-      ciphertext: sealed.ciphertext,
-      preview: previewOfValue(value),
-      createdBy:
-        ctx.actor.kind === 'user'
-          ? ctx.actor.email
-          : ctx.actor.kind === 'service-token'
-            ? `token:${ctx.actor.name}`
-            : 'system',
-      tool: ctx.tool,
-    };
-  }
+  ) => sealVersionWith(keys, trx, ctx, org, row, version, value);
 
   async function writeVersion(
     trx: Kysely<Schema>,
@@ -235,7 +163,7 @@ export function createSecretService(deps: {
         const namespace = input.kind === 'pgservice' ? 'pgservice' : 'env';
         await authorizeSteering(trx, ctx, namespace, input.name, levelResource(org, at));
       }
-      const id = await assigneeId(trx, org, assignee);
+      const id = await assigneeIdOf(trx, ctx, org, assignee);
       const created: Secret[] = [];
       for (const input of inputs)
         created.push(

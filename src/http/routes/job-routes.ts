@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 import type { Services } from '../../app.js';
 import { MIN_ID_PREFIX } from '../../domain/ids.js';
+import type { ResolvedSecret } from '../../domain/secrets/resolve-service.js';
 import { toMaterial } from '../../jobs/runner.js';
 import { addRoute, type RouteRegistry } from '../route.js';
 import { durationSchema } from './project-routes.js';
@@ -15,6 +16,15 @@ export const idRefParam = z
   .string()
   .describe(`a full id, or a prefix of at least ${MIN_ID_PREFIX} characters naming one`);
 const idParams = orgParams.extend({ id: idRefParam });
+
+/** The longest a runtime read waits for a change (`Prefer: wait=N`, RFC 7240), in seconds. */
+export const MAX_WAIT_SECONDS = 120;
+
+/** The `wait` preference of a Prefer header, capped at {@link MAX_WAIT_SECONDS}; 0 for none. */
+function preferredWait(prefer: string | undefined): number {
+  const match = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i.exec(prefer ?? '');
+  return match ? Math.min(Number(match[1]), MAX_WAIT_SECONDS) : 0;
+}
 
 /** Jobs (trigger, list, show, logs, cancel) and the runtime read of values for `hush run`. */
 export function registerJobRoutes(
@@ -152,12 +162,38 @@ export function registerJobRoutes(
         .strict(),
     },
     async ({ ctx, params, query, request, reply }) => {
-      const { etag, values } = await s.resolve.readValuesIfChanged(
-        ctx,
-        params.org,
-        query,
-        request.headers['if-none-match'],
-      );
+      const ifNoneMatch = request.headers['if-none-match'];
+      const waitSeconds = ifNoneMatch
+        ? preferredWait([request.headers.prefer ?? []].flat().join(','))
+        : 0;
+      let etag: string;
+      let values: ResolvedSecret[] | null;
+      if (waitSeconds > 0) {
+        // A long poll (hush run --watch): answer when the set changes or the wait is over.
+        const gone = new AbortController();
+        const onClose = () => gone.abort();
+        request.raw.once('close', onClose);
+        try {
+          ({ etag, values } = await s.resolve.waitForValues(
+            ctx,
+            params.org,
+            query,
+            ifNoneMatch,
+            waitSeconds * 1000,
+            gone.signal,
+          ));
+        } finally {
+          request.raw.off('close', onClose);
+        }
+        reply.header('preference-applied', `wait=${waitSeconds}`);
+      } else {
+        ({ etag, values } = await s.resolve.readValuesIfChanged(
+          ctx,
+          params.org,
+          query,
+          ifNoneMatch,
+        ));
+      }
       reply.header('etag', etag).header('cache-control', 'private, no-store');
       if (values === null) return reply.code(304).send();
       // A cached read hands out the same array until the organization changes: serialize once.

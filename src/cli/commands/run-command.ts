@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { type Command, Option } from 'commander';
+
+import { JOB_PATH, materialize, type MaterialSecret } from '../../jobs/materialize.js';
+import { type ApiClient, CliError } from '../api-client.js';
+import { clientFor, orgPath, resolveOrg, usageError } from '../context.js';
+import { shown } from '../output.js';
+
+interface RunOpts {
+  project: string;
+  env?: string;
+  service?: string;
+  preserveEnv?: string;
+  cleanEnv?: boolean;
+  org?: string;
+  watch?: boolean;
+  grace: string;
+  mount?: string;
+  format: 'dotenv' | 'json';
+}
+
+const RUN_HELP = `
+Values reach CMD in its environment; file secrets and pg_service.conf in a private temporary
+directory, removed when CMD exits.
+--watch keeps one request open to the server (a long poll on the runtime read, answered when
+the resolved set changes) and restarts CMD with the new values: SIGTERM, then SIGKILL after
+--grace seconds. hush exits when CMD exits on its own, with its exit code.
+--mount PATH writes the env values to PATH (mode 0600; dotenv, or --format json) instead of
+CMD's environment, sets HUSH_MOUNT=PATH, and removes the file when CMD exits or is killed
+(not when hush itself is killed with SIGKILL). PATH must not exist.
+  hush run --project maps --env prod -- ./server
+  hush run --watch --mount secrets.env -- ./server --config secrets.env
+`;
+
+/** How long one long poll waits for a change before asking again (the server caps it too). */
+const WAIT_SECONDS = 60;
+
+/** One runtime read: the set and its ETag, or (304) nothing changed since `etag`. */
+async function readSet(
+  client: ApiClient,
+  org: string,
+  opts: RunOpts,
+  etag?: string,
+): Promise<{ etag: string; secrets: MaterialSecret[] } | undefined> {
+  const answer = await client.getConditional<MaterialSecret[]>(
+    `${orgPath(org)}/runtime/secrets`,
+    { project: opts.project, env: opts.env, service: opts.service },
+    etag ? { 'if-none-match': etag, prefer: `wait=${WAIT_SECONDS}` } : {},
+  );
+  if (answer.status === 304 || !answer.body) return undefined;
+  return { etag: answer.etag ?? '', secrets: answer.body };
+}
+
+/** Writes the env values to the mount file: 0600 from its first byte, replaced atomically. */
+async function writeMount(file: string, secrets: MaterialSecret[], format: 'dotenv' | 'json') {
+  const values = secrets.flatMap((s) =>
+    s.kind === 'env' ? [{ name: s.name, value: s.value ?? '' }] : [],
+  );
+  const { formatExport } = await import('../export-format.js');
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, formatExport(values, format), { mode: 0o600, flag: 'wx' });
+  fs.renameSync(tmp, file);
+}
+
+/** The environment CMD starts with: yours (or a clean one) plus the resolved values. */
+function environmentOf(opts: RunOpts, dir: string, secrets: MaterialSecret[]) {
+  const mounted = opts.mount !== undefined;
+  // With --mount, env values go to the file only; files and pg_service.conf stay in `dir`.
+  const { env: resolved } = materialize(
+    dir,
+    mounted ? secrets.filter((s) => s.kind !== 'env') : secrets,
+    {},
+  );
+  const preserved = new Set((opts.preserveEnv ?? '').split(',').filter(Boolean));
+  const base: Record<string, string | undefined> = opts.cleanEnv
+    ? { PATH: JOB_PATH, LANG: 'C.UTF-8', HOME: dir }
+    : { ...process.env };
+  for (const [k, v] of Object.entries(resolved))
+    if (!(preserved.has(k) && base[k] !== undefined)) base[k] = v;
+  if (mounted) base.HUSH_MOUNT = path.resolve(opts.mount!);
+  return base;
+}
+
+/** The exit code of a finished child, shells' way: 128 + the signal's number when killed. */
+function exitCode(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      process.stderr.write(shown`hush: cannot run ${child.spawnfile}: ${e.code ?? e.message}\n`);
+      resolve(127);
+    });
+    child.once('exit', (c, signal) =>
+      resolve(c ?? 128 + (signal ? os.constants.signals[signal] : 0)),
+    );
+  });
+}
+
+/** Stops a child: SIGTERM, then SIGKILL once `graceMs` have passed. */
+async function stop(child: ChildProcess, exited: Promise<number>, graceMs: number) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** `hush run`: CMD with the resolved values, optionally restarted as they change. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'Run CMD here with the resolved secrets (needs a token that may read values: a service token)',
+    )
+    .requiredOption('--project <slug>', 'project (default: the directory, see hush setup)')
+    .option('--env <slug>', 'environment')
+    .option('--service <name>', 'service')
+    .option(
+      '--preserve-env <names>',
+      'comma-separated variables of yours that secrets must not override',
+    )
+    .option('--clean-env', "start from a job's clean environment instead of yours")
+    .option('--watch', 'restart CMD when the resolved values change')
+    .option('--grace <seconds>', 'with --watch: time CMD has after SIGTERM before SIGKILL', '10')
+    .option('--mount <path>', "write the env values to this file instead of CMD's environment")
+    .addOption(
+      new Option('--format <format>', 'with --mount: the file format')
+        .choices(['dotenv', 'json'])
+        .default('dotenv'),
+    )
+    .option('--org <slug>', 'organization')
+    .argument('<command...>', 'command and arguments, after --')
+    .addHelpText('after', RUN_HELP)
+    .action(async (command: string[], opts: RunOpts, cmd: Command) => {
+      const graceMs = Number(opts.grace) * 1000;
+      if (!Number.isFinite(graceMs) || graceMs < 0) usageError(cmd, '--grace: a number of seconds');
+      if (opts.mount && fs.existsSync(opts.mount))
+        usageError(cmd, `--mount: ${opts.mount} exists; hush writes and removes a file of its own`);
+      const client = clientFor(cmd);
+      const org = await resolveOrg(client, opts.org);
+      let current = (await readSet(client, org, opts))!;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-run-'));
+      const cleanup = () => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (opts.mount) fs.rmSync(opts.mount, { force: true });
+      };
+      process.once('exit', cleanup);
+      const [file, ...args] = command;
+      let child: ChildProcess;
+      let exited: Promise<number>;
+      const start = async () => {
+        if (opts.mount) await writeMount(opts.mount, current.secrets, opts.format);
+        child = spawn(file ?? 'true', args, {
+          stdio: 'inherit',
+          env: environmentOf(opts, dir, current.secrets),
+        });
+        exited = exitCode(child);
+      };
+      await start();
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+        process.on(signal, () => child.kill(signal));
+      let code: number;
+      if (!opts.watch) {
+        code = await exited!;
+      } else {
+        // One long poll at a time; a changed set restarts CMD, CMD's own exit ends hush.
+        for (;;) {
+          const ended = exited!.then((c) => ({ ended: c }));
+          const changed = readSet(client, org, opts, current.etag).then((next) => ({ next }));
+          const first = await Promise.race([ended, changed]);
+          if ('ended' in first) {
+            code = first.ended;
+            break;
+          }
+          if (!first.next || first.next.etag === current.etag) continue;
+          current = first.next;
+          process.stderr.write('hush: the secrets changed; restarting\n');
+          await stop(child!, exited!, graceMs);
+          await start();
+        }
+      }
+      cleanup();
+      // The long poll still open must not keep the process alive.
+      if (code !== 0) throw new CliError('', code);
+      process.exit(0);
+    });
+}
