@@ -16,10 +16,11 @@ export interface CliResult {
 /** Runs the real `hush` binary (built dist/) with a private config dir and optional stdin. */
 export function runHush(
   args: string[],
-  opts: { env?: Record<string, string>; stdin?: string; nodeArgs?: string[] } = {},
+  opts: { env?: Record<string, string>; stdin?: string; nodeArgs?: string[]; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
+      cwd: opts.cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

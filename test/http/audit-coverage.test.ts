@@ -186,6 +186,28 @@ const STEPS: Step[] = [
     },
   },
   {
+    route: 'POST /api/v1/orgs/:org/secrets/set',
+    org: 'acme',
+    expect: ['CREATE', 'secret'],
+    call: (s) =>
+      s.t.call('POST', `${A}/secrets/set`, {
+        token: s.token,
+        headers: cli,
+        body: { project: 'maps', secrets: [{ name: 'SET_ONE', value: 'v1' }] },
+      }),
+  },
+  {
+    route: 'POST /api/v1/orgs/:org/secrets/import',
+    org: 'acme',
+    expect: ['ROTATE', 'secret'],
+    call: (s) =>
+      s.t.call('POST', `${A}/secrets/import`, {
+        token: s.token,
+        headers: cli,
+        body: { project: 'maps', format: 'dotenv', text: '# rotated\nSET_ONE="v2"\n' },
+      }),
+  },
+  {
     route: 'POST /api/v1/orgs/:org/secrets/:id/rotate',
     org: 'acme',
     expect: ['ROTATE', 'secret'],

@@ -287,9 +287,11 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
           ) +
           (path.endsWith('/resolve') || path.endsWith('/runtime/secrets')
             ? '?project=secret-project'
-            : path.endsWith('/audit/export')
-              ? '?format=jsonl'
-              : '');
+            : path.endsWith('/secrets/value')
+              ? '?project=secret-project&name=K'
+              : path.endsWith('/audit/export')
+                ? '?format=jsonl'
+                : '');
         const res = await t.call('GET', url, { token: outsider });
         expect(res.status, `${url}: ${res.text}`).toBe(404);
         expect(res.text).not.toContain('secret-project');
