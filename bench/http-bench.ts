@@ -13,6 +13,7 @@ import {
 import { loadHttp } from './http-load.js';
 import { ORG, seed, type SeedSize } from './seed.js';
 import { HUSH_BIN, hushEnv, ROOT, startServer } from './server.js';
+import { workflowBench } from './workflow-bench.js';
 
 export interface HttpBenchOptions {
   quick: boolean;
@@ -187,6 +188,8 @@ export async function httpBench(
       logins.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     record(figures, 'login_p50_ms', { dialect, value: +median(logins).toFixed(1), unit: 'ms' });
+
+    await workflowBench(dialect, settings, server, seeded.token, opts.quick, figures);
   } finally {
     await server.stop();
   }

@@ -30,6 +30,7 @@ import {
   PgSimpleEditor,
   Sensitivity,
 } from './secret-forms.js';
+import { ImportForm, type ImportSummary } from './secret-import.js';
 
 /** Where secrets are listed and added: the organization, or a project with an environment or service. */
 export interface LevelRef {
@@ -58,6 +59,7 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
   const writing = perms.gate('secrets:write');
   const members = useResource<Member[]>(`/orgs/${seg(org)}/members`);
   const [adding, setAdding] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [rotating, setRotating] = useState<Secret | null>(null);
   const [historyOf, setHistoryOf] = useState<Secret | null>(null);
   const [flash, setFlash] = useState<string | undefined>();
@@ -66,9 +68,14 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
     <div>
       <div className="toolbar">
         <p className="muted">Secrets stored at {levelLabel(level)}.</p>
-        <button type="button" className="primary" {...writing} onClick={() => setAdding(true)}>
-          Add a new secret
-        </button>
+        <div className="actions" style={{ margin: 0 }}>
+          <button type="button" {...writing} onClick={() => setImporting(true)}>
+            Import from .env
+          </button>
+          <button type="button" className="primary" {...writing} onClick={() => setAdding(true)}>
+            Add a new secret
+          </button>
+        </div>
       </div>
       <Refusal reason={perms.reason(reading)} />
       {flash && (
@@ -179,6 +186,18 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
           }}
         />
       </Dialog>
+      <Dialog title="Import from .env" open={importing} onClose={() => setImporting(false)} wide>
+        <ImportForm
+          org={org}
+          level={level}
+          levelName={levelLabel(level)}
+          onDone={(summary) => {
+            setImporting(false);
+            setFlash(importedText(summary));
+            secrets.reload();
+          }}
+        />
+      </Dialog>
       <Dialog
         title={`Rotate ${rotating?.name ?? ''}`}
         open={rotating !== null}
@@ -218,6 +237,15 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
       </Dialog>
     </div>
   );
+}
+
+/** What an import did, in counts; a secret value it wrote cannot be shown again. */
+function importedText(summary: ImportSummary): string {
+  const n = summary.secrets.length;
+  const hidden = summary.secrets.some(
+    (s) => s.action !== 'unchanged' && s.sensitivity === 'secret',
+  );
+  return `Imported ${n === 1 ? '1 variable' : `${n} variables`} at ${summary.level}: ${summary.created} created, ${summary.rotated} rotated, ${summary.unchanged} unchanged.${hidden ? ' The values cannot be shown again.' : ''}`;
 }
 
 type Kind = 'env' | 'pgservice' | 'file';

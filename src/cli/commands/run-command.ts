@@ -6,7 +6,7 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 
 import { JOB_PATH, materialize, type MaterialSecret } from '../../jobs/materialize.js';
-import { type ApiClient, CliError } from '../api-client.js';
+import type { ApiClient } from '../api-client.js';
 import { clientFor, orgPath, resolveOrg, usageError } from '../context.js';
 import { shown } from '../output.js';
 
@@ -182,8 +182,7 @@ export function registerRunCommand(program: Command): void {
         }
       }
       cleanup();
-      // The long poll still open must not keep the process alive.
-      if (code !== 0) throw new CliError('', code);
-      process.exit(0);
+      // Exits here, CMD's code as its own: a long poll still open must not keep hush alive.
+      process.exit(code);
     });
 }
