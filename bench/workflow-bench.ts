@@ -86,7 +86,8 @@ export async function workflowBench(
     {
       cwd: ROOT,
       env: hushEnv(settings, { HUSH_URL: server.url, HUSH_TOKEN: token }),
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // Its "the secrets changed; restarting" lines would bury the bench's progress.
+      stdio: 'ignore',
     },
   );
   const count = () => fs.readFileSync(starts, 'utf8').split('\n').filter(Boolean).length;

@@ -113,6 +113,8 @@ export async function main(argv: string[]): Promise<void> {
       ? (error as Error).message
       : `unexpected error: ${(error as Error).message}`;
     if (message) process.stderr.write(`hush: ${message}\n`);
+    if (error instanceof CliError)
+      for (const line of error.lines) process.stderr.write(`  ${line}\n`);
     process.exitCode = error instanceof CliError ? error.exitCode : 1;
   }
 }

@@ -10,13 +10,18 @@ import { printable } from './output.js';
  * target, organization slugs), and a control character in it must not reach the terminal.
  */
 export class CliError extends Error {
+  /** Lines printed under the message, indented: each problem of a refused import, say. */
+  readonly lines: string[];
+
   constructor(
     message: string,
     readonly exitCode = 1,
     readonly code?: string,
+    lines: readonly string[] = [],
   ) {
     super(printable(message));
     this.name = 'CliError';
+    this.lines = lines.map((l) => printable(l));
   }
 }
 
@@ -136,7 +141,17 @@ export class ApiClient {
       if (err?.code === 'UNAUTHENTICATED' || err?.code === 'SESSION_EXPIRED')
         message += ' (run "hush login")';
       message += didYouMean(err?.details?.suggestions);
-      throw new CliError(`${err?.code ?? 'ERROR'}: ${message}`, 1, err?.code);
+      // Several problems at once (an import's bad lines): each on its own line under the message.
+      const fields = Array.isArray(err?.details?.fields) ? err.details.fields : [];
+      const lines =
+        fields.length > 1
+          ? fields.map((f) =>
+              f.field === 'text' || f.field.startsWith('secrets.')
+                ? f.message
+                : `${f.field}: ${f.message}`,
+            )
+          : [];
+      throw new CliError(`${err?.code ?? 'ERROR'}: ${message}`, 1, err?.code, lines);
     }
     return parsed;
   }

@@ -3,6 +3,7 @@ import type { Command, Option } from 'commander';
 import { ApiClient } from './api-client.js';
 import { orgPath, projectPath, resolveOrg } from './context.js';
 import { readCredentials } from './credentials.js';
+import { contextLayers } from './directory-context.js';
 import { printable } from './output.js';
 
 /** A word the shell may put in place of the one being completed, with what it means. */
@@ -192,9 +193,12 @@ async function lookUp(kind: NameKind, values: Map<string, string>): Promise<stri
   if (!process.env.HUSH_TOKEN && !(saved?.token && (!url || url === saved.url))) return [];
   const client = new ApiClient({ url });
   if (kind === 'org') return slugs(await client.get('/orgs'));
-  const org = await resolveOrg(client, values.get('--org'));
+  // The directory's defaults, as the command itself would take them (HUSH_* over .hush.json).
+  const layers = contextLayers();
+  const fromDefaults = (key: 'org' | 'project') => layers.env[key] ?? layers.config[key];
+  const org = await resolveOrg(client, values.get('--org') ?? fromDefaults('org'));
   if (kind === 'project') return slugs(await client.get(`${orgPath(org)}/projects`));
-  const project = values.get('--project') ?? process.env.HUSH_PROJECT;
+  const project = values.get('--project') ?? fromDefaults('project');
   if (!project) return [];
   if (kind === 'environment')
     return slugs(await client.get(`${projectPath(org, project)}/environments`));

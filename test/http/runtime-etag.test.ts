@@ -4,6 +4,7 @@ import { bootstrapOwner, OWNER, startTestServer, type TestServer } from '../help
 import { DIALECTS } from '../helpers/databases.js';
 
 const O = `/api/v1/orgs/${OWNER.org}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RUNTIME = `${O}/runtime/secrets?project=maps`;
 
 describe.each(DIALECTS)('runtime read ETag on %s', (dialect) => {
@@ -81,6 +82,38 @@ describe.each(DIALECTS)('runtime read ETag on %s', (dialect) => {
     expect(after.status).toBe(200);
     expect(after.headers.etag).not.toBe(etag);
     expect(after.text).toContain('second value');
+  });
+
+  it('long-polls with Prefer: wait=N: a rotation answers at once, no change 304 after the wait', async () => {
+    const etag = (await t.call('GET', RUNTIME, { token: ci })).headers.etag as string;
+    const wait = (seconds: number) => ({ 'if-none-match': etag, prefer: `wait=${seconds}` });
+    const t0 = Date.now();
+    const idle = await t.call('GET', RUNTIME, { token: ci, headers: wait(1) });
+    expect(idle.status).toBe(304);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(idle.headers['preference-applied']).toBe('wait=1');
+    // Another context's change wakes the wait, which finds its own set unchanged and waits on.
+    const elsewhere = t.call('GET', RUNTIME, { token: ci, headers: wait(2) });
+    await sleep(200);
+    const tiles = await t.call('POST', `${O}/secrets/set`, {
+      token: owner,
+      body: { project: 'tiles', secrets: [{ name: 'API_KEY', value: 'tiles value 2' }] },
+    });
+    expect(tiles.status, tiles.text).toBe(200);
+    expect((await elsewhere).status).toBe(304);
+    const waiting = t.call('GET', RUNTIME, { token: ci, headers: wait(30) });
+    await sleep(200);
+    const t1 = Date.now();
+    const rotated = await t.call('POST', `${O}/secrets/${secretId}/rotate`, {
+      token: owner,
+      body: { kind: 'env', value: 'third value' },
+    });
+    expect(rotated.status, rotated.text).toBe(200);
+    const woke = await waiting;
+    expect(woke.status).toBe(200);
+    expect(Date.now() - t1).toBeLessThan(1500);
+    expect(woke.text).toContain('third value');
+    expect(woke.headers.etag).not.toBe(etag);
   });
 
   it('still authorizes a conditional read: a revoked token gets 401, not 304', async () => {

@@ -87,7 +87,7 @@ export function createRoleService(deps: { uow: UnitOfWork; audit: AuditService }
       const grants: Grant[] = [];
       const seen = new Set<string>();
       for (const g of input.grants) {
-        const project = await loadProjectRow(trx, org, g.project);
+        const project = await loadProjectRow(trx, org, g.project, ctx);
         const key = `${project.id}:${g.type}`;
         if (seen.has(key)) throw invalid('grants', `${g.project}:${g.type} is granted twice`);
         seen.add(key);

@@ -37,7 +37,7 @@ import {
 import {
   assigneeIdOf,
   authorizeSteering,
-  sealVersion as sealVersionWith,
+  sealVersion,
   type Secret,
   toSecret,
 } from './secret-writes.js';
@@ -52,15 +52,6 @@ export function createSecretService(deps: {
 }) {
   const { uow, audit, keys } = deps;
 
-  const sealVersion = (
-    trx: Kysely<Schema>,
-    ctx: RequestContext,
-    org: OrganizationRow,
-    row: SecretRow,
-    version: number,
-    value: SecretValue,
-  ) => sealVersionWith(keys, trx, ctx, org, row, version, value);
-
   async function writeVersion(
     trx: Kysely<Schema>,
     ctx: RequestContext,
@@ -71,7 +62,7 @@ export function createSecretService(deps: {
     source: 'rotate' | 'rollback',
     fromVersion: number | null = null,
   ) {
-    const sealed = await sealVersion(trx, ctx, org, row, version, value);
+    const sealed = await sealVersion(keys, trx, ctx, org, row, version, value);
     // Two rotations that read the same current version both write the next one: the primary
     // key refuses the second, which must not become a version built on a stale value.
     await translateDbErrors(
@@ -128,7 +119,7 @@ export function createSecretService(deps: {
         : input.kind === 'file'
           ? { kind: 'file', content: input.content }
           : { kind: 'pgservice', settings: input.settings };
-    const first = await sealVersion(trx, ctx, org, row, 1, value);
+    const first = await sealVersion(keys, trx, ctx, org, row, 1, value);
     await translateDbErrors(() => insertSecretWithFirstVersion(trx, row, first), {
       message: `${row.namespace === 'pgservice' ? 'pg service' : 'secret'} "${row.name}" already exists at ${at.label}${assignee.email ? ` for ${assignee.email}` : ''}; rotate or remove it instead`,
       details: { field: 'name' },

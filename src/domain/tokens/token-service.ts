@@ -80,24 +80,25 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
 
   async function resolveScope(
     trx: Kysely<Schema>,
+    ctx: RequestContext,
     org: OrganizationRow,
     input: ServiceTokenInput,
   ): Promise<TokenScope> {
     const projects: string[] = [];
     for (const slug of input.projects) {
-      const project = await loadProjectRow(trx, org, slug);
+      const project = await loadProjectRow(trx, org, slug, ctx);
       projects.push(project.id);
     }
     const environments: string[] = [];
     for (const ref of input.environments) {
       const [projectSlug, envSlug] = ref.split('/');
       if (!projectSlug || !envSlug) throw invalid('environments', 'use PROJECT/ENV');
-      const project = await loadProjectRow(trx, org, projectSlug);
+      const project = await loadProjectRow(trx, org, projectSlug, ctx);
       // Limited to projects and environments both: each environment is in a listed project,
       // or the token would reach an environment its project list excludes (or none at all).
       if (projects.length > 0 && !projects.includes(project.id))
         throw invalid('environments', `${ref} is not in one of the listed projects`);
-      environments.push((await loadEnvironment(trx, project, envSlug)).id);
+      environments.push((await loadEnvironment(trx, project, envSlug, { ctx, org })).id);
     }
     return { projects, environments };
   }
@@ -106,7 +107,7 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'tokens:manage');
       await assertAssignableRole(trx, org.id, input.role);
-      const scope = await resolveScope(trx, org, input);
+      const scope = await resolveScope(trx, ctx, org, input);
       const token = newToken('service');
       const row: ApiTokenRow = {
         id: randomUUID(),
