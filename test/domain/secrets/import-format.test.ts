@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   type ImportFormat,
   MAX_IMPORT_BYTES,
-  MAX_IMPORT_LINES,
   MAX_IMPORT_ENTRIES,
+  MAX_IMPORT_LINES,
   parseImport,
 } from '../../../src/domain/secrets/import-format.js';
 import { HushError } from '../../../src/errors.js';
