@@ -43,7 +43,7 @@ function envInputs(prefix: string, from: number, to: number): SecretInput[] {
 
 /**
  * Measured contexts: project `one` holds one secret; projects `env100` and `env1000` hold 100 and
- * 1,000 names over three levels (project, environment `prod`, service `api`), each level
+ * 1,000 names over three levels; `imports` and `watch` are empty, for the workflow bench (project, environment `prod`, service `api`), each level
  * overriding part of the one above. Filler projects take the rest of the secrets.
  */
 export async function seed(settings: DatabaseSettings, size: SeedSize): Promise<Seeded> {
@@ -64,6 +64,9 @@ export async function seed(settings: DatabaseSettings, size: SeedSize): Promise<
     };
     await s.projects.createProject(SYSTEM, ORG, { slug: 'one' });
     await add({ project: 'one' }, envInputs('one', 0, 1));
+    // Empty until the workflow bench imports into the one and watches the other.
+    await s.projects.createProject(SYSTEM, ORG, { slug: 'imports' });
+    await s.projects.createProject(SYSTEM, ORG, { slug: 'watch' });
     for (const n of [100, 1000]) {
       const p = `env${n}`;
       await s.projects.createProject(SYSTEM, ORG, { slug: p });

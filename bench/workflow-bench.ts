@@ -41,7 +41,7 @@ export async function workflowBench(
   const set = `${server.url}/api/v1/orgs/${ORG}/secrets/set`;
 
   progress(`${dialect}: import_1000`);
-  // Each run sets 1,000 names that do not exist yet, at the project level of `one`: what a first
+  // Each run sets 1,000 names that do not exist yet, at the project level of `imports`: a first
   // import of a 1,000-line .env does (validation, comparison, 1,000 seals, multi-row inserts
   // and 1,000 CREATE events, in one transaction).
   const runs: number[] = [];
@@ -51,7 +51,7 @@ export async function workflowBench(
       value: `value-${r}-${i}-0123456789abcdef`,
     }));
     const t0 = process.hrtime.bigint();
-    await post(set, token, { project: 'one', secrets });
+    await post(set, token, { project: 'imports', secrets });
     runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   // The first is a warm-up (statement compilation, JIT).
@@ -65,7 +65,8 @@ export async function workflowBench(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-bench-watch-'));
   const starts = path.join(dir, 'starts');
   fs.writeFileSync(starts, '');
-  await post(set, token, { project: 'one', secrets: [{ name: 'WATCHED', value: 'v0' }] });
+  // Its own project: the runtime read of `watch` holds this one name.
+  await post(set, token, { project: 'watch', secrets: [{ name: 'WATCHED', value: 'v0' }] });
   const child = spawn(
     process.execPath,
     [
@@ -77,7 +78,7 @@ export async function workflowBench(
       '--org',
       ORG,
       '--project',
-      'one',
+      'watch',
       '--',
       'sh',
       '-c',
@@ -105,7 +106,10 @@ export async function workflowBench(
     const restarts: number[] = [];
     for (let i = 1; i <= (quick ? 5 : 15); i++) {
       const t0 = process.hrtime.bigint();
-      await post(set, token, { project: 'one', secrets: [{ name: 'WATCHED', value: `v${i}` }] });
+      await post(set, token, {
+        project: 'watch',
+        secrets: [{ name: 'WATCHED', value: `v${i}` }],
+      });
       await waitFor(i + 1);
       restarts.push(Number(process.hrtime.bigint() - t0) / 1e6);
       await sleep(100);

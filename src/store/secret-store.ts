@@ -145,14 +145,34 @@ export async function insertSecretsWithFirstVersions(
 }
 
 /**
- * The secrets of one namespace at one level held by one assignee (null: unassigned), with the
- * current version's key id and ciphertext: what a bulk set compares its values with.
+ * The secrets of these names in one namespace at one level held by one assignee (null:
+ * unassigned), with the current version's key id and ciphertext: what a bulk set compares its
+ * values with. Only the named rows are read, whatever else the level holds.
  */
-export function listSealedAt(
+export async function listSealedAt(
   db: Kysely<Schema>,
   at: { level: SecretRow['level']; scopeId: string },
   namespace: SecretRow['namespace'],
   assigneeId: string | null,
+  names: readonly string[],
+) {
+  const rows = [];
+  for (let i = 0; i < names.length; i += NAMES_PER_QUERY)
+    rows.push(
+      ...(await sealedAt(db, at, namespace, assigneeId, names.slice(i, i + NAMES_PER_QUERY))),
+    );
+  return rows;
+}
+
+// Names one lookup binds: well under SQLite's 32,766 parameters.
+const NAMES_PER_QUERY = 1000;
+
+function sealedAt(
+  db: Kysely<Schema>,
+  at: { level: SecretRow['level']; scopeId: string },
+  namespace: SecretRow['namespace'],
+  assigneeId: string | null,
+  names: readonly string[],
 ) {
   return db
     .selectFrom('secrets')
@@ -166,6 +186,7 @@ export function listSealedAt(
     .where('secrets.level', '=', at.level)
     .where('secrets.scopeId', '=', at.scopeId)
     .where('secrets.namespace', '=', namespace)
+    .where('secrets.name', 'in', names)
     .where((eb) =>
       assigneeId === null
         ? eb('secrets.assigneeId', 'is', null)

@@ -145,7 +145,13 @@ export function createSecretSetService(deps: {
     for (const entry of request.entries)
       await authorizeSteering(db, ctx, 'env', entry.name, levelResource(org, level));
     const assigneeId = await assigneeIdOf(db, ctx, org, request.assignee);
-    const rows = await listSealedAt(db, level, 'env', assigneeId);
+    const rows = await listSealedAt(
+      db,
+      level,
+      'env',
+      assigneeId,
+      request.entries.map((e) => e.name),
+    );
     const byName = new Map(rows.map((r) => [r.name, r]));
     const wanted = request.entries.filter((e) => byName.has(e.name));
     for (const entry of wanted) {
