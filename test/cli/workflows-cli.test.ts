@@ -224,7 +224,7 @@ describe.each(DIALECTS)('CLI workflows on %s', (dialect) => {
     expect(ended.stderr).toContain('restarting');
   });
 
-  it('run --mount writes the values to a 0600 file only, removed when CMD exits or is killed', async () => {
+  it('run --mount writes the values to a 0600 file or named pipe only, removed when CMD exits or is killed', async () => {
     const mount = path.join(work, 'secrets.env');
     const ctx = ['--project', 'maps', '--env', 'prod'];
     const r = await ok(
@@ -246,6 +246,41 @@ describe.each(DIALECTS)('CLI workflows on %s', (dialect) => {
       env: asToken,
     });
     expect(killed.code).toBe(137);
+    expect(fs.existsSync(mount)).toBe(false);
+    // --pipe: a named pipe each reader gets the values from, nothing on disk; removed after.
+    const piped = await ok(
+      [
+        'run',
+        '--mount',
+        mount,
+        '--pipe',
+        ...ctx,
+        '--',
+        'sh',
+        '-c',
+        'test -p "$HUSH_MOUNT" && stat -c %a "$HUSH_MOUNT"; grep -c API_KEY "$HUSH_MOUNT"; grep -c API_KEY "$HUSH_MOUNT"',
+      ],
+      { env: asToken },
+    );
+    expect(piped.stdout).toBe('600\n1\n1\n');
+    expect(fs.existsSync(mount)).toBe(false);
+    const once = await ok(
+      [
+        'run',
+        '--mount',
+        mount,
+        '--pipe',
+        '--max-reads',
+        '1',
+        ...ctx,
+        '--',
+        'sh',
+        '-c',
+        'grep -c API_KEY "$HUSH_MOUNT"; timeout 0.5 cat "$HUSH_MOUNT" || echo "no second read"',
+      ],
+      { env: asToken },
+    );
+    expect(once.stdout).toBe('1\nno second read\n');
     expect(fs.existsSync(mount)).toBe(false);
     fs.writeFileSync(mount, 'mine');
     const exists = await hush(['run', '--mount', mount, ...ctx, '--', 'true'], { env: asToken });

@@ -8,6 +8,7 @@ import { type Command, Option } from 'commander';
 import { JOB_PATH, materialize, type MaterialSecret } from '../../jobs/materialize.js';
 import type { ApiClient } from '../api-client.js';
 import { clientFor, orgPath, resolveOrg, usageError } from '../context.js';
+import { serveOnPipe } from '../mount-pipe.js';
 import { shown } from '../output.js';
 
 interface RunOpts {
@@ -21,6 +22,8 @@ interface RunOpts {
   grace: string;
   mount?: string;
   format: 'dotenv' | 'json';
+  pipe?: boolean;
+  maxReads: string;
 }
 
 const RUN_HELP = `
@@ -32,6 +35,8 @@ the resolved set changes) and restarts CMD with the new values: SIGTERM, then SI
 --mount PATH writes the env values to PATH (mode 0600; dotenv, or --format json) instead of
 CMD's environment, sets HUSH_MOUNT=PATH, and removes the file when CMD exits or is killed
 (not when hush itself is killed with SIGKILL). PATH must not exist.
+--pipe makes PATH a named pipe instead (mode 0600): each open for reading gets the values
+from hush's memory, so they never rest on a disk; --max-reads N stops after N readers.
   hush run --project maps --env prod -- ./server
   hush run --watch --mount secrets.env -- ./server --config secrets.env
 `;
@@ -55,14 +60,19 @@ async function readSet(
   return { etag: answer.etag ?? '', secrets: answer.body };
 }
 
-/** Writes the env values to the mount file: 0600 from its first byte, replaced atomically. */
-async function writeMount(file: string, secrets: MaterialSecret[], format: 'dotenv' | 'json') {
+/** The env values as the mount file holds them. */
+async function mountText(secrets: MaterialSecret[], format: 'dotenv' | 'json'): Promise<string> {
   const values = secrets.flatMap((s) =>
     s.kind === 'env' ? [{ name: s.name, value: s.value ?? '' }] : [],
   );
   const { formatExport } = await import('../export-format.js');
+  return formatExport(values, format);
+}
+
+/** Writes the mount file: 0600 from its first byte, replaced atomically. */
+function writeMount(file: string, text: string) {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, formatExport(values, format), { mode: 0o600, flag: 'wx' });
+  fs.writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
   fs.renameSync(tmp, file);
 }
 
@@ -130,6 +140,8 @@ export function registerRunCommand(program: Command): void {
         .choices(['dotenv', 'json'])
         .default('dotenv'),
     )
+    .option('--pipe', 'with --mount: a named pipe instead of a file (nothing on disk)')
+    .option('--max-reads <n>', 'with --pipe: serve this many readers, then no more (0: any)', '0')
     .option('--org <slug>', 'organization')
     .argument('<command...>', 'command and arguments, after --')
     .addHelpText('after', RUN_HELP)
@@ -138,10 +150,19 @@ export function registerRunCommand(program: Command): void {
       if (!Number.isFinite(graceMs) || graceMs < 0) usageError(cmd, '--grace: a number of seconds');
       if (opts.mount && fs.existsSync(opts.mount))
         usageError(cmd, `--mount: ${opts.mount} exists; hush writes and removes a file of its own`);
+      const maxReads = Number(opts.maxReads);
+      if (!Number.isInteger(maxReads) || maxReads < 0)
+        usageError(cmd, '--max-reads: a whole number (0: no limit)');
+      if ((opts.pipe || maxReads > 0) && !opts.mount)
+        usageError(cmd, '--pipe and --max-reads go with --mount PATH');
+      if (maxReads > 0 && !opts.pipe) usageError(cmd, '--max-reads goes with --pipe');
       const client = clientFor(cmd);
       const org = await resolveOrg(client, opts.org);
       let current = (await readSet(client, org, opts))!;
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-run-'));
+      let mountedText = '';
+      const pipe =
+        opts.pipe && opts.mount ? serveOnPipe(opts.mount, () => mountedText, maxReads) : undefined;
       const cleanup = () => {
         fs.rmSync(dir, { recursive: true, force: true });
         if (opts.mount) fs.rmSync(opts.mount, { force: true });
@@ -151,7 +172,10 @@ export function registerRunCommand(program: Command): void {
       let child: ChildProcess;
       let exited: Promise<number>;
       const start = async () => {
-        if (opts.mount) await writeMount(opts.mount, current.secrets, opts.format);
+        if (opts.mount) {
+          mountedText = await mountText(current.secrets, opts.format);
+          if (!pipe) writeMount(opts.mount, mountedText);
+        }
         child = spawn(file ?? 'true', args, {
           stdio: 'inherit',
           env: environmentOf(opts, dir, current.secrets),
@@ -181,6 +205,7 @@ export function registerRunCommand(program: Command): void {
           await start();
         }
       }
+      await pipe?.stop();
       cleanup();
       // Exits here, CMD's code as its own: a long poll still open must not keep hush alive.
       process.exit(code);
