@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -81,6 +82,40 @@ describe.each(DIALECTS)('CLI workflows on %s', (dialect) => {
     // The organization level is never implied by a default.
     const orgLevel = await hush(['secret', 'set', 'X=1'], { cwd: tempDir() });
     expect(orgLevel.code).toBe(2);
+  });
+
+  it("setup on a terminal asks for what its flags leave out, offering the server's names", async () => {
+    const dir = tempDir('hush-setup-tty-');
+    // util-linux's script(1) gives the CLI a real terminal; each answer waits for its question.
+    const child = spawn(
+      'script',
+      ['-qfc', `${process.execPath} ${path.resolve('bin/hush.js')} setup`, '/dev/null'],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...cliEnv },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let seen = '';
+    const answers: [RegExp, string][] = [
+      [/Project \(maps\)/, 'maps\n'],
+      [/Environment \(empty: none\) \([^)]*prod[^)]*\)/, 'prod\n'],
+    ];
+    child.stdout.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const next = answers[0];
+      if (next && next[0].test(seen)) {
+        answers.shift();
+        child.stdin.write(next[1]);
+      }
+    });
+    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+    expect(code, seen).toBe(0);
+    expect(seen).not.toContain('Organization');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, '.hush.json'), 'utf8'))).toEqual({
+      project: 'maps',
+      env: 'prod',
+    });
   });
 
   it('set of five names where two are unchanged, one of them from stdin', async () => {

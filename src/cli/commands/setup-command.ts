@@ -76,8 +76,9 @@ async function interactive(client: ApiClient, given: ContextValues): Promise<Con
   try {
     const values = { ...given };
     const orgs = await names(client, '/orgs', 'slug');
+    // Your only organization is not asked for.
     const org =
-      values.org ?? (await ask(rl, 'Organization', orgs, orgs.length === 1 ? orgs[0] : undefined));
+      values.org ?? (orgs.length === 1 ? orgs[0] : await ask(rl, 'Organization', orgs, undefined));
     if (!org) throw new CliError('an organization is needed');
     // Your only organization need not be written down: it is the default anyway.
     if (orgs.length !== 1 || org !== orgs[0]) values.org = org;
