@@ -259,6 +259,27 @@ describe.each(DIALECTS)('CLI workflows on %s', (dialect) => {
     expect(ended.stderr).toContain('restarting');
   });
 
+  it('run --watch keeps CMD running when watching fails (a revoked token), and retries', async () => {
+    const created = await ok(['token', 'create', 'doomed', '--role', 'DevOps', '--json']);
+    const doomed = { HUSH_TOKEN: (JSON.parse(created.stdout) as { token: string }).token };
+    const pidFile = path.join(work, 'doomed.pid');
+    const script = `echo $$ > ${pidFile}; trap 'exit 3' TERM; while :; do sleep 0.05; done`;
+    const ctx = ['--project', 'maps', '--env', 'dev'];
+    const run = hush(['run', '--watch', ...ctx, '--', 'sh', '-c', script], { env: doomed });
+    for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await sleep(50);
+    await sleep(300);
+    await ok(['token', 'revoke', 'doomed']);
+    await ok(['secret', 'set', 'WATCHED=after-revoke', ...ctx]);
+    await sleep(1500);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    process.kill(pid, 'SIGTERM');
+    const ended = await run;
+    expect(ended.code).toBe(3);
+    expect(ended.stderr).toContain('cannot watch the secrets');
+    expect(ended.stderr).toContain('CMD keeps running');
+  });
+
   it('run --mount writes the values to a 0600 file or named pipe only, removed when CMD exits or is killed', async () => {
     const mount = path.join(work, 'secrets.env');
     const ctx = ['--project', 'maps', '--env', 'prod'];

@@ -116,6 +116,25 @@ describe.each(DIALECTS)('runtime read ETag on %s', (dialect) => {
     expect(woke.headers.etag).not.toBe(etag);
   });
 
+  it('ends a long poll of a token revoked while it waits with 401 and no value', async () => {
+    const doomed = await newToken('doomed-waiting');
+    const etag = (await t.call('GET', RUNTIME, { token: doomed })).headers.etag as string;
+    const waiting = t.call('GET', RUNTIME, {
+      token: doomed,
+      headers: { 'if-none-match': etag, prefer: 'wait=30' },
+    });
+    await sleep(200);
+    const revoke = await t.call('DELETE', `${O}/tokens/doomed-waiting`, { token: owner });
+    expect(revoke.status, revoke.text).toBeLessThan(300);
+    await t.call('POST', `${O}/secrets/${secretId}/rotate`, {
+      token: owner,
+      body: { kind: 'env', value: 'value after the revocation' },
+    });
+    const ended = await waiting;
+    expect(ended.status).toBe(401);
+    expect(ended.text).not.toContain('value after the revocation');
+  });
+
   it('still authorizes a conditional read: a revoked token gets 401, not 304', async () => {
     const doomed = await newToken('doomed');
     const first = await t.call('GET', RUNTIME, { token: doomed });

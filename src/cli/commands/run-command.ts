@@ -41,8 +41,14 @@ from hush's memory, so they never rest on a disk; --max-reads N stops after N re
   hush run --watch --mount secrets.env -- ./server --config secrets.env
 `;
 
-/** How long one long poll waits for a change before asking again (the server caps it too). */
-const WAIT_SECONDS = 60;
+/**
+ * How long one long poll waits for a change before asking again (the server caps it at 120):
+ * under the idle timeouts proxies and load balancers commonly keep (30–60 s).
+ */
+const WAIT_SECONDS = 25;
+
+/** The longest pause between retries of a failed long poll, in milliseconds. */
+const MAX_RETRY_MS = 30_000;
 
 /** One runtime read: the set and its ETag, or (304) nothing changed since `etag`. */
 async function readSet(
@@ -189,15 +195,37 @@ export function registerRunCommand(program: Command): void {
       if (!opts.watch) {
         code = await exited!;
       } else {
-        // One long poll at a time; a changed set restarts CMD, CMD's own exit ends hush.
+        // One long poll at a time; a changed set restarts CMD, CMD's own exit ends hush. A failed
+        // poll (the server restarting, a proxy's timeout, a revoked token) leaves CMD running
+        // with the values it has and is retried, less often each time.
+        let retryMs = 0;
+        let pauseMs = 0;
         for (;;) {
           const ended = exited!.then((c) => ({ ended: c }));
-          const changed = readSet(client, org, opts, current.etag).then((next) => ({ next }));
+          const asked = Date.now();
+          const changed = (async () => {
+            const wait = Math.max(retryMs, pauseMs);
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            return readSet(client, org, opts, current.etag).then(
+              (next) => ({ next, failed: undefined }),
+              (error: unknown) => ({ next: undefined, failed: error as Error }),
+            );
+          })();
           const first = await Promise.race([ended, changed]);
           if ('ended' in first) {
             code = first.ended;
             break;
           }
+          if (first.failed) {
+            retryMs = Math.min(MAX_RETRY_MS, Math.max(1000, retryMs * 2));
+            process.stderr.write(
+              shown`hush: cannot watch the secrets (${first.failed.message}); CMD keeps running, trying again in ${retryMs / 1000} s\n`,
+            );
+            continue;
+          }
+          retryMs = 0;
+          // A server (or proxy) that answers at once instead of waiting is asked once a second.
+          pauseMs = !first.next && Date.now() - asked < 1000 ? 1000 : 0;
           if (!first.next || first.next.etag === current.etag) continue;
           current = first.next;
           process.stderr.write('hush: the secrets changed; restarting\n');

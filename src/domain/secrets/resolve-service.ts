@@ -400,20 +400,22 @@ export function createResolveService(deps: {
    * The runtime read as a long poll (`hush run --watch`): while the caller's `ifNoneMatch` is
    * still the current ETag, waits up to `waitMs` for a change of the organization, then reads
    * again. A change committed on this node wakes the wait at once; one committed on another node
-   * is seen at the next re-check, {@link RECHECK_MS} later at most. Every read authorizes anew,
-   * so a revoked token ends the wait with its error.
+   * is seen at the next re-check, {@link RECHECK_MS} later at most. Every re-read authenticates
+   * the request's credential again (`reauthenticate`) and authorizes anew, so a token revoked,
+   * expired or re-scoped while its request waits ends the wait with that error and no value.
    */
   async function waitForValues(
     ctx: RequestContext,
     orgSlug: string,
     ref: ContextRef,
     ifNoneMatch: string | undefined,
-    waitMs: number,
-    signal?: AbortSignal,
+    wait: { ms: number; signal?: AbortSignal; reauthenticate: () => Promise<RequestContext> },
   ): Promise<{ etag: string; values: ResolvedSecret[] | null }> {
-    const deadline = Date.now() + waitMs;
+    const deadline = Date.now() + wait.ms;
+    const signal = wait.signal;
     for (let again = false; ; again = true) {
-      const read = await readValuesIfChanged(ctx, orgSlug, ref, ifNoneMatch, again);
+      const who = again ? await wait.reauthenticate() : ctx;
+      const read = await readValuesIfChanged(who, orgSlug, ref, ifNoneMatch, again);
       const left = deadline - Date.now();
       if (read.values !== null || left <= 0 || signal?.aborted || !deps.changes) return read;
       await deps.changes.waitForChange(read.orgId, Math.min(left, RECHECK_MS), signal);

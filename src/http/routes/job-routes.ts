@@ -7,6 +7,7 @@ import type { Services } from '../../app.js';
 import { MIN_ID_PREFIX } from '../../domain/ids.js';
 import type { ResolvedSecret } from '../../domain/secrets/resolve-service.js';
 import { toMaterial } from '../../jobs/runner.js';
+import { requestContext } from '../auth.js';
 import { addRoute, type RouteRegistry } from '../route.js';
 import { durationSchema } from './project-routes.js';
 
@@ -172,18 +173,15 @@ export function registerJobRoutes(
         // A long poll (hush run --watch): answer when the set changes or the wait is over.
         const gone = new AbortController();
         const onClose = () => gone.abort();
-        request.raw.once('close', onClose);
+        reply.raw.once('close', onClose);
         try {
-          ({ etag, values } = await s.resolve.waitForValues(
-            ctx,
-            params.org,
-            query,
-            ifNoneMatch,
-            waitSeconds * 1000,
-            gone.signal,
-          ));
+          ({ etag, values } = await s.resolve.waitForValues(ctx, params.org, query, ifNoneMatch, {
+            ms: waitSeconds * 1000,
+            signal: gone.signal,
+            reauthenticate: () => requestContext(request, true),
+          }));
         } finally {
-          request.raw.off('close', onClose);
+          reply.raw.off('close', onClose);
         }
         reply.header('preference-applied', `wait=${waitSeconds}`);
       } else {
