@@ -188,7 +188,13 @@ export function registerRunCommand(program: Command): void {
         });
         exited = exitCode(child);
       };
-      await start();
+      try {
+        await start();
+      } catch (error) {
+        // A writer blocked on the pipe's open would keep hush alive after the error.
+        await pipe?.stop();
+        throw error;
+      }
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
         process.on(signal, () => child.kill(signal));
       let code: number;
@@ -230,7 +236,12 @@ export function registerRunCommand(program: Command): void {
           current = first.next;
           process.stderr.write('hush: the secrets changed; restarting\n');
           await stop(child!, exited!, graceMs);
-          await start();
+          try {
+            await start();
+          } catch (error) {
+            await pipe?.stop();
+            throw error;
+          }
         }
       }
       await pipe?.stop();
