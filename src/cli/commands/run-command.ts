@@ -31,7 +31,8 @@ Values reach CMD in its environment; file secrets and pg_service.conf in a priva
 directory, removed when CMD exits.
 --watch keeps one request open to the server (a long poll on the runtime read, answered when
 the resolved set changes) and restarts CMD with the new values: SIGTERM, then SIGKILL after
---grace seconds. hush exits when CMD exits on its own, with its exit code.
+--grace seconds. hush exits when CMD exits on its own, with its exit code; a failed poll
+leaves CMD running and is retried.
 --mount PATH writes the env values to PATH (mode 0600; dotenv, or --format json) instead of
 CMD's environment, sets HUSH_MOUNT=PATH, and removes the file when CMD exits or is killed
 (not when hush itself is killed with SIGKILL). PATH must not exist.
