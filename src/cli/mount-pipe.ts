@@ -18,22 +18,21 @@ export interface MountPipe {
  * the limit blocks on its open, as with any pipe nobody writes.
  */
 export function serveOnPipe(file: string, text: () => string, maxReads = 0): MountPipe {
-  try {
-    execFileSync('mkfifo', ['-m', '600', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new CliError(
-      `cannot make a named pipe at ${file}: ${stderr || (error as Error).message}`,
-    );
-  }
+  makeFifo(file);
   let stopped = false;
   let served = 0;
+  let fresh = 0;
   const loop = (async () => {
     while (!stopped && (maxReads === 0 || served < maxReads)) {
       // Blocks (in libuv's thread pool) until a reader opens the other end.
       const handle = await fs.promises.open(file, 'w');
       try {
         if (stopped) break;
+        // A reader still attached when this writer closes would take the next writer's text
+        // too; so the path gets a new pipe before writing: the next reader opens that one.
+        const next = `${file}.${process.pid}.${++fresh}.tmp`;
+        makeFifo(next);
+        fs.renameSync(next, file);
         await handle.writeFile(text());
         served++;
       } catch {
@@ -60,4 +59,16 @@ export function serveOnPipe(file: string, text: () => string, maxReads = 0): Mou
       fs.rmSync(file, { force: true });
     },
   };
+}
+
+/** A named pipe at `file`, mode 0600 (coreutils' mkfifo: Node cannot make one). */
+function makeFifo(file: string): void {
+  try {
+    execFileSync('mkfifo', ['-m', '600', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new CliError(
+      `cannot make a named pipe at ${file}: ${stderr || (error as Error).message}`,
+    );
+  }
 }
