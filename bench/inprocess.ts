@@ -42,7 +42,7 @@ export async function resolveBench(dialect: Dialect, quick: boolean, figures: Fi
       const times: number[] = [];
       for (let i = 0; i < runs + 10; i++) {
         const t0 = process.hrtime.bigint();
-        const values = await s.resolve.resolveValues(db, context, null);
+        const values = await s.resolve.resolveValues(db, org, context, null);
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         if (values.length !== 100) throw new Error(`resolved ${values.length} names`);
         if (i >= 10) times.push(ms);

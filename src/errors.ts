@@ -35,6 +35,11 @@ export const ERROR_CODES = {
   AUDIT_EVENT_NOT_FOUND: { status: 404, summary: 'No such audit event.' },
   NAME_TAKEN: { status: 409, summary: 'An object with this name or slug already exists.' },
   CONFLICT: { status: 409, summary: 'The request conflicts with the current state.' },
+  REFERENCE_FAILED: {
+    status: 409,
+    summary:
+      'A value references a name that is missing, not visible to the reader, or part of a cycle (chains in details).',
+  },
   ALREADY_SET_UP: { status: 409, summary: 'First-run setup was already completed.' },
   AUDIT_CHAIN_BROKEN: {
     status: 409,

@@ -19,6 +19,8 @@ export interface MaterialSecret {
    * missing sensitivity is `secret` (redacted).
    */
   sensitivity?: 'secret' | 'plain';
+  /** Secret strings a built value was made of (a referenced password): redacted as well. */
+  redactAlso?: string[];
 }
 
 /** The PATH a job gets: the system's, never the server's own. */
@@ -59,6 +61,7 @@ export function planMaterial(
   // shreds the log (`LOG_LEVEL=debug` turned every "debug" into the mark).
   const hide = (s: MaterialSecret, value: string) => {
     if (s.sensitivity !== 'plain') redact.push(value);
+    if (s.redactAlso) redact.push(...s.redactAlso);
   };
   for (const s of secrets) {
     if (s.kind === 'env') {

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { AuditService } from '../domain/audit/audit-service.js';
 import { now, type RequestContext } from '../domain/context.js';
 import { checkWorkingDir } from '../domain/jobs/working-dir.js';
+import { can } from '../domain/policy/authorize.js';
+import type { MayRead } from '../domain/secrets/reference-views.js';
 import type { ResolvedSecret, ResolveService } from '../domain/secrets/resolve-service.js';
 import type { ContextScopes } from '../domain/secrets/scope.js';
 import {
@@ -49,7 +51,31 @@ export function toMaterial(s: ResolvedSecret): MaterialSecret {
       };
     case 'pgservice':
       return { name: s.name, kind: 'pgservice', settings: s.value.settings };
+    case 'alias':
+      // Resolution turns an alias into the env value it names; none reaches a job.
+      throw new Error(`alias ${s.name} was not resolved`);
   }
+}
+
+/**
+ * Which other contexts a job's references may take values from: those where the member who
+ * started it may run jobs (they would receive the values there anyway). A job a token started
+ * records no token to ask, so it takes values from its own context and the organization only.
+ */
+function jobMayRead(db: Kysely<Schema>, job: JobRow, memberEmail: string | null): MayRead {
+  return async (resource, label) => {
+    if (job.memberId === null)
+      return `${label} is another context: a job started by a token takes values only from its own context and the organization level`;
+    const member: RequestContext = {
+      actor: { kind: 'user', userId: job.memberId, email: memberEmail ?? '' },
+      tool: 'system',
+      ip: null,
+    };
+    return (
+      (await can(db, member, 'jobs:run', resource)) ||
+      `${label} is not an environment ${memberEmail ?? 'the member'} may run jobs in`
+    );
+  };
 }
 
 async function loadContext(db: Kysely<Schema>, job: JobRow) {
@@ -121,7 +147,13 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
 
   try {
     const { org, context, memberEmail } = await loadContext(db, job);
-    const resolved = await deps.resolve.resolveValues(db, context, job.memberId);
+    const resolved = await deps.resolve.resolveValues(
+      db,
+      org,
+      context,
+      job.memberId,
+      jobMayRead(db, job, memberEmail),
+    );
     // The ACCESS event is durable before any value leaves the worker's memory.
     await db.transaction().execute((trx) =>
       audit.append(trx, SYSTEM, {
@@ -153,7 +185,11 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
     }
     const home = deps.sandbox.home(dir);
     // A plain value is not redacted from the log (the runtime read's answer stays as it is).
-    const material = resolved.map((s) => ({ ...toMaterial(s), sensitivity: s.sensitivity }));
+    const material = resolved.map((s) => ({
+      ...toMaterial(s),
+      sensitivity: s.sensitivity,
+      ...(s.parts ? { redactAlso: s.parts } : {}),
+    }));
     const { env, files, redact } = planMaterial(home, material, {
       PATH: JOB_PATH,
       LANG: 'C.UTF-8',

@@ -184,12 +184,14 @@ export interface SecretRow {
   projectId: string | null;
   environmentId: string | null;
   serviceId: string | null;
-  kind: 'env' | 'pgservice' | 'file';
+  kind: 'env' | 'pgservice' | 'file' | 'alias';
   namespace: 'env' | 'pgservice';
   name: string;
   sensitivity: 'secret' | 'plain';
   assigneeId: string | null;
   fileName: string | null;
+  /** pgservice: 1 when jobs also get its settings as HUSH_PG_<NAME>_* variables. */
+  exportEnv: number;
   currentVersion: number;
   createdAt: string;
   updatedAt: string;
@@ -201,6 +203,8 @@ export interface SecretVersionRow {
   keyId: string;
   ciphertext: string | null;
   preview: string | null;
+  /** JSON array of the value's references (names only); null: the value is literal. */
+  refs: string | null;
   source: 'add' | 'rotate' | 'rollback';
   fromVersion: number | null;
   createdAt: string;

@@ -22,6 +22,7 @@ const SECRET_COLUMNS: { readonly [K in keyof SecretRow]-?: null } = {
   sensitivity: null,
   assigneeId: null,
   fileName: null,
+  exportEnv: null,
   currentVersion: null,
   createdAt: null,
   updatedAt: null,
@@ -39,6 +40,7 @@ const versionInsert = preparedQuery(
     keyId: null,
     ciphertext: null,
     preview: null,
+    refs: null,
     source: null,
     fromVersion: null,
     createdAt: null,
@@ -51,7 +53,7 @@ const versionInsert = preparedQuery(
 /** The sealed value and provenance of one version of a secret. */
 export type SealedVersion = Pick<
   SecretVersionRow,
-  'keyId' | 'ciphertext' | 'preview' | 'createdBy' | 'tool'
+  'keyId' | 'ciphertext' | 'preview' | 'refs' | 'createdBy' | 'tool'
 >;
 
 // PostgreSQL takes both rows in one statement (a data-modifying WITH; the foreign key is checked
@@ -62,11 +64,12 @@ const secretWithFirstVersionInsert = preparedQuery(
     keyId: null,
     ciphertext: null,
     preview: null,
+    refs: null,
     createdBy: null,
     tool: null,
   },
   (db, p: SecretRow & SealedVersion) => {
-    const { keyId, ciphertext, preview, createdBy, tool, ...row } = p;
+    const { keyId, ciphertext, preview, refs, createdBy, tool, ...row } = p;
     return db
       .with('secret', (q) => q.insertInto('secrets').values(row))
       .insertInto('secretVersions')
@@ -76,6 +79,7 @@ const secretWithFirstVersionInsert = preparedQuery(
         keyId,
         ciphertext,
         preview,
+        refs,
         source: 'add',
         fromVersion: null,
         createdAt: row.createdAt,
@@ -182,7 +186,7 @@ function sealedAt(
         .onRef('secretVersions.version', '=', 'secrets.currentVersion'),
     )
     .selectAll('secrets')
-    .select(['secretVersions.keyId', 'secretVersions.ciphertext'])
+    .select(['secretVersions.keyId', 'secretVersions.ciphertext', 'secretVersions.refs'])
     .where('secrets.level', '=', at.level)
     .where('secrets.scopeId', '=', at.scopeId)
     .where('secrets.namespace', '=', namespace)
@@ -193,6 +197,38 @@ function sealedAt(
         : eb('secrets.assigneeId', '=', assigneeId),
     )
     .execute();
+}
+
+/** The names among `names` that some secret of the organization has (any level, kind or assignee). */
+export async function namesInOrganization(
+  db: Kysely<Schema>,
+  orgId: string,
+  names: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
+    const rows = await db
+      .selectFrom('secrets')
+      .select('name')
+      .distinct()
+      .where('orgId', '=', orgId)
+      .where('name', 'in', names.slice(i, i + NAMES_PER_QUERY))
+      .execute();
+    for (const r of rows) found.add(r.name);
+  }
+  return found;
+}
+
+/** The distinct names of the organization's pgservice secrets. */
+export async function pgServiceNames(db: Kysely<Schema>, orgId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('secrets')
+    .select('name')
+    .distinct()
+    .where('orgId', '=', orgId)
+    .where('namespace', '=', 'pgservice')
+    .execute();
+  return rows.map((r) => r.name);
 }
 
 /** Inserts a version row. */
@@ -245,7 +281,7 @@ function withCurrentVersion(db: Kysely<Schema>) {
         .onRef('secretVersions.version', '=', 'secrets.currentVersion'),
     )
     .selectAll('secrets')
-    .select(['users.email as assigneeEmail', 'secretVersions.preview']);
+    .select(['users.email as assigneeEmail', 'secretVersions.preview', 'secretVersions.refs']);
 }
 
 /** Secrets at one level and scope, with their assignee's e-mail and current preview. */
@@ -282,9 +318,11 @@ export function listCandidates(db: Kysely<Schema>, scopeIds: string[], memberId:
       'secrets.assigneeId',
       'secrets.fileName',
       'secrets.sensitivity',
+      'secrets.exportEnv',
       'secrets.currentVersion',
       'secretVersions.keyId',
       'secretVersions.ciphertext',
+      'secretVersions.refs',
     ])
     .where('secrets.scopeId', 'in', scopeIds)
     .where((eb) => visibleTo(eb, memberId))

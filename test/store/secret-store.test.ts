@@ -23,6 +23,7 @@ function secret(id: string): SecretRow {
     sensitivity: 'secret',
     assigneeId: null,
     fileName: null,
+  exportEnv: 0,
     currentVersion: 1,
     createdAt: T,
     updatedAt: T,
@@ -33,6 +34,7 @@ const sealed = {
   keyId: 'key-1',
   ciphertext: 'v1.sealed',
   preview: null,
+  refs: null,
   createdBy: 'token:ci',
   tool: 'api',
 };

@@ -18,7 +18,18 @@ import { loadOrganization, organizationResource } from '../orgs/org-service.js';
 import { authorize, can, type Resource } from '../policy/authorize.js';
 import { suggestNames } from '../suggest.js';
 import type { UnitOfWork } from '../unit-of-work.js';
-import { type Level, type Resolution, resolveSecrets } from './resolve.js';
+import { parsePgEnvName, pgEnvStem } from './pg-derived.js';
+import {
+  allWinners,
+  buildOrThrow,
+  type LoadedView,
+  loadReferencedViews,
+  type MayRead,
+  viewOf,
+  viewsWithValues,
+} from './reference-views.js';
+import { buildContext, type Built, type BuiltFrom, describeProblem } from './references.js';
+import { type Level, resolveSecrets } from './resolve.js';
 import { RuntimeCache } from './runtime-cache.js';
 import { type ContextScopes, resolveContext } from './scope.js';
 import { type SecretValue, valueOf } from './secret-values.js';
@@ -41,6 +52,10 @@ export interface Explained {
   version: number;
   preview: string | null;
   shadows: { id: string; level: Level; assignee: string | null; version: number }[];
+  /** For a derived, aliased or referencing value: what it is built from (never values). */
+  builtFrom?: BuiltFrom[];
+  /** Why it cannot be built (a job with it fails before it starts): the chain and the cause. */
+  error?: string;
 }
 
 /** A resolved secret with its decrypted value: what a job or `hush run` receives. */
@@ -54,6 +69,25 @@ export interface ResolvedSecret {
   /** `plain` values are readable by whoever may read the secret: jobs do not redact them. */
   sensitivity: 'secret' | 'plain';
   value: SecretValue;
+  /**
+   * Secret strings a built value holds or was made of (a referenced password, the encoded
+   * password of a URL): redacted from job logs too. Never sent by the API.
+   */
+  parts?: string[];
+}
+
+/** How messages name a context: `maps/prod`, `maps/sync`. */
+function contextLabel(context: ContextScopes): string {
+  return [context.project.slug, context.environment?.slug, context.service?.name]
+    .filter(Boolean)
+    .join('/');
+}
+
+/** The explain fields of a built name: what it is built from, or why it cannot be built. */
+function chainOf(b: Built | undefined, id = b?.source.id): Pick<Explained, 'builtFrom' | 'error'> {
+  if (!b || b.source.id !== id) return {};
+  if (b.problem) return { error: describeProblem(b.problem) };
+  return b.from.length > 0 ? { builtFrom: b.from } : {};
 }
 
 /** Whether an If-None-Match header names this (strong) ETag; `*` matches any. */
@@ -113,10 +147,49 @@ interface RuntimeEntry {
   changeSeq: number;
   resource: Resource;
   etag: string;
-  resolved: Resolution<Candidate>[];
+  /** The context and those its references reach. */
+  loaded: Map<string, LoadedView<Candidate>>;
   /** Decrypted on the first read that sends values (a 304 never decrypts). */
   values: ResolvedSecret[] | null;
-  access: AuditEntry;
+  /** The ACCESS event, made with the values (it names the other contexts' secrets used). */
+  access: AuditEntry | null;
+  label: string;
+}
+
+/**
+ * The ACCESS event of a runtime read: the names read (never values), and the secrets of other
+ * contexts that references took values from.
+ */
+function accessEvent(
+  orgId: string,
+  where: string,
+  values: readonly ResolvedSecret[],
+  built: readonly Built[],
+): AuditEntry {
+  const elsewhere = new Map<
+    string,
+    { name: string; kind: string; level: Level; context: string }
+  >();
+  for (const b of built)
+    for (const f of b.from)
+      if (f.context)
+        elsewhere.set(`${f.context}:${f.name}`, {
+          name: f.name,
+          kind: f.kind,
+          level: f.level,
+          context: f.context,
+        });
+  return {
+    orgId,
+    eventType: 'ACCESS',
+    targetType: 'secret',
+    targetName: where,
+    change: `read ${values.length} secret values`,
+    details: {
+      secrets: values.map((w) => ({ name: w.name, kind: w.kind, level: w.level })),
+      ...(elsewhere.size > 0 ? { references: [...elsewhere.values()] } : {}),
+    },
+  };
 }
 
 /** Resolution of a job context: explained (masked) for people, with values for jobs and tokens. */
@@ -156,6 +229,88 @@ export function createResolveService(deps: {
     return resolveSecrets(candidates, member);
   }
 
+  /** The reading context and every context its references reach, for `member`. */
+  async function loadViews(
+    db: Kysely<Schema>,
+    org: Pick<OrganizationRow, 'id' | 'slug'>,
+    context: ContextScopes,
+    member: string | null,
+    mayRead: MayRead,
+  ) {
+    const label = [context.project.slug, context.environment?.slug, context.service?.name]
+      .filter(Boolean)
+      .join('/');
+    const root = viewOf(
+      'self',
+      label,
+      (await resolveIn(db, context, member)).map((r) => r.winner),
+    );
+    return loadReferencedViews(db, org, root, (scopes) => resolveIn(db, scopes, member), mayRead);
+  }
+
+  /** Decrypts the winners of loaded views (`only` picks some): values by secret id. */
+  async function decryptViews(
+    db: Kysely<Schema>,
+    loaded: ReadonlyMap<string, LoadedView<Candidate>>,
+    only: (w: Candidate) => boolean = () => true,
+  ): Promise<Map<string, SecretValue>> {
+    const winners = allWinners(loaded).filter(only);
+    const plaintexts = await keys.openAll(
+      db,
+      winners.map((w) => ({
+        sealed: { keyId: w.keyId, ciphertext: w.ciphertext ?? '' },
+        aad: secretAad(w.id, w.version),
+      })),
+    );
+    return new Map(winners.map((w, i) => [w.id, valueOf(w.kind, plaintexts[i]!)]));
+  }
+
+  /**
+   * Decrypts and builds the reading context: what a job or `hush run` receives. A name that
+   * cannot be built is REFERENCE_FAILED (only those `only` picks count).
+   */
+  async function valuesOf(
+    db: Kysely<Schema>,
+    loaded: ReadonlyMap<string, LoadedView<Candidate>>,
+    only?: (name: string) => boolean,
+  ): Promise<{ values: ResolvedSecret[]; built: Built[] }> {
+    const values = await decryptViews(db, loaded);
+    const built = buildOrThrow(viewsWithValues(loaded, values), only);
+    const root = loaded.get('self')!;
+    const byId = new Map(root.winners.map((w) => [w.id, w]));
+    const out: ResolvedSecret[] = [];
+    for (const b of built) {
+      const w = byId.get(b.source.id)!;
+      out.push({
+        id: w.id,
+        name: b.name,
+        kind: b.value?.kind === 'file' ? 'file' : 'env',
+        level: w.level,
+        assigned: w.assigneeId !== null,
+        fileName: b.field ? null : w.fileName,
+        sensitivity: b.sensitive ? 'secret' : 'plain',
+        value: b.value!,
+        ...(b.parts.length > 0 ? { parts: b.parts } : {}),
+      });
+    }
+    for (const w of root.winners) {
+      if (w.kind !== 'pgservice') continue;
+      out.push({
+        id: w.id,
+        name: w.name,
+        kind: 'pgservice',
+        level: w.level,
+        assigned: w.assigneeId !== null,
+        fileName: null,
+        sensitivity: w.sensitivity,
+        value: values.get(w.id)!,
+      });
+    }
+    const key = (r: ResolvedSecret) => `${r.kind === 'pgservice' ? 'pgservice' : 'env'}:${r.name}`;
+    out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    return { values: out, built };
+  }
+
   async function loadContext(
     db: Kysely<Schema>,
     ctx: RequestContext,
@@ -179,7 +334,24 @@ export function createResolveService(deps: {
         (await listCandidateLabels(db, [...context.scopes.keys()], member)).map((l) => [l.id, l]),
       );
       const assignee = (id: string) => labels.get(id)?.assigneeEmail ?? null;
-      return resolved.map(({ winner, shadows }) => ({
+      // What each name is built from needs no value but a pg service's settings (which fields
+      // it has): only those are decrypted, and nothing decrypted leaves.
+      const viewer: MayRead = async (resource, label) =>
+        (await can(db, ctx, 'environment:read', resource)) || `${label} is not visible to you`;
+      const loaded = await loadReferencedViews(
+        db,
+        org,
+        viewOf(
+          'self',
+          contextLabel(context),
+          resolved.map((r) => r.winner),
+        ),
+        (scopes) => resolveIn(db, scopes, member),
+        viewer,
+      );
+      const pg = await decryptViews(db, loaded, (w) => w.kind === 'pgservice');
+      const built = new Map(buildContext(viewsWithValues(loaded, pg)).map((b) => [b.name, b]));
+      const explained: Explained[] = resolved.map(({ winner, shadows }) => ({
         id: winner.id,
         name: winner.name,
         kind: winner.kind,
@@ -193,41 +365,40 @@ export function createResolveService(deps: {
           assignee: assignee(s.id),
           version: s.version,
         })),
+        ...chainOf(built.get(winner.name), winner.id),
       }));
+      for (const b of built.values()) {
+        if (!b.field) continue;
+        explained.push({
+          id: b.source.id,
+          name: b.name,
+          kind: 'env',
+          level: b.source.level,
+          assignee: assignee(b.source.id),
+          version: b.source.version,
+          preview: null,
+          shadows: [],
+          ...chainOf(b),
+        });
+      }
+      const key = (e: Explained) => `${e.kind === 'pgservice' ? 'pgservice' : 'env'}:${e.name}`;
+      return explained.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     });
   }
 
-  /** Decrypts the winners of a resolution. */
-  async function decryptWinners(
-    db: Kysely<Schema>,
-    resolved: Awaited<ReturnType<typeof resolveIn>>,
-  ): Promise<ResolvedSecret[]> {
-    const plaintexts = await keys.openAll(
-      db,
-      resolved.map(({ winner: w }) => ({
-        sealed: { keyId: w.keyId, ciphertext: w.ciphertext ?? '' },
-        aad: secretAad(w.id, w.version),
-      })),
-    );
-    return resolved.map(({ winner: w }, i) => ({
-      id: w.id,
-      name: w.name,
-      kind: w.kind,
-      level: w.level,
-      assigned: w.assigneeId !== null,
-      fileName: w.fileName,
-      sensitivity: w.sensitivity,
-      value: valueOf(w.kind, plaintexts[i]!),
-    }));
-  }
-
-  /** Resolves and decrypts a context for a member (jobs) or none (service tokens); no authorization here. */
+  /**
+   * Resolves, decrypts and builds a context for a member (jobs) or none (service tokens); no
+   * authorization of the context here. `mayRead` decides which other contexts references may
+   * take values from (default: none but the organization level).
+   */
   async function resolveValues(
     db: Kysely<Schema>,
+    org: Pick<OrganizationRow, 'id' | 'slug'>,
     context: ContextScopes,
     member: string | null,
+    mayRead: MayRead = (_, label) => Promise.resolve(`${label} is another context`),
   ): Promise<ResolvedSecret[]> {
-    return decryptWinners(db, await resolveIn(db, context, member));
+    return (await valuesOf(db, await loadViews(db, org, context, member, mayRead))).values;
   }
 
   /**
@@ -238,8 +409,9 @@ export function createResolveService(deps: {
   function etagOf(
     ctx: RequestContext,
     context: ContextScopes,
-    winners: readonly { id: string; version: number }[],
+    loaded: ReadonlyMap<string, LoadedView<Candidate>>,
   ): string {
+    const winners = allWinners(loaded);
     const who = ctx.actor.kind === 'service-token' || ctx.actor.kind === 'user' ? ctx.actor : null;
     const hash = createHash('sha256').update(
       JSON.stringify([
@@ -251,6 +423,8 @@ export function createResolveService(deps: {
       ]),
     );
     for (const w of winners) hash.update(`\n${w.id}:${w.version}`);
+    // A context references may not read today may become readable (or appear): another ETag.
+    for (const { view } of loaded.values()) if (view.unavailable) hash.update(`\n${view.key}!`);
     return `"${hash.digest('base64url')}"`;
   }
 
@@ -292,33 +466,30 @@ export function createResolveService(deps: {
         const context = await resolveContext(db, org, ref, ctx);
         const resource = contextResource(org, context);
         await authorize(db, ctx, 'secrets:read-values', resource);
-        const resolved = await resolveIn(db, context, null);
-        const winners = resolved.map((r) => r.winner);
+        // Another context's values go to this token only where it could read them itself.
+        const mayRead: MayRead = async (r, label) =>
+          (await can(db, ctx, 'secrets:read-values', r)) ||
+          `${label} is not readable with this token`;
+        const loaded = await loadViews(db, org, context, null, mayRead);
         entry = {
           changeSeq,
           resource,
-          etag: etagOf(ctx, context, winners),
-          resolved,
+          etag: etagOf(ctx, context, loaded),
+          loaded,
           values: null,
-          access: {
-            orgId: org.id,
-            eventType: 'ACCESS',
-            targetType: 'secret',
-            targetName: [context.project.slug, context.environment?.slug, context.service?.name]
-              .filter(Boolean)
-              .join('/'),
-            change: `read ${winners.length} secret values`,
-            details: {
-              secrets: winners.map((w) => ({ name: w.name, kind: w.kind, level: w.level })),
-            },
-          },
+          access: null,
+          label: contextLabel(context),
         };
-        runtime.set(key, entry, sizeOf(winners));
+        runtime.set(key, entry, sizeOf(allWinners(loaded)));
       }
       if (ifNoneMatch && etagMatches(ifNoneMatch, entry.etag)) {
         return { orgId: org.id, etag: entry.etag, values: null };
       }
-      entry.values ??= await decryptWinners(db, entry.resolved);
+      if (entry.values === null || entry.access === null) {
+        const { values, built } = await valuesOf(db, entry.loaded);
+        entry.values = values;
+        entry.access = accessEvent(org.id, entry.label, values, built);
+      }
       await access.append(ctx, entry.access);
       return { orgId: org.id, etag: entry.etag, values: entry.values };
     });
@@ -349,13 +520,15 @@ export function createResolveService(deps: {
       const org = await loadOrganization(db, ctx, orgSlug, 'org:read');
       const context = await resolveContext(db, org, ref, ctx);
       const resource = contextResource(org, context);
-      const resolved = await resolveIn(db, context, await memberId(db, ctx, org, undefined));
-      const named = resolved.filter(
-        ({ winner: w }) => w.name === ref.name && (!ref.kind || w.kind === ref.kind),
+      const member = await memberId(db, ctx, org, undefined);
+      const resolved = await resolveIn(db, context, member);
+      const derived = parsePgEnvName(ref.name);
+      const named = resolved.filter(({ winner: w }) =>
+        derived && (!ref.kind || ref.kind === 'env')
+          ? w.kind === 'pgservice' && pgEnvStem(w.name) === derived.stem
+          : w.name === ref.name && (!ref.kind || w.kind === ref.kind),
       );
-      const where = [context.project.slug, context.environment?.slug, context.service?.name]
-        .filter(Boolean)
-        .join('/');
+      const where = contextLabel(context);
       const one = named[0];
       if (!one) {
         // Near names only for a caller who may list the context's secrets anyway.
@@ -372,27 +545,58 @@ export function createResolveService(deps: {
           { field: 'name', ...(suggestions.length > 0 ? { suggestions } : {}) },
         );
       }
-      const w = one.winner;
-      const plain = w.sensitivity === 'plain' && w.kind === 'env';
-      await authorize(db, ctx, plain ? 'environment:read' : 'secrets:read-values', resource);
       if (named.length > 1)
         throw hushError(
           'CONFLICT',
           `${ref.name} names ${named.map((r) => `a ${r.winner.kind}`).join(' and ')} secret in ${where}: give kind`,
           { field: 'kind' },
         );
-      const [value] = await decryptWinners(db, [one]);
-      if (!plain)
+      // A person may read only plain values, so other contexts count where they may list them;
+      // a token takes values only where it could read them itself.
+      const action =
+        ctx.actor.kind === 'service-token' ? 'secrets:read-values' : 'environment:read';
+      const mayRead: MayRead = async (r, label) =>
+        (await can(db, ctx, action, r)) || `${label} is not visible to this reader`;
+      const loaded = await loadViews(db, org, context, member, mayRead);
+      const { values, built } = await valuesOf(db, loaded, (name) => name === ref.name);
+      const w = one.winner;
+      const wanted = w.kind === 'pgservice' && !derived ? w.name : ref.name;
+      const value = values.find(
+        (v) =>
+          v.name === wanted && (v.kind === 'pgservice') === (w.kind === 'pgservice' && !derived),
+      );
+      if (!value)
+        throw hushError('SECRET_NOT_FOUND', `pg service ${w.name} has no setting for ${ref.name}`, {
+          field: 'name',
+        });
+      const plain = value.sensitivity === 'plain' && value.kind === 'env';
+      await authorize(db, ctx, plain ? 'environment:read' : 'secrets:read-values', resource);
+      if (!plain) {
+        const from = built.find((b) => b.name === wanted)?.from ?? [];
         await access.append(ctx, {
           orgId: org.id,
           eventType: 'ACCESS',
           targetType: 'secret',
           targetId: w.id,
           targetName: where,
-          change: `read the value of ${w.kind} secret ${w.name}`,
-          details: { secrets: [{ name: w.name, kind: w.kind, level: w.level }] },
+          change: `read the value of ${w.kind} secret ${ref.name}`,
+          details: {
+            secrets: [{ name: ref.name, kind: w.kind, level: w.level }],
+            ...(from.length > 0
+              ? {
+                  references: from.map((f) => ({
+                    name: f.name,
+                    kind: f.kind,
+                    level: f.level,
+                    ...(f.context ? { context: f.context } : {}),
+                  })),
+                }
+              : {}),
+          },
         });
-      return { ...value!, version: w.version };
+      }
+      const { parts: _parts, ...shown } = value;
+      return { ...shown, version: w.version };
     });
   }
 

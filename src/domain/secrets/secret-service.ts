@@ -27,16 +27,20 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import { visibleSettings } from './pgservice.js';
 import { type LevelRef, levelResource, loadLevel, type ResolvedLevel } from './scope.js';
 import {
+  expandsByDefault,
   rotatedValue,
   type SecretInput,
   type SecretRotation,
   type SecretValue,
   validateSecretInput,
   valueOf,
+  valueOfInput,
 } from './secret-values.js';
 import {
   assigneeIdOf,
   authorizeSteering,
+  referenceWarnings,
+  refuseSharedStem,
   sealVersion,
   type Secret,
   toSecret,
@@ -60,9 +64,10 @@ export function createSecretService(deps: {
     version: number,
     value: SecretValue,
     source: 'rotate' | 'rollback',
-    fromVersion: number | null = null,
+    fromVersion: number | null,
+    expand: boolean,
   ) {
-    const sealed = await sealVersion(keys, trx, ctx, org, row, version, value);
+    const sealed = await sealVersion(keys, trx, ctx, org, row, version, value, expand);
     // Two rotations that read the same current version both write the next one: the primary
     // key refuses the second, which must not become a version built on a stale value.
     await translateDbErrors(
@@ -81,7 +86,7 @@ export function createSecretService(deps: {
         details: { field: 'version' },
       },
     );
-    return sealed.preview;
+    return { preview: sealed.preview, refs: sealed.refs };
   }
 
   /** Inserts one secret (first version) inside `trx`; used by add and by pg_service imports. */
@@ -106,25 +111,29 @@ export function createSecretService(deps: {
       kind: input.kind,
       namespace: input.kind === 'pgservice' ? 'pgservice' : 'env',
       name: input.name,
-      sensitivity: input.kind === 'pgservice' ? 'secret' : input.sensitivity,
+      // An alias's value is a name, shown like a plain one; what it resolves to keeps the
+      // target's sensitivity.
+      sensitivity:
+        input.kind === 'pgservice'
+          ? 'secret'
+          : input.kind === 'alias'
+            ? 'plain'
+            : input.sensitivity,
       assigneeId: assignee.id,
       fileName: input.kind === 'file' ? input.fileName : null,
+      exportEnv: input.kind === 'pgservice' && input.exportEnv ? 1 : 0,
       currentVersion: 1,
       createdAt: t,
       updatedAt: t,
     };
-    const value: SecretValue =
-      input.kind === 'env'
-        ? { kind: 'env', value: input.value }
-        : input.kind === 'file'
-          ? { kind: 'file', content: input.content }
-          : { kind: 'pgservice', settings: input.settings };
-    const first = await sealVersion(keys, trx, ctx, org, row, 1, value);
+    const value = valueOfInput(input);
+    if (input.kind === 'pgservice') await refuseSharedStem(trx, org, input.name);
+    const first = await sealVersion(keys, trx, ctx, org, row, 1, value, expandsByDefault(input));
     await translateDbErrors(() => insertSecretWithFirstVersion(trx, row, first), {
       message: `${row.namespace === 'pgservice' ? 'pg service' : 'secret'} "${row.name}" already exists at ${at.label}${assignee.email ? ` for ${assignee.email}` : ''}; rotate or remove it instead`,
       details: { field: 'name' },
     });
-    const secret = toSecret(row, assignee.email, first.preview);
+    const secret = toSecret(row, assignee.email, first.preview, undefined, first.refs);
     await audit.append(trx, ctx, {
       orgId: org.id,
       eventType: 'CREATE',
@@ -134,9 +143,13 @@ export function createSecretService(deps: {
       change: `added ${row.kind} secret ${row.name} at ${at.label}${assignee.email ? ` assigned to ${assignee.email}` : ''}`,
       details: { secret: { ...secret, preview: undefined }, level: at.label },
     });
-    return row.sensitivity === 'plain' && value.kind === 'env'
-      ? { ...secret, value: value.value }
-      : secret;
+    const warnings = await referenceWarnings(trx, org, first.refs);
+    return {
+      ...secret,
+      ...(row.sensitivity === 'plain' && value.kind === 'env' ? { value: value.value } : {}),
+      ...(value.kind === 'alias' ? { value: value.target } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
   }
 
   /** Adds secrets at a level, all or none (several come from one pg_service.conf text). */
@@ -179,8 +192,8 @@ export function createSecretService(deps: {
       const rows = await listSecretsAt(db, at.level, at.scopeId);
       return Promise.all(
         rows.map(async (r) => {
-          if (r.sensitivity !== 'plain' || r.kind !== 'env')
-            return toSecret(r, r.assigneeEmail, r.preview);
+          if (r.sensitivity !== 'plain' || (r.kind !== 'env' && r.kind !== 'alias'))
+            return toSecret(r, r.assigneeEmail, r.preview, undefined, r.refs);
           const version = await findSecretVersion(db, r.id, r.currentVersion);
           const value = version?.ciphertext
             ? (
@@ -191,7 +204,7 @@ export function createSecretService(deps: {
                 )
               ).toString('utf8')
             : undefined;
-          return toSecret(r, r.assigneeEmail, r.preview, value);
+          return toSecret(r, r.assigneeEmail, r.preview, value, r.refs);
         }),
       );
     });
@@ -258,7 +271,19 @@ export function createSecretService(deps: {
       const current = row.kind === 'pgservice' ? await currentValue(trx, row) : undefined;
       const { value, changed } = rotatedValue(row, current, rotation);
       const version = row.currentVersion + 1;
-      const preview = await writeVersion(trx, ctx, org, row, version, value, 'rotate');
+      const before = await findSecretVersion(trx, row.id, row.currentVersion);
+      const expand = rotation.expand ?? (before?.refs !== null && before?.refs !== undefined);
+      const written = await writeVersion(
+        trx,
+        ctx,
+        org,
+        row,
+        version,
+        value,
+        'rotate',
+        null,
+        expand,
+      );
       await setCurrentVersion(trx, row.id, version, now());
       const what = changed && `: ${changed.length > 0 ? changed.join(', ') : 'no setting'} changed`;
       await audit.append(trx, ctx, {
@@ -274,8 +299,19 @@ export function createSecretService(deps: {
           ...(changed ? { mode: rotation.mode, changed } : {}),
         },
       });
-      const secret = toSecret({ ...row, currentVersion: version }, null, preview);
-      return changed ? { ...secret, changed } : secret;
+      const secret = toSecret(
+        { ...row, currentVersion: version },
+        null,
+        written.preview,
+        undefined,
+        written.refs,
+      );
+      const warnings = await referenceWarnings(trx, org, written.refs);
+      return {
+        ...secret,
+        ...(changed ? { changed } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
     });
   }
 
@@ -308,7 +344,7 @@ export function createSecretService(deps: {
     return uow.read(ctx, async (db) => {
       const { row } = await loadSecret(db, ctx, orgSlug, id, 'environment:read');
       const version = await findSecretVersion(db, row.id, row.currentVersion);
-      return toSecret(row, null, version?.preview ?? null);
+      return toSecret(row, null, version?.preview ?? null, undefined, version?.refs ?? null);
     });
   }
 
@@ -351,7 +387,7 @@ export function createSecretService(deps: {
         secretAad(row.id, toVersion),
       );
       const version = row.currentVersion + 1;
-      const preview = await writeVersion(
+      const written = await writeVersion(
         trx,
         ctx,
         org,
@@ -360,6 +396,7 @@ export function createSecretService(deps: {
         valueOf(row.kind, plaintext),
         'rollback',
         toVersion,
+        old.refs !== null,
       );
       await setCurrentVersion(trx, row.id, version, now());
       await audit.append(trx, ctx, {
@@ -371,7 +408,13 @@ export function createSecretService(deps: {
         change: `rolled ${row.name} back to version ${toVersion} as version ${version}`,
         details: { restored: toVersion, version },
       });
-      return toSecret({ ...row, currentVersion: version }, null, preview);
+      return toSecret(
+        { ...row, currentVersion: version },
+        null,
+        written.preview,
+        undefined,
+        written.refs,
+      );
     });
   }
 

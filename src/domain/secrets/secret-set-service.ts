@@ -238,7 +238,9 @@ export function createSecretSetService(deps: {
       const value = { kind: 'env' as const, value: entry.value };
       if (outcome.action === 'rotated') {
         const row: Existing = planned.byName.get(entry.name)!;
-        const sealed = await sealVersion(keys, trx, ctx, org, row, outcome.version, value);
+        // A rotation keeps the value's mode: a template stays one, a literal value stays literal.
+        const expand = row.refs !== null;
+        const sealed = await sealVersion(keys, trx, ctx, org, row, outcome.version, value, expand);
         await translateDbErrors(
           () =>
             insertSecretVersion(trx, {
@@ -284,12 +286,13 @@ export function createSecretSetService(deps: {
         sensitivity: outcome.sensitivity,
         assigneeId: planned.assigneeId,
         fileName: null,
+        exportEnv: 0,
         currentVersion: 1,
         createdAt: t,
         updatedAt: t,
       };
       outcome.id = row.id;
-      created.push({ row, first: await sealVersion(keys, trx, ctx, org, row, 1, value) });
+      created.push({ row, first: await sealVersion(keys, trx, ctx, org, row, 1, value, true) });
       events.push({
         ctx,
         entry: {

@@ -1,15 +1,23 @@
 import type { Kysely } from 'kysely';
 
 import { secretAad } from '../../crypto/envelope.js';
+import { HushError } from '../../errors.js';
 import { findMemberByEmail } from '../../store/org-store.js';
 import type { OrganizationRow, Schema, SecretRow } from '../../store/schema.js';
-import type { SealedVersion } from '../../store/secret-store.js';
+import {
+  namesInOrganization,
+  pgServiceNames,
+  type SealedVersion,
+} from '../../store/secret-store.js';
 import type { RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
 import { notAMember } from '../orgs/member-suggest.js';
 import { authorize, type Resource } from '../policy/authorize.js';
-import { plaintextOf, previewOfValue, type SecretValue } from './secret-values.js';
+import { parsePgEnvName, pgEnvStem } from './pg-derived.js';
+import { sameStem } from './references.js';
+import { plaintextOf, previewOfValue, refsOfValue, type SecretValue } from './secret-values.js';
 import { isSteeringName } from './steering-names.js';
+import { type RefTarget, refTarget } from './templates.js';
 
 // What every service that writes secrets shares: the public shape of a secret, sealing a
 // version, the steering-name rule and the assignee lookup.
@@ -26,6 +34,12 @@ export interface Secret {
   version: number;
   preview: string | null;
   value?: string;
+  /** What the current value references (names only); absent for a literal value. */
+  references?: string[];
+  /** A pgservice secret whose settings jobs also get as HUSH_PG_<NAME>_* variables. */
+  exportEnv?: true;
+  /** References to names no secret of the organization has (they may come later). */
+  warnings?: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -35,7 +49,9 @@ export function toSecret(
   assignee: string | null,
   preview: string | null,
   plainValue?: string,
+  refs?: string | null,
 ): Secret {
+  const references = refs ? (JSON.parse(refs) as string[]) : undefined;
   return {
     id: row.id,
     name: row.name,
@@ -47,6 +63,8 @@ export function toSecret(
     version: row.currentVersion,
     preview,
     ...(plainValue !== undefined ? { value: plainValue } : {}),
+    ...(references && row.kind !== 'alias' ? { references } : {}),
+    ...(row.exportEnv ? { exportEnv: true as const } : {}),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -58,7 +76,11 @@ function createdByOf(ctx: RequestContext): string {
   return a.kind === 'user' ? a.email : a.kind === 'service-token' ? `token:${a.name}` : 'system';
 }
 
-/** Seals `value` as version `version` of `row`: the version's sealed and provenance fields. */
+/**
+ * Seals `value` as version `version` of `row`: the version's sealed and provenance fields, and
+ * the references of the value when it is a template (`expand`, see {@link refsOfValue}); a
+ * template that does not parse is VALIDATION_FAILED before anything is sealed.
+ */
 export async function sealVersion(
   keys: KeyService,
   trx: Kysely<Schema>,
@@ -67,12 +89,15 @@ export async function sealVersion(
   row: SecretRow,
   version: number,
   value: SecretValue,
+  expand: boolean,
 ): Promise<SealedVersion> {
+  const refs = refsOfValue(value, expand);
   const sealed = await keys.seal(trx, org, plaintextOf(value), secretAad(row.id, version));
   return {
     keyId: sealed.keyId,
     ciphertext: sealed.ciphertext,
     preview: previewOfValue(value),
+    refs: refs === null ? null : JSON.stringify(refs),
     createdBy: createdByOf(ctx),
     tool: ctx.tool,
   };
@@ -105,4 +130,55 @@ export async function assigneeIdOf(
   const member = await findMemberByEmail(trx, org.id, email.toLowerCase());
   if (!member) throw await notAMember(trx, ctx, org, email, 'assignee');
   return member.userId;
+}
+
+/**
+ * The references of a value (its stored `refs`) to names that no secret of the organization
+ * has, anywhere: not an error, since the name may be added later or live in another context,
+ * but worth saying at once. A derived HUSH_PG_* name counts when a pg service of its stem exists.
+ */
+export async function referenceWarnings(
+  trx: Kysely<Schema>,
+  org: OrganizationRow,
+  refs: string | null,
+): Promise<string[]> {
+  if (!refs) return [];
+  const targets = (JSON.parse(refs) as string[])
+    .map((r) => ({ ref: r, target: refTarget(r) }))
+    .filter((t): t is { ref: string; target: RefTarget } => typeof t.target !== 'string');
+  if (targets.length === 0) return [];
+  const plain = targets.filter((t) => !parsePgEnvName(t.target.name));
+  const found = await namesInOrganization(
+    trx,
+    org.id,
+    plain.map((t) => t.target.name),
+  );
+  const stems =
+    targets.length > plain.length
+      ? new Set((await pgServiceNames(trx, org.id)).map(pgEnvStem))
+      : new Set<string>();
+  return targets
+    .filter((t) => {
+      const derived = parsePgEnvName(t.target.name);
+      return derived ? !stems.has(derived.stem) : !found.has(t.target.name);
+    })
+    .map((t) => `\${${t.ref}}: no secret of the organization is named ${t.target.name} (yet)`);
+}
+
+/**
+ * Refuses a pg service whose derived variable names (HUSH_PG_<STEM>_*) another pg service of the
+ * organization already gives: `main-db` and `main_db` would both be HUSH_PG_MAIN_DB_*.
+ */
+export async function refuseSharedStem(
+  trx: Kysely<Schema>,
+  org: OrganizationRow,
+  name: string,
+): Promise<void> {
+  const other = (await pgServiceNames(trx, org.id)).find((n) => sameStem(n, name));
+  if (other === undefined) return;
+  throw new HushError(
+    'CONFLICT',
+    `pg service ${name} would share the variables HUSH_PG_${pgEnvStem(name)}_* with pg service ${other}: pick a name that differs in more than case or punctuation`,
+    { field: 'name' },
+  );
 }

@@ -26,8 +26,21 @@ const base64 = z
     'must be base64 (A-Z, a-z, 0-9, "+", "/"; padded with "=" to a multiple of 4)',
   );
 
+const expand = z
+  .boolean()
+  .optional()
+  .describe(
+    'whether ${NAME}, ${org.NAME} and ${project.env.NAME} in the value are references (env: default true; file: default false)',
+  );
+const exportEnv = z
+  .boolean()
+  .optional()
+  .describe('jobs also get HUSH_PG_<NAME>_HOST, _PORT, _DBNAME, _USER, _PASSWORD, _SSLMODE, _URL');
+
 const secretBody = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('env'), name: z.string(), value: z.string(), sensitivity }).strict(),
+  z
+    .object({ kind: z.literal('env'), name: z.string(), value: z.string(), sensitivity, expand })
+    .strict(),
   z
     .object({
       kind: z.literal('file'),
@@ -35,10 +48,20 @@ const secretBody = z.discriminatedUnion('kind', [
       fileName: z.string(),
       contentBase64: base64,
       sensitivity,
+      expand,
     })
     .strict(),
-  z.object({ kind: z.literal('pgservice'), name: z.string(), settings }).strict(),
-  z.object({ kind: z.literal('pgservice-conf'), text: z.string().max(1024 * 1024) }).strict(),
+  z.object({ kind: z.literal('pgservice'), name: z.string(), settings, exportEnv }).strict(),
+  z
+    .object({ kind: z.literal('pgservice-conf'), text: z.string().max(1024 * 1024), exportEnv })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('alias'),
+      name: z.string(),
+      target: z.string().describe('the name it stands for, in the reading context'),
+    })
+    .strict(),
 ]);
 
 const addBody = z
@@ -79,9 +102,10 @@ const pgRotateBody = z
   });
 
 const rotateBody = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('env'), value: z.string() }).strict(),
-  z.object({ kind: z.literal('file'), contentBase64: base64 }).strict(),
+  z.object({ kind: z.literal('env'), value: z.string(), expand }).strict(),
+  z.object({ kind: z.literal('file'), contentBase64: base64, expand }).strict(),
   pgRotateBody,
+  z.object({ kind: z.literal('alias'), target: z.string() }).strict(),
 ]);
 
 function toInputs(body: z.output<typeof secretBody>): SecretInput[] {
@@ -96,15 +120,18 @@ function toInputs(body: z.output<typeof secretBody>): SecretInput[] {
           fileName: body.fileName,
           content: Buffer.from(body.contentBase64, 'base64'),
           sensitivity: body.sensitivity,
+          expand: body.expand,
         },
       ];
     case 'pgservice':
+    case 'alias':
       return [body];
     case 'pgservice-conf':
       return parsePgServiceConf(body.text).map((e) => ({
         kind: 'pgservice',
         name: e.name,
         settings: e.settings,
+        exportEnv: body.exportEnv,
       }));
   }
 }
@@ -112,12 +139,15 @@ function toInputs(body: z.output<typeof secretBody>): SecretInput[] {
 function toRotation(body: z.output<typeof rotateBody>): SecretRotation {
   switch (body.kind) {
     case 'env':
-      return { mode: 'replace', value: body };
+      return { mode: 'replace', value: { kind: 'env', value: body.value }, expand: body.expand };
     case 'file':
       return {
         mode: 'replace',
         value: { kind: 'file', content: Buffer.from(body.contentBase64, 'base64') },
+        expand: body.expand,
       };
+    case 'alias':
+      return { mode: 'replace', value: body };
     case 'pgservice':
       return body.replace
         ? { mode: 'replace', value: { kind: 'pgservice', settings: body.settings ?? {} } }

@@ -1,0 +1,185 @@
+import type { Kysely } from 'kysely';
+
+import { hushError } from '../../errors.js';
+import { findEnvironment, findProject } from '../../store/project-store.js';
+import type { OrganizationRow, Schema } from '../../store/schema.js';
+import type { Resource } from '../policy/authorize.js';
+import {
+  buildContext,
+  type Built,
+  type ContextView,
+  describeProblem,
+  MAX_REFERENCE_DEPTH,
+  missingContexts,
+  type SourceSecret,
+} from './references.js';
+import type { Level, Resolution } from './resolve.js';
+import type { ContextScopes } from './scope.js';
+import type { SecretValue } from './secret-values.js';
+
+// Loading what references need: the reading context's winners, then the other contexts their
+// references name (`org`, `project.env`), each checked with the reader's own rule, round after
+// round until nothing new is named (at most MAX_REFERENCE_DEPTH rounds).
+
+/** What loading needs of the organization. */
+type OrgRef = Pick<OrganizationRow, 'id' | 'slug'>;
+
+/** A winner as the resolve service reads it (its current version's row fields). */
+export interface WinnerRow {
+  id: string;
+  namespace: 'env' | 'pgservice';
+  name: string;
+  kind: SourceSecret['kind'];
+  level: Level;
+  version: number;
+  sensitivity: 'secret' | 'plain';
+  refs: string | null;
+  exportEnv: number;
+  keyId: string;
+  ciphertext: string | null;
+  fileName: string | null;
+  assigneeId: string | null;
+}
+
+/**
+ * Whether the reader may take values from another context (its policy resource): true, or why
+ * not (`maps/prod is not visible to this token`).
+ */
+export type MayRead = (resource: Resource, label: string) => Promise<true | string>;
+
+/** A loaded context: the view references walk, and the rows it was made of (to decrypt). */
+export interface LoadedView<W extends WinnerRow> {
+  view: ContextView;
+  winners: W[];
+}
+
+function sourceOf(w: WinnerRow): SourceSecret {
+  return {
+    id: w.id,
+    name: w.name,
+    kind: w.kind,
+    level: w.level,
+    version: w.version,
+    sensitivity: w.sensitivity,
+    refs: w.refs === null ? null : (JSON.parse(w.refs) as string[]),
+    exportEnv: w.exportEnv === 1,
+  };
+}
+
+/** A view of winners. */
+export function viewOf<W extends WinnerRow>(
+  key: string,
+  label: string,
+  winners: W[],
+): LoadedView<W> {
+  return { view: { key, label, secrets: winners.map(sourceOf) }, winners };
+}
+
+/**
+ * Loads every context the root's references reach. `resolveIn` resolves a context's winners
+ * for the reading member; `mayRead` says whether the reader may take values from another
+ * project's environment (the organization level is part of every context).
+ */
+export async function loadReferencedViews<W extends WinnerRow>(
+  db: Kysely<Schema>,
+  org: OrgRef,
+  root: LoadedView<W>,
+  resolveIn: (scopes: ContextScopes) => Promise<Resolution<W>[]>,
+  mayRead: MayRead,
+): Promise<Map<string, LoadedView<W>>> {
+  const loaded = new Map<string, LoadedView<W>>([['self', root]]);
+  const views = () => new Map([...loaded].map(([k, v]) => [k, v.view]));
+  for (let round = 0; round <= MAX_REFERENCE_DEPTH; round++) {
+    const missing = missingContexts(views());
+    if (missing.length === 0) break;
+    for (const key of missing) loaded.set(key, await loadOne(db, org, key, resolveIn, mayRead));
+  }
+  return loaded;
+}
+
+async function loadOne<W extends WinnerRow>(
+  db: Kysely<Schema>,
+  org: OrgRef,
+  key: string,
+  resolveIn: (scopes: ContextScopes) => Promise<Resolution<W>[]>,
+  mayRead: MayRead,
+): Promise<LoadedView<W>> {
+  const winners = async (scopes: ContextScopes) => (await resolveIn(scopes)).map((r) => r.winner);
+  if (key === 'org') {
+    const scopes = new Map<string, Level>([[org.id, 'organization']]);
+    // Only the scopes matter to resolution; the project is never read for the organization level.
+    const context = { scopes } as unknown as ContextScopes;
+    return viewOf(key, 'organization', await winners(context));
+  }
+  const [projectSlug = '', envSlug = ''] = key.split('.');
+  const label = `${projectSlug}/${envSlug}`;
+  const unavailable = (why: string): LoadedView<W> => ({
+    view: { key, label, unavailable: why, secrets: [] },
+    winners: [],
+  });
+  const project = await findProject(db, org.id, projectSlug);
+  if (!project) return unavailable(`the organization has no project ${projectSlug}`);
+  const environment = await findEnvironment(db, project.id, envSlug);
+  if (!environment) return unavailable(`project ${projectSlug} has no environment ${envSlug}`);
+  const resource: Resource = {
+    orgId: org.id,
+    orgSlug: org.slug,
+    targetType: 'secret',
+    projectId: project.id,
+    environmentId: environment.id,
+  };
+  const allowed = await mayRead(resource, label);
+  if (allowed !== true) return unavailable(allowed);
+  const scopes = new Map<string, Level>([
+    [org.id, 'organization'],
+    [project.id, 'project'],
+    [environment.id, 'environment'],
+  ]);
+  return viewOf(key, label, await winners({ project, environment, service: null, scopes }));
+}
+
+/** The views of loaded contexts, values attached from `values` (by secret id) when given. */
+export function viewsWithValues<W extends WinnerRow>(
+  loaded: ReadonlyMap<string, LoadedView<W>>,
+  values?: ReadonlyMap<string, SecretValue>,
+): Map<string, ContextView> {
+  const out = new Map<string, ContextView>();
+  for (const [key, { view }] of loaded) {
+    out.set(
+      key,
+      values
+        ? { ...view, secrets: view.secrets.map((s) => ({ ...s, value: values.get(s.id) })) }
+        : view,
+    );
+  }
+  return out;
+}
+
+/** Every winner of the loaded contexts, each once (what to decrypt, and what an ETag covers). */
+export function allWinners<W extends WinnerRow>(loaded: ReadonlyMap<string, LoadedView<W>>): W[] {
+  const byId = new Map<string, W>();
+  for (const { winners } of loaded.values()) for (const w of winners) byId.set(w.id, w);
+  return [...byId.values()];
+}
+
+/**
+ * Builds the root context; a name that cannot be built (of those `only` picks) is
+ * REFERENCE_FAILED naming every chain.
+ */
+export function buildOrThrow(
+  views: ReadonlyMap<string, ContextView>,
+  only: (name: string) => boolean = () => true,
+): Built[] {
+  const built = buildContext(views);
+  const problems = built.flatMap((b) => (b.problem && only(b.name) ? [b.problem] : []));
+  if (problems.length > 0) {
+    throw hushError(
+      'REFERENCE_FAILED',
+      problems.length === 1
+        ? `cannot build ${problems[0]!.name}: ${describeProblem(problems[0]!)}`
+        : `cannot build ${problems.length} values: ${problems.map(describeProblem).join('; ')}`,
+      { problems: problems.map((p) => ({ name: p.name, chain: p.chain, message: p.message })) },
+    );
+  }
+  return built;
+}
