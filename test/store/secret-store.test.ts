@@ -23,7 +23,7 @@ function secret(id: string): SecretRow {
     sensitivity: 'secret',
     assigneeId: null,
     fileName: null,
-  exportEnv: 0,
+    exportEnv: 0,
     currentVersion: 1,
     createdAt: T,
     updatedAt: T,

@@ -16,6 +16,22 @@ import {
 } from './secret-level.js';
 
 type Row = Record<string, unknown>;
+
+/** What a resolved name is built from, as the resolve table's last column shows it. */
+function builtFromText(row: Row): string {
+  if (typeof row.error === 'string') return 'ERROR (below)';
+  const from = (row.builtFrom ?? []) as {
+    name: string;
+    level: string;
+    version: number;
+    context?: string;
+    depth: number;
+  }[];
+  return from
+    .filter((f) => f.depth === 1)
+    .map((f) => `${f.context ? `${f.context}:` : ''}${f.name} (${f.level} v${f.version})`)
+    .join(', ');
+}
 interface Shadow {
   id?: string;
   level: string;
@@ -96,6 +112,9 @@ function registerChanges(secret: Command): void {
       '--replace',
       'pgservice: the settings given are the whole new connection; the others are dropped',
     )
+    .option('--expand', 'env or file: ${…} in the new value are references')
+    .option('--literal', 'env or file: ${…} in the new value stay text')
+    .option('--target <name>', 'alias: the new name it stands for')
     .addHelpText('after', ROTATE_HELP)
     .action(async (arg: string, opts: RotateOpts, cmd: Command) => {
       const client = clientFor(cmd);
@@ -114,6 +133,8 @@ function registerChanges(secret: Command): void {
           shown`Rotated ${secretNoun(row)} ${row.name} at ${where} to version ${rotated.version}${what}\n`,
         ),
       );
+      for (const w of rotated.warnings ?? [])
+        process.stderr.write(shown`warning: ${row.name}: ${w}` + '\n');
     });
 
   addressed(
@@ -225,8 +246,11 @@ export function registerSecretCommands(program: Command): void {
           shadows: r.shadows
             .map((s) => `${s.level}${s.assignee ? `+${s.assignee}` : ''} v${s.version}`)
             .join(', '),
+          from: builtFromText(r),
         })),
-        ['name', 'kind', 'level', 'assignee', 'version', 'preview', 'shadows'],
+        ['name', 'kind', 'level', 'assignee', 'version', 'preview', 'shadows', 'from'],
       );
+      const failing = rows.filter((r) => typeof r.error === 'string');
+      for (const r of failing) process.stderr.write(shown`cannot build ${r.error}` + '\n');
     });
 }

@@ -41,7 +41,15 @@ export async function pgSettings(opts: PgOpts): Promise<Record<string, string>> 
 
 /** The flags of `secret rotate`. */
 export type RotateOpts = PgOpts &
-  LevelOpts & { value?: string; valueStdin?: boolean; unset: string[]; replace?: boolean };
+  LevelOpts & {
+    value?: string;
+    valueStdin?: boolean;
+    unset: string[];
+    replace?: boolean;
+    expand?: boolean;
+    literal?: boolean;
+    target?: string;
+  };
 
 const PG_ONLY: [keyof RotateOpts, string][] = [
   ['host', '--host'],
@@ -84,15 +92,21 @@ async function pgRotateBody(opts: RotateOpts): Promise<unknown> {
 export async function rotateBody(kind: string, opts: RotateOpts): Promise<unknown> {
   if (kind === 'pgservice') return pgRotateBody(opts);
   refusePgOptions(opts, kind);
+  if (opts.expand && opts.literal) throw new CliError('give --expand or --literal, not both');
+  const mode = opts.expand ? { expand: true } : opts.literal ? { expand: false } : {};
+  if (kind === 'alias') {
+    if (!opts.target) throw new CliError('an alias takes its new target: --target NAME');
+    return { kind: 'alias', target: opts.target };
+  }
   if (kind === 'env') {
     if ((opts.value === undefined) === !opts.valueStdin)
       throw new CliError('give exactly one of --value or --value-stdin');
-    return { kind: 'env', value: opts.value ?? (await readStdin()) };
+    return { kind: 'env', value: opts.value ?? (await readStdin()), ...mode };
   }
   if (!opts.fromFile === !opts.valueStdin)
     throw new CliError('give exactly one of --from-file or --value-stdin');
   const content = opts.fromFile ? readFileArg(opts.fromFile) : Buffer.from(await readStdin());
-  return { kind: 'file', contentBase64: content.toString('base64') };
+  return { kind: 'file', contentBase64: content.toString('base64'), ...mode };
 }
 
 export const ROTATE_HELP = `

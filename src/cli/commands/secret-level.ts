@@ -24,6 +24,7 @@ export interface SecretRow {
   version: number;
   preview: string | null;
   value?: string;
+  warnings?: string[];
   [field: string]: unknown;
 }
 
@@ -80,6 +81,7 @@ export function levelLabel(org: string, opts: LevelOpts, assignee = opts.assigne
 
 /** What a secret is, in a sentence: `env secret`, `plain env variable`, `pgservice secret`. */
 export function secretNoun(row: { kind: string; sensitivity?: string }): string {
+  if (row.kind === 'alias') return 'alias';
   return row.sensitivity === 'plain' ? `plain ${row.kind} variable` : `${row.kind} secret`;
 }
 

@@ -89,7 +89,15 @@ type Entry =
 // A failure's chain runs from the name that failed to build to the link that fails; `cyclic`
 // failures depend on the path that led there, so they are not remembered.
 type Result =
-  | { ok: true; text?: string; sensitive: boolean; parts: string[]; from: BuiltFrom[] }
+  | {
+      ok: true;
+      text?: string;
+      sensitive: boolean;
+      parts: string[];
+      from: BuiltFrom[];
+      /** The longest chain of references below (0: none). */
+      height: number;
+    }
   | { ok: false; chain: string[]; message: string; cyclic?: boolean };
 
 /** Evaluations one build may make (a bound for pathological graphs of failing cycles). */
@@ -159,26 +167,19 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
 
   let steps = 0;
 
-  /** Builds one entry of `view` named `name` (as chains show it), `depth` references down. */
-  function evaluate(view: ContextView, entry: Entry, name: string, depth: number): Result {
+  /** Builds one entry of `view` named `name` (as chains show it). */
+  function evaluate(view: ContextView, entry: Entry, name: string): Result {
     const key = `${view.key}\0${name}`;
     const known = memo.get(key);
     if (known) return known;
     if (onStack.has(key)) {
       return { ok: false, chain: [name], message: 'the references form a cycle', cyclic: true };
     }
-    if (depth > MAX_REFERENCE_DEPTH) {
-      return {
-        ok: false,
-        chain: [name],
-        message: `references go deeper than ${MAX_REFERENCE_DEPTH}`,
-      };
-    }
     if (++steps > MAX_STEPS) {
       return { ok: false, chain: [name], message: 'too many references to follow', cyclic: true };
     }
     onStack.add(key);
-    const built = build(view, entry, depth);
+    const built = build(view, entry);
     onStack.delete(key);
     const result: Result = built.ok ? built : { ...built, chain: [name, ...built.chain] };
     if (result.ok || !result.cyclic) memo.set(key, result);
@@ -186,7 +187,7 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
   }
 
   /** Follows one reference of a value in `view` (failures chain from the target). */
-  function follow(view: ContextView, text: string, via: string, depth: number): Result {
+  function follow(view: ContextView, text: string, via: string): Result {
     const target = refTarget(text);
     if (typeof target === 'string') return { ok: false, chain: [], message: target };
     const targetKey = contextKeyOf(target, view.key);
@@ -210,8 +211,17 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
         message: `${target.name} is a file secret: a reference takes text`,
       };
     }
-    const r = evaluate(targetView, entry, name, depth + 1);
+    const r = evaluate(targetView, entry, name);
     if (!r.ok) return r;
+    // The depth limit is a property of a value (the longest chain below it), whatever path
+    // reached it, so a remembered result holds on every path.
+    if (r.height + 1 > MAX_REFERENCE_DEPTH) {
+      return {
+        ok: false,
+        chain: [name],
+        message: `references go deeper than ${MAX_REFERENCE_DEPTH}`,
+      };
+    }
     const s = entry.secret;
     const here: BuiltFrom = {
       via,
@@ -222,10 +232,14 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
       ...(targetView.key !== root ? { context: targetView.label } : {}),
       depth: 1,
     };
-    return { ...r, from: [here, ...r.from.map((f) => ({ ...f, depth: f.depth + 1 }))] };
+    return {
+      ...r,
+      height: r.height + 1,
+      from: [here, ...r.from.map((f) => ({ ...f, depth: f.depth + 1 }))],
+    };
   }
 
-  function build(view: ContextView, entry: Entry, depth: number): Result {
+  function build(view: ContextView, entry: Entry): Result {
     const s = entry.secret;
     if (entry.type === 'derived') {
       const settings = s.value?.kind === 'pgservice' ? s.value.settings : undefined;
@@ -251,11 +265,18 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
         ...(view.key !== root ? { context: view.label } : {}),
         depth: 1,
       };
-      return { ok: true, ...(text !== undefined ? { text } : {}), sensitive, parts, from: [from] };
+      return {
+        ok: true,
+        ...(text !== undefined ? { text } : {}),
+        sensitive,
+        parts,
+        from: [from],
+        height: 0,
+      };
     }
     if (s.kind === 'alias') {
       const target = s.refs?.[0] ?? (s.value?.kind === 'alias' ? s.value.target : '');
-      return follow(view, target, `alias of ${target}`, depth);
+      return follow(view, target, `alias of ${target}`);
     }
     const own = s.sensitivity !== 'plain';
     const text =
@@ -271,6 +292,7 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
         sensitive: own,
         parts: [],
         from: [],
+        height: 0,
       };
     }
     // With values, the value itself is parsed (the stored refs were parsed from it); without,
@@ -283,13 +305,14 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
     let sensitive = own;
     const parts: string[] = [];
     const from: BuiltFrom[] = [];
+    let height = 0;
     const pieces = parsed ?? s.refs.map((r) => ({ text: r }));
     for (const piece of pieces) {
       if (typeof piece === 'string') {
         out += piece;
         continue;
       }
-      const r = follow(view, piece.text, `\${${piece.text}}`, depth);
+      const r = follow(view, piece.text, `\${${piece.text}}`);
       if (!r.ok) return r;
       out += r.text ?? '';
       if (r.sensitive) {
@@ -298,13 +321,14 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
       }
       parts.push(...r.parts);
       from.push(...r.from);
+      height = Math.max(height, r.height);
     }
-    return { ok: true, ...(parsed !== null ? { text: out } : {}), sensitive, parts, from };
+    return { ok: true, ...(parsed !== null ? { text: out } : {}), sensitive, parts, from, height };
   }
 
   const out: Built[] = [];
   const put = (name: string, entry: Entry) => {
-    const r = evaluate(rootView, entry, name, 0);
+    const r = evaluate(rootView, entry, name);
     const s = entry.secret;
     const built: Built = {
       name,

@@ -21,6 +21,7 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import { validateEnvName, validateEnvValue } from './kinds.js';
 import { type LevelRef, levelResource, loadLevel } from './scope.js';
 import { assigneeIdOf, authorizeSteering, sealVersion } from './secret-writes.js';
+import { isTemplateError, parseTemplate } from './templates.js';
 
 /** The most names one bulk set (or import) takes. */
 export const MAX_SET_ENTRIES = 10_000;
@@ -119,6 +120,33 @@ function validateEntries(entries: readonly SetEntry[]): void {
 }
 
 /**
+ * The references of every value that is a template (a new secret's, or one rotating a template)
+ * parse, or one VALIDATION_FAILED names each that does not, with its character and line.
+ */
+function validateTemplates(entries: readonly SetEntry[], byName: ReadonlyMap<string, Existing>) {
+  const fields: { field: string; message: string }[] = [];
+  entries.forEach((entry, i) => {
+    const row = byName.get(entry.name);
+    if (row && row.refs === null) return;
+    const parsed = parseTemplate(entry.value);
+    if (isTemplateError(parsed))
+      fields.push({
+        field: `secrets.${i}.value`,
+        message: `${at(entry)}${entry.name}: character ${parsed.position}: ${parsed.message}`,
+      });
+  });
+  if (fields.length === 0) return;
+  throw hushError(
+    'VALIDATION_FAILED',
+    `${fields.length} problem${fields.length === 1 ? '' : 's'}, nothing was written: ${fields
+      .slice(0, 5)
+      .map((f) => f.message)
+      .join('; ')}${fields.length > 5 ? '; …' : ''}`,
+    { fields: fields.slice(0, 50) },
+  );
+}
+
+/**
  * Bulk set by name (`hush secret set A=1 B=2`, `hush import`): each env secret of the level is
  * created, or rotated when its value differs, or left alone when it is the same; all in one
  * transaction with one audit event per created or rotated secret, or nothing at all.
@@ -153,6 +181,7 @@ export function createSecretSetService(deps: {
       request.entries.map((e) => e.name),
     );
     const byName = new Map(rows.map((r) => [r.name, r]));
+    validateTemplates(request.entries, byName);
     const wanted = request.entries.filter((e) => byName.has(e.name));
     for (const entry of wanted) {
       const row = byName.get(entry.name)!;
