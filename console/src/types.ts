@@ -47,7 +47,7 @@ export interface Service {
 export interface Secret {
   id: string;
   name: string;
-  kind: 'env' | 'file' | 'pgservice';
+  kind: 'env' | 'file' | 'pgservice' | 'alias';
   level: Level;
   sensitivity: 'secret' | 'plain';
   assignee: string | null;
@@ -101,6 +101,18 @@ export interface Explained {
   version: number;
   preview: string | null;
   shadows: { id: string; level: Level; assignee: string | null; version: number }[];
+  /** For a derived, aliased or referencing value: what it is built from (never values). */
+  builtFrom?: {
+    via: string;
+    name: string;
+    kind: string;
+    level: Level;
+    version: number;
+    context?: string;
+    depth: number;
+  }[];
+  /** Why it cannot be built: a job with it fails before it starts. */
+  error?: string;
 }
 
 export interface Member {

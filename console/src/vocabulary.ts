@@ -54,6 +54,7 @@ export const KIND_LABELS: Record<string, string> = {
   env: 'Environment variable',
   file: 'File',
   pgservice: 'pg_service',
+  alias: 'Alias',
 };
 
 /**

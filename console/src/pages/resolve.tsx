@@ -23,6 +23,26 @@ function who(assignee: string | null) {
   ) : null;
 }
 
+/**
+ * What a value is built from, each link indented by its depth (names, levels and versions), or
+ * why it cannot be built.
+ */
+function BuiltFrom({ row }: { row: Explained }) {
+  if (row.error) return <span className="field-error">{row.error}</span>;
+  if (!row.builtFrom?.length) return <>—</>;
+  return (
+    <ul className="built-from">
+      {row.builtFrom.map((f, i) => (
+        <li key={i} style={{ paddingLeft: `${(f.depth - 1) * 1}em` }}>
+          <code>{f.name}</code> {f.context ? `in ${f.context}, ` : ''}
+          {f.level} v{f.version}
+          <small> ({f.via})</small>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /** Which secret wins for each name in a context, and what it shadows (values masked). */
 export function ResolvePanel({ org, project }: { org: string; project: string }) {
   const base = `/orgs/${seg(org)}/projects/${seg(project)}`;
@@ -99,11 +119,12 @@ export function ResolvePanel({ org, project }: { org: string; project: string })
               <th>Version</th>
               <th>Preview</th>
               <th>Shadows</th>
+              <th>Built from</th>
             </tr>
           </thead>
           <tbody>
             {(result.data ?? []).map((r) => (
-              <tr key={r.name} data-name={r.name}>
+              <tr key={`${r.kind}:${r.name}`} data-name={r.name}>
                 <td>
                   <code>{r.name}</code>
                 </td>
@@ -126,6 +147,9 @@ export function ResolvePanel({ org, project }: { org: string; project: string })
                           {who(s.assignee)} v{s.version}
                         </span>
                       ))}
+                </td>
+                <td data-testid="built-from">
+                  <BuiltFrom row={r} />
                 </td>
               </tr>
             ))}

@@ -248,7 +248,7 @@ function importedText(summary: ImportSummary): string {
   return `Imported ${n === 1 ? '1 variable' : `${n} variables`} at ${summary.level}: ${summary.created} created, ${summary.rotated} rotated, ${summary.unchanged} unchanged.${hidden ? ' The values cannot be shown again.' : ''}`;
 }
 
-type Kind = 'env' | 'pgservice' | 'file';
+type Kind = 'env' | 'pgservice' | 'file' | 'alias';
 
 function AddSecretForm({
   org,
@@ -271,6 +271,9 @@ function AddSecretForm({
   const [fileName, setFileName] = useState('');
   const [content, setContent] = useState<{ base64: string; fileName?: string } | null>(null);
   const [assignee, setAssignee] = useState('');
+  const [literal, setLiteral] = useState(false);
+  const [exportEnv, setExportEnv] = useState(false);
+  const [target, setTarget] = useState('');
   const { busy, error, run } = useAction();
 
   if (!kind) {
@@ -290,6 +293,10 @@ function AddSecretForm({
             <strong>File</strong>
             <small>a file in the job&apos;s private directory</small>
           </button>
+          <button type="button" onClick={() => setKind('alias')}>
+            <strong>Alias</strong>
+            <small>another name of the context, under a name a tool expects</small>
+          </button>
         </div>
       </div>
     );
@@ -304,7 +311,12 @@ function AddSecretForm({
     };
     switch (kind) {
       case 'env':
-        return { ...where, secret: { kind, name, value, sensitivity } };
+        return {
+          ...where,
+          secret: { kind, name, value, sensitivity, ...(literal ? { expand: false } : {}) },
+        };
+      case 'alias':
+        return { ...where, secret: { kind, name, target } };
       case 'file':
         return {
           ...where,
@@ -318,8 +330,8 @@ function AddSecretForm({
         };
       case 'pgservice':
         return pgMode === 'simple'
-          ? { ...where, secret: { kind, name: pg.name, settings: pgSettings(pg) } }
-          : { ...where, secret: { kind: 'pgservice-conf', text: confText } };
+          ? { ...where, secret: { kind, name: pg.name, settings: pgSettings(pg), exportEnv } }
+          : { ...where, secret: { kind: 'pgservice-conf', text: confText, exportEnv } };
     }
   };
 
@@ -327,11 +339,13 @@ function AddSecretForm({
   const shown =
     kind === 'env'
       ? ['name', 'value']
-      : kind === 'file'
-        ? ['name', 'fileName', 'contentBase64']
-        : pgMode === 'simple'
-          ? ['name', 'settings', ...Object.keys(pgSettings(pg))]
-          : ['text'];
+      : kind === 'alias'
+        ? ['name', 'target']
+        : kind === 'file'
+          ? ['name', 'fileName', 'contentBase64']
+          : pgMode === 'simple'
+            ? ['name', 'settings', ...Object.keys(pgSettings(pg))]
+            : ['text'];
   const unshown = error?.fields.filter((f) => {
     const bare = f.field.replace(/^secret\./, '').split('.')[0] ?? '';
     return bare !== 'assignee' && !shown.includes(bare);
@@ -378,9 +392,41 @@ function AddSecretForm({
             spellCheck={false}
             autoComplete="off"
             onChange={(e) => setValue(e.target.value)}
+            hint="${NAME} takes another value of the job's context, ${org.NAME} the organization's, ${project.env.NAME} another environment's; $${ is a literal ${"
             error={error?.fieldMessage('value')}
           />
+          <div className="field">
+            <label>
+              <input
+                type="checkbox"
+                checked={literal}
+                onChange={(e) => setLiteral(e.target.checked)}
+              />
+              Keep ${'{'}…{'}'} as text (no references)
+            </label>
+          </div>
           <Sensitivity value={sensitivity} onChange={setSensitivity} />
+        </>
+      )}
+      {kind === 'alias' && (
+        <>
+          <TextField
+            label="Name"
+            value={name}
+            required
+            autoFocus
+            onChange={(e) => setName(e.target.value)}
+            hint="the name a tool expects, e.g. DATABASE_URL"
+            error={error?.fieldMessage('name')}
+          />
+          <TextField
+            label="Stands for"
+            value={target}
+            required
+            onChange={(e) => setTarget(e.target.value)}
+            hint="a name of the job's context, e.g. HUSH_PG_MAIN_URL"
+            error={error?.fieldMessage('target')}
+          />
         </>
       )}
       {kind === 'pgservice' && (
@@ -421,6 +467,17 @@ function AddSecretForm({
               }
             />
           )}
+          <div className="field">
+            <label>
+              <input
+                type="checkbox"
+                checked={exportEnv}
+                onChange={(e) => setExportEnv(e.target.checked)}
+              />
+              Also give jobs HUSH_PG_&lt;NAME&gt;_HOST, _PORT, _DBNAME, _USER, _PASSWORD, _SSLMODE
+              and _URL
+            </label>
+          </div>
         </>
       )}
       {kind === 'file' && (
@@ -459,7 +516,7 @@ function AddSecretForm({
         ]}
         error={error?.fieldMessage('assignee')}
       />
-      {(kind === 'pgservice' || sensitivity === 'secret') && (
+      {kind !== 'alias' && (kind === 'pgservice' || sensitivity === 'secret') && (
         <p className="notice warn">{CANNOT_SHOW_AGAIN}</p>
       )}
       <ErrorNotice error={notice} />
@@ -505,9 +562,11 @@ function RotateForm({
   const body = () =>
     secret.kind === 'env'
       ? { kind: 'env', value }
-      : secret.kind === 'file'
-        ? { kind: 'file', contentBase64: content?.base64 ?? '' }
-        : pg;
+      : secret.kind === 'alias'
+        ? { kind: 'alias', target: value }
+        : secret.kind === 'file'
+          ? { kind: 'file', contentBase64: content?.base64 ?? '' }
+          : pg;
   return (
     <form
       className="dialog-body"
@@ -537,6 +596,16 @@ function RotateForm({
           spellCheck={false}
           onChange={(e) => setValue(e.target.value)}
           error={error?.fieldMessage('value')}
+        />
+      )}
+      {secret.kind === 'alias' && (
+        <TextField
+          label="Stands for"
+          value={value}
+          autoFocus
+          required
+          onChange={(e) => setValue(e.target.value)}
+          error={error?.fieldMessage('target')}
         />
       )}
       {secret.kind === 'file' && (
