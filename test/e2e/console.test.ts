@@ -266,7 +266,9 @@ describe.each(DIALECTS)('the web console on %s', (dialect) => {
     await expect.poll(() => winner('API_TOKEN')).toBe('environment');
     await page.getByLabel('As member').selectOption(DEV.email);
     await expect.poll(() => winner('API_TOKEN')).toBe(`environment (assigned to ${DEV.email})`);
-    const shadows = await page.locator('tr[data-name="API_TOKEN"] td').last().textContent();
+    const shadows = await page
+      .locator('tr[data-name="API_TOKEN"] [data-testid="shadows"]')
+      .textContent();
     expect(shadows).toContain('environment v1');
     expect(shadows).toContain('project v1');
     expect(shadows).toContain('organization v1');

@@ -137,7 +137,7 @@ export function ResolvePanel({ org, project }: { org: string; project: string })
                 <td>
                   <code>{r.preview ?? '••••••'}</code>
                 </td>
-                <td>
+                <td data-testid="shadows">
                   {r.shadows.length === 0
                     ? '—'
                     : r.shadows.map((s, i) => (
