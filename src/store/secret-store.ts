@@ -400,6 +400,20 @@ export async function setCurrentVersion(
     .execute();
 }
 
+/** Turns a pgservice secret's derived HUSH_PG_* variables on or off for jobs. */
+export async function setExportEnv(
+  db: Kysely<Schema>,
+  secretId: string,
+  on: boolean,
+  at: string,
+): Promise<void> {
+  await db
+    .updateTable('secrets')
+    .set({ exportEnv: on ? 1 : 0, updatedAt: at })
+    .where('id', '=', secretId)
+    .execute();
+}
+
 /** Deletes a secret with all its versions and ciphertexts. */
 export async function deleteSecret(db: Kysely<Schema>, id: string): Promise<void> {
   await db.deleteFrom('secretVersions').where('secretId', '=', id).execute();

@@ -116,6 +116,18 @@ describe('derived pg variables and an alias, through the CLI', () => {
       expect(after.stdout).toBe(`${role}|${database}|${cluster.port}\n`);
     });
 
+    it('stops giving the derived variables with export-env off; the alias still works', async () => {
+      const off = await ok(['secret', 'export-env', 'main', 'off', '--project', 'maps']);
+      expect(off.stdout).toContain('Jobs no longer get the HUSH_PG_* variables of pg service main');
+      const r = await ok(['run', '--project', 'maps', '--', 'node', script], { env: asToken });
+      expect(r.stdout).toBe(`${role}|${database}|undefined\n`);
+      await ok(['secret', 'export-env', 'main', 'on', '--project', 'maps']);
+      const on = await ok(['run', '--project', 'maps', '--', 'node', script], { env: asToken });
+      expect(on.stdout).toBe(`${role}|${database}|${cluster.port}\n`);
+      const bad = await hush(['secret', 'export-env', 'main', 'maybe', '--project', 'maps']);
+      expect(bad.code).toBe(1);
+    });
+
     it('shows in resolve what the alias and the derived variables are built from', async () => {
       const r = await ok(['secret', 'resolve', '--project', 'maps']);
       const line = r.stdout.split('\n').find((l) => l.startsWith('DATABASE_URL'));

@@ -73,7 +73,7 @@ describe('references in the console', () => {
     await dialog
       .getByLabel('pg_service.conf')
       .fill(`[main]\nhost=db.internal\ndbname=gis\nuser=app\npassword=${SENTINEL}-pg\n`);
-    await dialog.getByLabel(/Also give jobs HUSH_PG_/).check();
+    await dialog.getByLabel('Also give jobs its HUSH_PG_* variables').check();
     await dialog.getByRole('button', { name: 'Save secret' }).click();
     await dialog.waitFor({ state: 'hidden' });
 

@@ -230,6 +230,26 @@ const STEPS: Step[] = [
       }),
   },
   {
+    route: 'PATCH /api/v1/orgs/:org/secrets/:id',
+    org: 'acme',
+    expect: ['UPDATE', 'secret'],
+    call: async (s) => {
+      const pg = await s.t.call('POST', `${A}/secrets`, {
+        token: s.token,
+        headers: cli,
+        body: {
+          project: 'maps',
+          secret: { kind: 'pgservice', name: 'main', settings: { host: 'h' } },
+        },
+      });
+      return s.t.call('PATCH', `${A}/secrets/${pg.body[0].id}`, {
+        token: s.token,
+        headers: cli,
+        body: { exportEnv: true },
+      });
+    },
+  },
+  {
     route: 'DELETE /api/v1/orgs/:org/secrets/:id',
     org: 'acme',
     expect: ['DELETE', 'secret'],

@@ -287,4 +287,84 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
     const values = (second.body.secrets ?? second.body) as { name: string; value?: string }[];
     expect(values.find((s) => s.name === 'TILES')?.value).toBe('key=tile-key-rotated-98765');
   });
+  it('keeps a variable that steers what a job runs literal, and refuses an alias for one', async () => {
+    const steering = await add(
+      { project: 'maps' },
+      { kind: 'env', name: 'NODE_OPTIONS', value: '--require ${HOOK}' },
+    );
+    expect(steering).not.toHaveProperty('references');
+    const alias = await t.call('POST', `${O}/secrets`, {
+      token: owner,
+      body: { project: 'maps', secret: { kind: 'alias', name: 'BASH_ENV', target: 'DB_URL' } },
+    });
+    expect(alias.status).toBe(400);
+    expect(alias.body.error.message).toContain('BASH_ENV steers what a job runs');
+    const { job, log } = await run(
+      owner,
+      { project: 'maps' },
+      'printf "%s" "$NODE_OPTIONS" | sha256sum',
+    );
+    expect(job.status, log).toBe('succeeded');
+    expect(log).toBe(`${createHash('sha256').update('--require ${HOOK}').digest('hex')}  -\n`);
+  });
+
+  it('lets only someone who could read another environment write a reference to it', async () => {
+    await t.call('POST', `${O}/projects/maps/environments`, {
+      token: owner,
+      body: { slug: 'dev', type: 'development' },
+    });
+    const role = await t.call('POST', `${O}/roles`, {
+      token: owner,
+      body: {
+        name: 'maps-dev',
+        grants: [{ project: 'maps', type: 'development', level: 'deploy' }],
+      },
+    });
+    expect(role.status, role.text).toBe(201);
+    const carol = await addMember(t, owner, 'carol@example.com', 'maps-dev');
+    const denied = await t.call('POST', `${O}/secrets`, {
+      token: carol,
+      body: {
+        project: 'maps',
+        env: 'dev',
+        secret: { kind: 'env', name: 'STOLEN', value: '${tiles.prod.TILE_KEY}' },
+      },
+    });
+    expect(denied.status, denied.text).toBe(403);
+    expect(denied.body.error.code).toBe('PERMISSION_DENIED');
+    const own = await add(
+      { project: 'maps', env: 'dev' },
+      { kind: 'env', name: 'MINE', value: 'at ${org.DB_HOST}' },
+      carol,
+    );
+    expect(own.name).toBe('MINE');
+    // Written by the owner, the reference still reads nothing for carol's jobs.
+    await add(
+      { project: 'maps', env: 'dev' },
+      { kind: 'env', name: 'PROD_KEY', value: '${tiles.prod.TILE_KEY}' },
+    );
+    await t.call('POST', `${O}/projects/maps/services`, {
+      token: owner,
+      body: { name: 'dev-job', environment: 'dev', command: 'echo should not run' },
+    });
+    const started = await t.call('POST', `${O}/jobs`, {
+      token: carol,
+      body: { project: 'maps', service: 'dev-job' },
+    });
+    expect(started.status, started.text).toBe(201);
+    const job = await waitForJob(t, carol, started.body.id);
+    const log = await jobLog(t, carol, started.body.id);
+    expect(job.status).toBe('failed');
+    expect(log).not.toContain('should not run');
+    expect(job.error).toContain(
+      'PROD_KEY → tiles.prod.TILE_KEY: tiles/prod is not an environment carol@example.com may run jobs in',
+    );
+  });
+
+  it('writes no value into the audit log', async () => {
+    const events = await t.app.database.db.selectFrom('auditEvents').selectAll().execute();
+    const text = JSON.stringify(events);
+    for (const v of ['org-pass-0123456789', 'alice-pass', 'tile-key-', 'p@ss/w:rd', 'only-alice'])
+      expect(text).not.toContain(v);
+  });
 });

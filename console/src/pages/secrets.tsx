@@ -474,9 +474,12 @@ function AddSecretForm({
                 checked={exportEnv}
                 onChange={(e) => setExportEnv(e.target.checked)}
               />
-              Also give jobs HUSH_PG_&lt;NAME&gt;_HOST, _PORT, _DBNAME, _USER, _PASSWORD, _SSLMODE
-              and _URL
+              Also give jobs its HUSH_PG_* variables
             </label>
+            <small className="hint">
+              HUSH_PG_&lt;NAME&gt;_HOST, _PORT, _DBNAME, _USER, _PASSWORD, _SSLMODE and _URL, for
+              tools that read no pg_service.conf
+            </small>
           </div>
         </>
       )}

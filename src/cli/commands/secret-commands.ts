@@ -138,6 +138,24 @@ function registerChanges(secret: Command): void {
     });
 
   addressed(
+    secret
+      .command('export-env <secret> <state>')
+      .description(
+        "on: jobs also get a pg service's HUSH_PG_<SERVICE>_HOST, _PORT, _DBNAME, _USER, _PASSWORD, _SSLMODE and _URL; off: they do not",
+      ),
+  ).action(async (arg: string, state: string, opts: LevelOpts, cmd: Command) => {
+    if (state !== 'on' && state !== 'off') throw new CliError('say on or off');
+    const client = clientFor(cmd);
+    const { row, where, path } = await locate(client, cmd, arg, opts);
+    const updated = await client.patch<SecretRow>(path, { exportEnv: state === 'on' });
+    output(!!globals(cmd).json, updated, () =>
+      process.stdout.write(
+        shown`Jobs ${state === 'on' ? 'now get' : 'no longer get'} the HUSH_PG_* variables of pg service ${row.name} at ${where}\n`,
+      ),
+    );
+  });
+
+  addressed(
     secret.command('history <secret>').description('Versions of a secret: who, when, which tool'),
   ).action(async (arg: string, opts: LevelOpts, cmd: Command) => {
     const client = clientFor(cmd);

@@ -16,6 +16,7 @@ import {
   listSecretsAt,
   listSecretVersions,
   setCurrentVersion,
+  setExportEnv,
 } from '../../store/secret-store.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { now, type RequestContext } from '../context.js';
@@ -24,6 +25,7 @@ import type { KeyService } from '../keys/key-service.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import { authorize, type Resource } from '../policy/authorize.js';
 import type { UnitOfWork } from '../unit-of-work.js';
+import { pgEnvStem } from './pg-derived.js';
 import { visibleSettings } from './pgservice.js';
 import { type LevelRef, levelResource, loadLevel, type ResolvedLevel } from './scope.js';
 import {
@@ -418,6 +420,39 @@ export function createSecretService(deps: {
     });
   }
 
+  /**
+   * Whether jobs get a pgservice secret's HUSH_PG_<NAME>_* variables too (its settings stay as
+   * they are; references and aliases may use the names either way). CONFLICT for another kind.
+   */
+  function setExport(ctx: RequestContext, orgSlug: string, id: string, on: boolean) {
+    return uow.write(ctx, async (trx) => {
+      const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
+      if (row.kind !== 'pgservice')
+        throw hushError(
+          'CONFLICT',
+          `secret ${row.name} is of kind ${row.kind}: only a pg service has derived variables`,
+          { field: 'id' },
+        );
+      const version = await findSecretVersion(trx, row.id, row.currentVersion);
+      const updated = { ...row, exportEnv: on ? 1 : 0 };
+      if (row.exportEnv !== updated.exportEnv) {
+        const t = now();
+        await setExportEnv(trx, row.id, on, t);
+        updated.updatedAt = t;
+        await audit.append(trx, ctx, {
+          orgId: org.id,
+          eventType: 'UPDATE',
+          targetType: 'secret',
+          targetId: row.id,
+          targetName: row.name,
+          change: `${on ? 'gave' : 'stopped giving'} jobs the HUSH_PG_${pgEnvStem(row.name)}_* variables of pg service ${row.name}`,
+          details: { exportEnv: on },
+        });
+      }
+      return toSecret(updated, null, version?.preview ?? null);
+    });
+  }
+
   function remove(ctx: RequestContext, orgSlug: string, id: string) {
     return uow.write(ctx, async (trx) => {
       const { org, row } = await loadSecret(trx, ctx, orgSlug, id, 'secrets:write');
@@ -433,7 +468,7 @@ export function createSecretService(deps: {
     });
   }
 
-  return { add, list, get, settings, rotate, history, rollback, remove };
+  return { add, list, get, settings, rotate, history, rollback, setExport, remove };
 }
 
 export type SecretService = ReturnType<typeof createSecretService>;

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 
 import { secretAad } from '../../crypto/envelope.js';
-import { HushError } from '../../errors.js';
+import { HushError, invalid } from '../../errors.js';
 import { findMemberByEmail } from '../../store/org-store.js';
+import { findEnvironment, findProject } from '../../store/project-store.js';
 import type { OrganizationRow, Schema, SecretRow } from '../../store/schema.js';
 import {
   namesInOrganization,
@@ -91,7 +92,17 @@ export async function sealVersion(
   value: SecretValue,
   expand: boolean,
 ): Promise<SealedVersion> {
-  const refs = refsOfValue(value, expand);
+  const steering = row.namespace === 'env' && isSteeringName(row.name);
+  if (steering && value.kind === 'alias') {
+    throw invalid(
+      'name',
+      `${row.name} steers what a job runs: it takes a value of its own, not an alias (whoever may change the target would change what the job runs)`,
+    );
+  }
+  // A variable that steers what a job runs is always literal: with a reference, whoever may
+  // change the referenced value would change what the job runs, without the permission.
+  const refs = refsOfValue(value, expand && !steering);
+  if (refs) await authorizeOtherContexts(trx, ctx, org, refs);
   const sealed = await keys.seal(trx, org, plaintextOf(value), secretAad(row.id, version));
   return {
     keyId: sealed.keyId,
@@ -117,6 +128,45 @@ export async function authorizeSteering(
 ): Promise<void> {
   if (namespace !== 'env' || !isSteeringName(name)) return;
   await authorize(trx, ctx, 'secrets:write-steering', { ...resource, targetName: name });
+}
+
+/**
+ * A value referencing another environment's secrets is written only by someone who could read
+ * them there (a person who may run jobs there, a token that may read its values): otherwise
+ * writing `${prod.prod.DB_PASSWORD}` into a development variable would copy a value out of reach
+ * into jobs of that environment. Environments that do not exist yet are left to resolution,
+ * which checks the reader in any case.
+ */
+async function authorizeOtherContexts(
+  trx: Kysely<Schema>,
+  ctx: RequestContext,
+  org: OrganizationRow,
+  refs: readonly string[],
+): Promise<void> {
+  const seen = new Set<string>();
+  for (const ref of refs) {
+    const target = refTarget(ref);
+    if (typeof target === 'string' || target.scope !== 'path') continue;
+    const key = `${target.project}.${target.env}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const project = await findProject(trx, org.id, target.project);
+    const environment = project && (await findEnvironment(trx, project.id, target.env));
+    if (!project || !environment) continue;
+    await authorize(
+      trx,
+      ctx,
+      ctx.actor.kind === 'service-token' ? 'secrets:read-values' : 'jobs:run',
+      {
+        orgId: org.id,
+        orgSlug: org.slug,
+        targetType: 'secret',
+        targetName: `\${${ref}}`,
+        projectId: project.id,
+        environmentId: environment.id,
+      },
+    );
+  }
 }
 
 /** The user id of the member an assignee e-mail names (null for none); VALIDATION_FAILED otherwise. */

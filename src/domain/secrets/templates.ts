@@ -36,23 +36,24 @@ export interface TemplateError {
  * @example refTarget('maps.prod.DB_URL') // { scope: 'path', project: 'maps', env: 'prod', name: 'DB_URL' }
  */
 export function refTarget(text: string): RefTarget | string {
+  // The messages never quote the text: it comes from a value, which may be a secret's.
   const parts = text.split('.');
   const name = parts[parts.length - 1] ?? '';
   if (!REF_NAME.test(name)) {
-    return `"${text}" does not end in a secret name (capitals, digits and _, starting with A-Z)`;
+    return 'a reference ends in a secret name (capitals, digits and _, starting with A-Z)';
   }
   if (parts.length === 1) return { scope: 'same', name };
   if (parts.length === 2) {
     if (parts[0] === 'org') return { scope: 'org', name };
-    return `"${text}": write org.${name} for the organization level, or project.env.${name}`;
+    return 'two parts are org.NAME (the organization level); another environment is project.env.NAME';
   }
   if (parts.length === 3) {
     const [project = '', env = ''] = parts;
-    if (!SLUG_RE.test(project)) return `"${project}" in "${text}" is not a project slug`;
-    if (!SLUG_RE.test(env)) return `"${env}" in "${text}" is not an environment slug`;
+    if (!SLUG_RE.test(project) || !SLUG_RE.test(env))
+      return 'project.env.NAME takes a project slug and an environment slug (a-z, 0-9 and -)';
     return { scope: 'path', project, env, name };
   }
-  return `"${text}" has too many parts: NAME, org.NAME or project.env.NAME`;
+  return 'a reference is NAME, org.NAME or project.env.NAME';
 }
 
 /** How a target is written in a reference (the inverse of {@link refTarget}). */

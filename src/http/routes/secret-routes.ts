@@ -265,6 +265,26 @@ export function registerSecretRoutes(
     app,
     registry,
     {
+      method: 'PATCH',
+      url: '/api/v1/orgs/:org/secrets/:id',
+      summary:
+        "Change a secret's settings: exportEnv (a pg service's HUSH_PG_<NAME>_* variables for jobs)",
+      tag: 'secrets',
+      params: idParams,
+      body: z
+        .object({
+          exportEnv: z
+            .boolean()
+            .describe('jobs also get the pg service’s HUSH_PG_<NAME>_* variables'),
+        })
+        .strict(),
+    },
+    ({ ctx, params, body }) => s.secrets.setExport(ctx, params.org, params.id, body.exportEnv),
+  );
+  addRoute(
+    app,
+    registry,
+    {
       method: 'POST',
       url: '/api/v1/orgs/:org/secrets/:id/rollback',
       summary: 'Make version N current again, as a new version',

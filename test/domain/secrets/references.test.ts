@@ -56,7 +56,7 @@ describe('parseTemplate', () => {
       message: expect.stringContaining('org.NAME'),
     });
     expect(parseTemplate('${a.b.c.D}')).toMatchObject({
-      message: expect.stringContaining('too many'),
+      message: expect.stringContaining('NAME, org.NAME or project.env.NAME'),
     });
   });
 });
