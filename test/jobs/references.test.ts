@@ -287,6 +287,27 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
     const values = (second.body.secrets ?? second.body) as { name: string; value?: string }[];
     expect(values.find((s) => s.name === 'TILES')?.value).toBe('key=tile-key-rotated-98765');
   });
+  it('reads one built value by name: plain ones for people, the rest for tokens', async () => {
+    const get = (name: string, token: string) =>
+      t.call('GET', `${O}/secrets/value?project=maps&name=${name}`, { token });
+    const price = await get('PRICE', owner);
+    expect(price.status, price.text).toBe(200);
+    expect(price.body.value).toBe('costs ${HALF} and $5');
+    expect((await get('DB_URL', owner)).status).toBe(403);
+    const token = await t.call('POST', `${O}/tokens`, {
+      token: owner,
+      body: { name: 'reader', role: 'devops' },
+    });
+    const url = await get('HUSH_PG_MAIN_DB_URL', token.body.token);
+    expect(url.status, url.text).toBe(200);
+    expect(url.body.value).toBe(
+      'postgresql://gis_app:p%40ss%2Fw%3Ard%2042%3F@pg.internal:5432/gis',
+    );
+    const user = await get('HUSH_PG_MAIN_DB_USER', owner);
+    expect(user.body.value).toBe('gis_app');
+    expect(JSON.stringify(url.body)).not.toContain('parts');
+  });
+
   it('keeps a variable that steers what a job runs literal, and refuses an alias for one', async () => {
     const steering = await add(
       { project: 'maps' },

@@ -18,7 +18,13 @@ import { loadOrganization, organizationResource } from '../orgs/org-service.js';
 import { authorize, can, type Resource } from '../policy/authorize.js';
 import { suggestNames } from '../suggest.js';
 import type { UnitOfWork } from '../unit-of-work.js';
-import { parsePgEnvName, pgEnvStem } from './pg-derived.js';
+import {
+  parsePgEnvName,
+  pgEnvStem,
+  type PgField,
+  pgFieldValue,
+  SECRET_PG_FIELDS,
+} from './pg-derived.js';
 import {
   allWinners,
   buildOrThrow,
@@ -74,6 +80,29 @@ export interface ResolvedSecret {
    * password of a URL): redacted from job logs too. Never sent by the API.
    */
   parts?: string[];
+}
+
+/**
+ * A derived variable of a pg service that does not give its variables to jobs (`secret get` of
+ * one all the same): from the service's resolved settings, or undefined when it lacks the field.
+ */
+function derivedValue(
+  values: readonly ResolvedSecret[],
+  id: string,
+  name: string,
+  field: PgField,
+): ResolvedSecret | undefined {
+  const pg = values.find((v) => v.id === id && v.value.kind === 'pgservice');
+  if (pg?.value.kind !== 'pgservice') return undefined;
+  const text = pgFieldValue(pg.value.settings, field);
+  if (text === undefined) return undefined;
+  return {
+    ...pg,
+    name,
+    kind: 'env',
+    sensitivity: SECRET_PG_FIELDS.has(field) ? 'secret' : 'plain',
+    value: { kind: 'env', value: text },
+  };
 }
 
 /** How messages name a context: `maps/prod`, `maps/sync`. */
@@ -237,14 +266,8 @@ export function createResolveService(deps: {
     member: string | null,
     mayRead: MayRead,
   ) {
-    const label = [context.project.slug, context.environment?.slug, context.service?.name]
-      .filter(Boolean)
-      .join('/');
-    const root = viewOf(
-      'self',
-      label,
-      (await resolveIn(db, context, member)).map((r) => r.winner),
-    );
+    const winners = (await resolveIn(db, context, member)).map((r) => r.winner);
+    const root = viewOf('self', contextLabel(context), winners);
     return loadReferencedViews(db, org, root, (scopes) => resolveIn(db, scopes, member), mayRead);
   }
 
@@ -545,6 +568,8 @@ export function createResolveService(deps: {
           { field: 'name', ...(suggestions.length > 0 ? { suggestions } : {}) },
         );
       }
+      // Whatever the value, reading it needs at least what listing the context needs.
+      await authorize(db, ctx, 'environment:read', resource);
       if (named.length > 1)
         throw hushError(
           'CONFLICT',
@@ -561,10 +586,11 @@ export function createResolveService(deps: {
       const { values, built } = await valuesOf(db, loaded, (name) => name === ref.name);
       const w = one.winner;
       const wanted = w.kind === 'pgservice' && !derived ? w.name : ref.name;
-      const value = values.find(
-        (v) =>
-          v.name === wanted && (v.kind === 'pgservice') === (w.kind === 'pgservice' && !derived),
-      );
+      const value =
+        values.find(
+          (v) =>
+            v.name === wanted && (v.kind === 'pgservice') === (w.kind === 'pgservice' && !derived),
+        ) ?? (derived ? derivedValue(values, w.id, ref.name, derived.field) : undefined);
       if (!value)
         throw hushError('SECRET_NOT_FOUND', `pg service ${w.name} has no setting for ${ref.name}`, {
           field: 'name',
