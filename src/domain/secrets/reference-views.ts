@@ -84,7 +84,7 @@ export async function loadReferencedViews<W extends WinnerRow>(
   db: Kysely<Schema>,
   org: OrgRef,
   root: LoadedView<W>,
-  resolveIn: (scopes: ContextScopes) => Promise<Resolution<W>[]>,
+  resolveIn: (context: Pick<ContextScopes, 'scopes'>) => Promise<Resolution<W>[]>,
   mayRead: MayRead,
 ): Promise<Map<string, LoadedView<W>>> {
   const loaded = new Map<string, LoadedView<W>>([['self', root]]);
@@ -101,15 +101,13 @@ async function loadOne<W extends WinnerRow>(
   db: Kysely<Schema>,
   org: OrgRef,
   key: string,
-  resolveIn: (scopes: ContextScopes) => Promise<Resolution<W>[]>,
+  resolveIn: (context: Pick<ContextScopes, 'scopes'>) => Promise<Resolution<W>[]>,
   mayRead: MayRead,
 ): Promise<LoadedView<W>> {
-  const winners = async (scopes: ContextScopes) => (await resolveIn(scopes)).map((r) => r.winner);
+  const winners = async (scopes: Map<string, Level>) =>
+    (await resolveIn({ scopes })).map((r) => r.winner);
   if (key === 'org') {
-    const scopes = new Map<string, Level>([[org.id, 'organization']]);
-    // Only the scopes matter to resolution; the project is never read for the organization level.
-    const context = { scopes } as unknown as ContextScopes;
-    return viewOf(key, 'organization', await winners(context));
+    return viewOf(key, 'organization', await winners(new Map([[org.id, 'organization']])));
   }
   const [projectSlug = '', envSlug = ''] = key.split('.');
   const label = `${projectSlug}/${envSlug}`;
@@ -135,7 +133,7 @@ async function loadOne<W extends WinnerRow>(
     [project.id, 'project'],
     [environment.id, 'environment'],
   ]);
-  return viewOf(key, label, await winners({ project, environment, service: null, scopes }));
+  return viewOf(key, label, await winners(scopes));
 }
 
 /** The views of loaded contexts, values attached from `values` (by secret id) when given. */

@@ -247,7 +247,11 @@ export function createResolveService(deps: {
   }
 
   /** Loads the candidates of a context and resolves them for a member (or none). */
-  async function resolveIn(db: Kysely<Schema>, context: ContextScopes, member: string | null) {
+  async function resolveIn(
+    db: Kysely<Schema>,
+    context: Pick<ContextScopes, 'scopes'>,
+    member: string | null,
+  ) {
     const rows = await listCandidates(db, [...context.scopes.keys()], member);
     // The rows are this call's own: completing them in place spares a copy of each.
     const candidates = rows as Candidate[];

@@ -21,6 +21,7 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import { validateEnvName, validateEnvValue } from './kinds.js';
 import { type LevelRef, levelResource, loadLevel } from './scope.js';
 import { assigneeIdOf, authorizeSteering, sealVersion } from './secret-writes.js';
+import { isSteeringName } from './steering-names.js';
 import { isTemplateError, parseTemplate } from './templates.js';
 
 /** The most names one bulk set (or import) takes. */
@@ -127,7 +128,8 @@ function validateTemplates(entries: readonly SetEntry[], byName: ReadonlyMap<str
   const fields: { field: string; message: string }[] = [];
   entries.forEach((entry, i) => {
     const row = byName.get(entry.name);
-    if (row && row.refs === null) return;
+    // A literal value stays literal, and a steering variable is always literal (sealVersion).
+    if ((row && row.refs === null) || isSteeringName(entry.name)) return;
     const parsed = parseTemplate(entry.value);
     if (isTemplateError(parsed))
       fields.push({
