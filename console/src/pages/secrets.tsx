@@ -335,6 +335,18 @@ function AddSecretForm({
     }
   };
 
+  const nameField = (hint: string) => (
+    <TextField
+      label="Name"
+      value={name}
+      required
+      autoFocus
+      onChange={(e) => setName(e.target.value)}
+      hint={hint}
+      error={error?.fieldMessage('name')}
+    />
+  );
+
   // Field errors sit next to their field; anything the form does not show goes in one notice.
   const shown =
     kind === 'env'
@@ -376,15 +388,7 @@ function AddSecretForm({
       </p>
       {kind === 'env' && (
         <>
-          <TextField
-            label="Name"
-            value={name}
-            required
-            autoFocus
-            onChange={(e) => setName(e.target.value)}
-            hint="capitals, digits and _, e.g. API_KEY"
-            error={error?.fieldMessage('name')}
-          />
+          {nameField('capitals, digits and _, e.g. API_KEY')}
           <TextAreaField
             label="Value"
             rows={2}
@@ -410,15 +414,7 @@ function AddSecretForm({
       )}
       {kind === 'alias' && (
         <>
-          <TextField
-            label="Name"
-            value={name}
-            required
-            autoFocus
-            onChange={(e) => setName(e.target.value)}
-            hint="the name a tool expects, e.g. DATABASE_URL"
-            error={error?.fieldMessage('name')}
-          />
+          {nameField('the name a tool expects, e.g. DATABASE_URL')}
           <TextField
             label="Stands for"
             value={target}
@@ -485,15 +481,7 @@ function AddSecretForm({
       )}
       {kind === 'file' && (
         <>
-          <TextField
-            label="Name"
-            value={name}
-            required
-            autoFocus
-            onChange={(e) => setName(e.target.value)}
-            hint="how jobs refer to it, e.g. TLS_CERT"
-            error={error?.fieldMessage('name')}
-          />
+          {nameField('how jobs refer to it, e.g. TLS_CERT')}
           <TextField
             label="File name"
             value={fileName}

@@ -107,17 +107,21 @@ function validateEntries(entries: readonly SetEntry[]): void {
       });
     }
   });
-  if (fields.length > 0) {
-    const shown = fields.slice(0, 50);
-    throw hushError(
-      'VALIDATION_FAILED',
-      `${fields.length} problem${fields.length === 1 ? '' : 's'}, nothing was written: ${shown
-        .slice(0, 5)
-        .map((f) => f.message)
-        .join('; ')}${fields.length > 5 ? '; …' : ''}`,
-      { fields: shown },
-    );
-  }
+  refuseFields(fields);
+}
+
+/** One VALIDATION_FAILED for every problem found (the first 50 in details), if there is any. */
+function refuseFields(fields: readonly { field: string; message: string }[]): void {
+  if (fields.length === 0) return;
+  const shown = fields.slice(0, 50);
+  throw hushError(
+    'VALIDATION_FAILED',
+    `${fields.length} problem${fields.length === 1 ? '' : 's'}, nothing was written: ${shown
+      .slice(0, 5)
+      .map((f) => f.message)
+      .join('; ')}${fields.length > 5 ? '; …' : ''}`,
+    { fields: shown },
+  );
 }
 
 /**
@@ -137,15 +141,7 @@ function validateTemplates(entries: readonly SetEntry[], byName: ReadonlyMap<str
         message: `${at(entry)}${entry.name}: character ${parsed.position}: ${parsed.message}`,
       });
   });
-  if (fields.length === 0) return;
-  throw hushError(
-    'VALIDATION_FAILED',
-    `${fields.length} problem${fields.length === 1 ? '' : 's'}, nothing was written: ${fields
-      .slice(0, 5)
-      .map((f) => f.message)
-      .join('; ')}${fields.length > 5 ? '; …' : ''}`,
-    { fields: fields.slice(0, 50) },
-  );
+  refuseFields(fields);
 }
 
 /**
