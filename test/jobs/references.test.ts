@@ -308,6 +308,37 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
     expect(JSON.stringify(url.body)).not.toContain('parts');
   });
 
+  it('takes references in a bulk set, and names a bad one by its entry and character', async () => {
+    const bad = await t.call('POST', `${O}/secrets/set`, {
+      token: owner,
+      body: {
+        project: 'loops',
+        secrets: [
+          { name: 'OK_ONE', value: 'fine' },
+          { name: 'BROKEN', value: 'ab${c' },
+        ],
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.fields).toEqual([
+      { field: 'secrets.1.value', message: expect.stringContaining('BROKEN: character 3') },
+    ]);
+    const imported = await t.call('POST', `${O}/secrets/import`, {
+      token: owner,
+      body: {
+        project: 'tiles',
+        env: 'prod',
+        format: 'dotenv',
+        text: 'TILE_URL="https://t/${TILE_KEY}"\n',
+      },
+    });
+    expect(imported.status, imported.text).toBe(200);
+    const view = await explain('project=tiles&env=prod');
+    expect(view.get('TILE_URL')?.builtFrom).toEqual([
+      expect.objectContaining({ name: 'TILE_KEY', level: 'environment' }),
+    ]);
+  });
+
   it('keeps a variable that steers what a job runs literal, and refuses an alias for one', async () => {
     const steering = await add(
       { project: 'maps' },
