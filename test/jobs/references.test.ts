@@ -323,6 +323,23 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
     expect(bad.body.error.details.fields).toEqual([
       { field: 'secrets.1.value', message: expect.stringContaining('BROKEN: character 3') },
     ]);
+    const set = await t.call('POST', `${O}/secrets/set`, {
+      token: owner,
+      body: {
+        project: 'loops',
+        secrets: [
+          { name: 'USES_NEW', value: '${NEW_ONE}' },
+          { name: 'NEW_ONE', value: 'x' },
+          { name: 'USES_NONE', value: '${NEVER_ANYWHERE}' },
+        ],
+      },
+    });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body.secrets.map((o: { warnings?: string[] }) => o.warnings)).toEqual([
+      undefined,
+      undefined,
+      ['${NEVER_ANYWHERE}: no secret of the organization is named NEVER_ANYWHERE (yet)'],
+    ]);
     const imported = await t.call('POST', `${O}/secrets/import`, {
       token: owner,
       body: {

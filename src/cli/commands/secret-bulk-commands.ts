@@ -16,6 +16,7 @@ interface SetOutcome {
   id: string | null;
   version: number;
   line?: number;
+  warnings?: string[];
 }
 
 interface SetSummary {
@@ -63,6 +64,15 @@ function printSummary(summary: SetSummary): void {
   process.stdout.write(
     shown`${summary.dryRun ? 'Dry run, nothing written' : 'Done'} at ${summary.level}: ${counts}\n`,
   );
+}
+
+/** A reference to a name no secret has is stored all the same, and said on standard error. */
+function printWarnings(summary: SetSummary): void {
+  for (const s of summary.secrets)
+    for (const w of s.warnings ?? [])
+      process.stderr.write(
+        shown`warning: ${s.line !== undefined ? `line ${s.line}: ` : ''}${s.name}: ${w}` + '\n',
+      );
 }
 
 /** Splits NAME=VALUE arguments; NAME=- takes standard input (once). */
@@ -156,6 +166,7 @@ export function registerSecretValueCommands(secret: Command): void {
         secrets: entries,
       });
       output(!!globals(cmd).json, summary, () => printSummary(summary));
+      printWarnings(summary);
     });
 }
 
@@ -195,6 +206,7 @@ export function registerImportExportCommands(program: Command): void {
         text,
       });
       output(!!globals(cmd).json, summary, () => printSummary(summary));
+      printWarnings(summary);
     });
 
   program

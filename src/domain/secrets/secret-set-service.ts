@@ -20,7 +20,12 @@ import { authorize } from '../policy/authorize.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { validateEnvName, validateEnvValue } from './kinds.js';
 import { type LevelRef, levelResource, loadLevel } from './scope.js';
-import { assigneeIdOf, authorizeSteering, sealVersion } from './secret-writes.js';
+import {
+  assigneeIdOf,
+  authorizeSteering,
+  referenceWarningsOf,
+  sealVersion,
+} from './secret-writes.js';
 import { isSteeringName } from './steering-names.js';
 import { isTemplateError, parseTemplate } from './templates.js';
 
@@ -53,6 +58,8 @@ export interface SetOutcome {
   version: number;
   sensitivity: 'secret' | 'plain';
   line?: number;
+  /** References to names no secret of the organization has (the value is stored all the same). */
+  warnings?: string[];
 }
 
 export interface SetSummary {
@@ -257,6 +264,7 @@ export function createSecretSetService(deps: {
     const t = now();
     const created: { row: SecretRow; first: SealedVersion }[] = [];
     const events: { ctx: RequestContext; entry: AuditEntry }[] = [];
+    const refsOf = new Map<number, string | null>();
     const assignee = planned.assigneeId ? (request.assignee?.toLowerCase() ?? null) : null;
     const whose = assignee ? ` assigned to ${assignee}` : '';
     for (const [i, outcome] of summary.secrets.entries()) {
@@ -268,6 +276,7 @@ export function createSecretSetService(deps: {
         // A rotation keeps the value's mode: a template stays one, a literal value stays literal.
         const expand = row.refs !== null;
         const sealed = await sealVersion(keys, trx, ctx, org, row, outcome.version, value, expand);
+        refsOf.set(i, sealed.refs);
         await translateDbErrors(
           () =>
             insertSecretVersion(trx, {
@@ -319,7 +328,9 @@ export function createSecretSetService(deps: {
         updatedAt: t,
       };
       outcome.id = row.id;
-      created.push({ row, first: await sealVersion(keys, trx, ctx, org, row, 1, value, true) });
+      const first = await sealVersion(keys, trx, ctx, org, row, 1, value, true);
+      refsOf.set(i, first.refs);
+      created.push({ row, first });
       events.push({
         ctx,
         entry: {
@@ -343,6 +354,11 @@ export function createSecretSetService(deps: {
       details: { field: 'secrets' },
     });
     if (events.length > 0) await audit.appendMany(trx, events);
+    // After the inserts: a name this request creates counts as existing.
+    const warnings = await referenceWarningsOf(trx, org, [...refsOf.values()]);
+    [...refsOf.keys()].forEach((i, k) => {
+      if (warnings[k]!.length > 0) summary.secrets[i]!.warnings = warnings[k];
+    });
   }
 
   /** Creates, rotates or keeps each entry at a level, all or none; a dry run only plans. */

@@ -192,27 +192,37 @@ export async function referenceWarnings(
   org: OrganizationRow,
   refs: string | null,
 ): Promise<string[]> {
-  if (!refs) return [];
-  const targets = (JSON.parse(refs) as string[])
-    .map((r) => ({ ref: r, target: refTarget(r) }))
-    .filter((t): t is { ref: string; target: RefTarget } => typeof t.target !== 'string');
-  if (targets.length === 0) return [];
-  const plain = targets.filter((t) => !parsePgEnvName(t.target.name));
-  const found = await namesInOrganization(
-    trx,
-    org.id,
-    plain.map((t) => t.target.name),
+  return (await referenceWarningsOf(trx, org, [refs]))[0]!;
+}
+
+/** {@link referenceWarnings} of many values, with one lookup of the names they all reference. */
+export async function referenceWarningsOf(
+  trx: Kysely<Schema>,
+  org: OrganizationRow,
+  refsList: readonly (string | null)[],
+): Promise<string[][]> {
+  const targetsOf = refsList.map((refs) =>
+    (refs ? (JSON.parse(refs) as string[]) : [])
+      .map((r) => ({ ref: r, target: refTarget(r) }))
+      .filter((t): t is { ref: string; target: RefTarget } => typeof t.target !== 'string'),
   );
-  const stems =
-    targets.length > plain.length
-      ? new Set((await pgServiceNames(trx, org.id)).map(pgEnvStem))
-      : new Set<string>();
-  return targets
-    .filter((t) => {
-      const derived = parsePgEnvName(t.target.name);
-      return derived ? !stems.has(derived.stem) : !found.has(t.target.name);
-    })
-    .map((t) => `\${${t.ref}}: no secret of the organization is named ${t.target.name} (yet)`);
+  const all = targetsOf.flat();
+  if (all.length === 0) return refsList.map(() => []);
+  const names = [
+    ...new Set(all.filter((t) => !parsePgEnvName(t.target.name)).map((t) => t.target.name)),
+  ];
+  const found = await namesInOrganization(trx, org.id, names);
+  const stems = all.some((t) => parsePgEnvName(t.target.name))
+    ? new Set((await pgServiceNames(trx, org.id)).map(pgEnvStem))
+    : new Set<string>();
+  return targetsOf.map((targets) =>
+    targets
+      .filter((t) => {
+        const derived = parsePgEnvName(t.target.name);
+        return derived ? !stems.has(derived.stem) : !found.has(t.target.name);
+      })
+      .map((t) => `\${${t.ref}}: no secret of the organization is named ${t.target.name} (yet)`),
+  );
 }
 
 /**
