@@ -110,6 +110,14 @@ async function seed(url: string, setupToken: string) {
       sensitivity: 'secret',
     },
   );
+  await add(
+    { project: 'maps' },
+    { kind: 'env', name: 'TILES_URL', value: 'https://tiles.example.invalid/${API_KEY}' },
+  );
+  await add(
+    { project: 'maps' },
+    { kind: 'alias', name: 'DATABASE_URL', target: 'HUSH_PG_NINJA_URL' },
+  );
   const invite = await api.call<{ token: string }>('POST', `${o}/invitations`, {
     email: 'lin@example.com',
     role: 'devops',

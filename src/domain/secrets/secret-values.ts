@@ -195,7 +195,8 @@ export function previewOfValue(value: SecretValue): string | null {
     case 'pgservice':
       return value.settings.password === undefined ? null : previewOf(value.settings.password);
     case 'alias':
-      return null;
+      // A name, not a secret: the whole of it.
+      return value.target;
   }
 }
 
