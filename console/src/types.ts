@@ -54,6 +54,8 @@ export interface Secret {
   fileName: string | null;
   version: number;
   preview: string | null;
+  /** References to names no secret of the organization has (the value was stored). */
+  warnings?: string[];
   createdAt: string;
   updatedAt: string;
 }

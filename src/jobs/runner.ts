@@ -7,12 +7,13 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 
 import type { AuditService } from '../domain/audit/audit-service.js';
-import { now, type RequestContext } from '../domain/context.js';
+import { now, type RequestContext, type TokenScope } from '../domain/context.js';
 import { checkWorkingDir } from '../domain/jobs/working-dir.js';
 import { can } from '../domain/policy/authorize.js';
 import type { MayRead } from '../domain/secrets/reference-views.js';
 import type { ResolvedSecret, ResolveService } from '../domain/secrets/resolve-service.js';
 import type { ContextScopes } from '../domain/secrets/scope.js';
+import { findLiveServiceToken } from '../store/account-store.js';
 import {
   appendJobLogs,
   findJobContext,
@@ -58,22 +59,35 @@ export function toMaterial(s: ResolvedSecret): MaterialSecret {
 }
 
 /**
- * Which other contexts a job's references may take values from: those where the member who
- * started it may run jobs (they would receive the values there anyway). A job a token started
- * records no token to ask, so it takes values from its own context and the organization only.
+ * Which other contexts a job's references may take values from: those where whoever started it
+ * may run jobs — the member, or the service token while it is still live (they would receive
+ * the values there anyway).
  */
 function jobMayRead(db: Kysely<Schema>, job: JobRow, memberEmail: string | null): MayRead {
   return async (resource, label) => {
-    if (job.memberId === null)
-      return `${label} is another context: a job started by a token takes values only from its own context and the organization level`;
-    const member: RequestContext = {
-      actor: { kind: 'user', userId: job.memberId, email: memberEmail ?? '' },
-      tool: 'system',
-      ip: null,
-    };
+    let starter: RequestContext['actor'];
+    let who: string;
+    if (job.memberId !== null) {
+      starter = { kind: 'user', userId: job.memberId, email: memberEmail ?? '' };
+      who = memberEmail ?? 'the member';
+    } else {
+      const token = job.tokenId ? await findLiveServiceToken(db, job.tokenId, now()) : undefined;
+      if (!token?.orgId || !token.role)
+        return `${label} is another context, and the token that started this job is no longer valid`;
+      starter = {
+        kind: 'service-token',
+        tokenId: token.id,
+        name: token.name,
+        orgId: token.orgId,
+        role: token.role,
+        scope: JSON.parse(token.scope) as TokenScope,
+      };
+      who = `token ${token.name}`;
+    }
+    const ctx: RequestContext = { actor: starter, tool: 'system', ip: null };
     return (
-      (await can(db, member, 'jobs:run', resource)) ||
-      `${label} is not an environment ${memberEmail ?? 'the member'} may run jobs in`
+      (await can(db, ctx, 'jobs:run', resource)) ||
+      `${label} is not an environment ${who} may run jobs in`
     );
   };
 }

@@ -103,6 +103,18 @@ export async function findLiveApiToken(db: Kysely<Schema>, tokenHash: string, at
   return (await liveApiToken(db, { tokenHash, at })).rows[0];
 }
 
+/** A service token by id, if it is still live (not revoked, not expired). */
+export function findLiveServiceToken(db: Kysely<Schema>, id: string, at: string) {
+  return db
+    .selectFrom('apiTokens')
+    .selectAll()
+    .where('id', '=', id)
+    .where('kind', '=', 'service')
+    .where('revokedAt', 'is', null)
+    .where((eb) => eb.or([eb('expiresAt', 'is', null), eb('expiresAt', '>', at)]))
+    .executeTakeFirst();
+}
+
 /** Live service tokens of an organization, or personal tokens of a user. */
 export function listApiTokens(
   db: Kysely<Schema>,

@@ -225,6 +225,8 @@ export interface JobRow {
   workingDir: string | null;
   timeoutSeconds: number;
   memberId: string | null;
+  /** The service token that started it, if one did. */
+  tokenId: string | null;
   triggeredBy: string;
   status: JobStatus;
   attempts: number;

@@ -88,6 +88,18 @@ describe('references in the console', () => {
     await expect
       .poll(() => page.locator('tr[data-secret="DATABASE_URL"]').textContent())
       .toContain('HUSH_PG_MAIN_URL');
+
+    // A reference to a name no secret has is stored, and said.
+    await page.getByRole('button', { name: 'Add a new secret' }).click();
+    dialog = page.getByRole('dialog', { name: 'Add a new secret' });
+    await dialog.getByRole('button', { name: /^Environment variable/ }).click();
+    await dialog.getByLabel('Name').fill('LATER');
+    await dialog.getByLabel('Value').fill('x-${NOT_YET}');
+    await dialog.getByRole('button', { name: 'Save secret' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toContain('Note: ${NOT_YET}: no secret of the organization is named NOT_YET (yet).');
   });
 
   it('shows in the Resolve view what each value is built from, and why one cannot be', async () => {

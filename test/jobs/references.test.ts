@@ -258,6 +258,12 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
       'TILES → tiles.prod.TILE_KEY: tiles/prod is not readable with this token',
     );
     expect(read.text).not.toContain('tile-key');
+    // A job the token starts is held to the same rule, by the token it records.
+    const byToken = await run(token.body.token, { project: 'maps' }, 'echo should not run');
+    expect(byToken.job.status).toBe('failed');
+    expect(byToken.job.error).toContain(
+      'TILES → tiles.prod.TILE_KEY: tiles/prod is not an environment token maps-only may run jobs in',
+    );
     // A token of the whole organization reads it, and the ETag moves when the target rotates.
     const wide = await t.call('POST', `${O}/tokens`, {
       token: owner,
@@ -284,6 +290,15 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
     });
     expect(second.status).toBe(200);
     expect(second.headers.etag).not.toBe(first.headers.etag);
+    const wideJob = await run(
+      wide.body.token,
+      { project: 'maps' },
+      'printf "%s" "$TILES" | sha256sum',
+    );
+    expect(wideJob.job.status, wideJob.log).toBe('succeeded');
+    expect(wideJob.log).toBe(
+      `${createHash('sha256').update('key=tile-key-rotated-98765').digest('hex')}  -\n`,
+    );
     const values = (second.body.secrets ?? second.body) as { name: string; value?: string }[];
     expect(values.find((s) => s.name === 'TILES')?.value).toBe('key=tile-key-rotated-98765');
   });

@@ -180,8 +180,11 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
             setAdding(false);
             const names = created.map((s) => s.name).join(', ');
             // A plain value is listed with the secret: only a secret one is gone for good.
-            const hidden = created.some((s) => s.sensitivity === 'secret');
-            setFlash(`Saved ${names}.${hidden ? ' The value cannot be shown again.' : ''}`);
+            const hidden = created.some((s) => s.sensitivity === 'secret' && s.kind !== 'alias');
+            const warnings = created.flatMap((s) => s.warnings ?? []);
+            setFlash(
+              `Saved ${names}.${hidden ? ' The value cannot be shown again.' : ''}${warnings.length > 0 ? ` Note: ${warnings.join('; ')}.` : ''}`,
+            );
             secrets.reload();
           }}
         />

@@ -107,6 +107,7 @@ export function createJobService(deps: {
           workingDir: service?.workingDir ?? null,
           timeoutSeconds: input.timeoutSeconds ?? service?.timeoutSeconds ?? 3600,
           memberId: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+          tokenId: ctx.actor.kind === 'service-token' ? ctx.actor.tokenId : null,
           triggeredBy: actorName(ctx.actor),
           status: 'queued',
           attempts: 0,

@@ -13,4 +13,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .alterTable('secrets')
     .addColumn('export_env', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
+  // The service token that started a job (null for a person's): at run time, its references to
+  // other environments read only where that token may run jobs.
+  await db.schema.alterTable('jobs').addColumn('token_id', 'text').execute();
 }
