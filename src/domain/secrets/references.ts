@@ -1,3 +1,4 @@
+import { MAX_ENV_VALUE_BYTES, MAX_FILE_BYTES } from './kinds.js';
 import {
   parsePgEnvName,
   PG_FIELDS,
@@ -102,6 +103,12 @@ type Result =
 
 /** Evaluations one build may make (a bound for pathological graphs of failing cycles). */
 const MAX_STEPS = 200_000;
+
+/** The most links a value's `builtFrom` lists, nearest first (a wide graph would list millions). */
+export const MAX_BUILT_FROM = 100;
+
+/** The largest value a build may make, by kind, as a write would take it. */
+const MAX_BUILT_BYTES = { env: MAX_ENV_VALUE_BYTES, file: MAX_FILE_BYTES } as const;
 
 /** The names a context offers references: env, file and alias secrets, and derived variables. */
 function indexOf(view: ContextView): Map<string, Entry> {
@@ -235,7 +242,10 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
     return {
       ...r,
       height: r.height + 1,
-      from: [here, ...r.from.map((f) => ({ ...f, depth: f.depth + 1 }))],
+      from: [
+        here,
+        ...r.from.slice(0, MAX_BUILT_FROM - 1).map((f) => ({ ...f, depth: f.depth + 1 })),
+      ],
     };
   }
 
@@ -301,29 +311,55 @@ export function buildContext(views: ReadonlyMap<string, ContextView>, root = 'se
     if (parsed !== null && isTemplateError(parsed)) {
       return { ok: false, chain: [], message: `character ${parsed.position}: ${parsed.message}` };
     }
+    // Values that repeat references (`${A}${A}`, each of them `${B}${B}`, …) would grow
+    // exponentially with depth: the text is bounded as a write bounds it, the parts are a set,
+    // and builtFrom keeps its first links.
+    const limit = MAX_BUILT_BYTES[s.kind === 'file' ? 'file' : 'env'];
+    const tooLong: Result = {
+      ok: false,
+      chain: [],
+      message: `the built value is larger than ${limit / 1024} KiB`,
+    };
     let out = '';
     let sensitive = own;
-    const parts: string[] = [];
+    const parts = new Set<string>();
     const from: BuiltFrom[] = [];
+    const listed = new Set<string>();
     let height = 0;
     const pieces = parsed ?? s.refs.map((r) => ({ text: r }));
     for (const piece of pieces) {
       if (typeof piece === 'string') {
         out += piece;
+        if (out.length > limit) return tooLong;
         continue;
       }
       const r = follow(view, piece.text, `\${${piece.text}}`);
       if (!r.ok) return r;
       out += r.text ?? '';
+      if (out.length > limit) return tooLong;
       if (r.sensitive) {
         sensitive = true;
-        if (r.text) parts.push(r.text);
+        if (r.text) parts.add(r.text);
       }
-      parts.push(...r.parts);
-      from.push(...r.from);
+      for (const p of r.parts) parts.add(p);
+      for (const f of r.from) {
+        if (from.length >= MAX_BUILT_FROM) break;
+        const key = `${f.context ?? ''}\0${f.name}\0${f.via}\0${f.depth}`;
+        if (listed.has(key)) continue;
+        listed.add(key);
+        from.push(f);
+      }
       height = Math.max(height, r.height);
     }
-    return { ok: true, ...(parsed !== null ? { text: out } : {}), sensitive, parts, from, height };
+    if (parsed !== null && Buffer.byteLength(out, 'utf8') > limit) return tooLong;
+    return {
+      ok: true,
+      ...(parsed !== null ? { text: out } : {}),
+      sensitive,
+      parts: [...parts],
+      from,
+      height,
+    };
   }
 
   const out: Built[] = [];

@@ -5,6 +5,7 @@ import { pgDerivedVariables, pgEnvName, pgUrl } from '../../../src/domain/secret
 import {
   buildContext,
   type ContextView,
+  MAX_BUILT_FROM,
   MAX_REFERENCE_DEPTH,
   missingContexts,
   type SourceSecret,
@@ -110,6 +111,26 @@ describe('buildContext', () => {
       `references go deeper than ${MAX_REFERENCE_DEPTH}`,
     );
     expect(deep.find((b) => b.name === 'N1')?.problem).toBeUndefined();
+  });
+
+  it('stays fast and bounded on a graph whose values would grow exponentially', () => {
+    const secrets: SourceSecret[] = [];
+    for (let level = 0; level < 10; level++)
+      for (let i = 0; i < 20; i++) {
+        const value =
+          level === 9
+            ? 'xx'
+            : Array.from({ length: 20 }, (_, k) => `\${N${level + 1}_${k}}`).join('');
+        secrets.push(env(`N${level}_${i}`, value));
+      }
+    const t0 = performance.now();
+    const built = new Map(buildContext(views(self(secrets))).map((b) => [b.name, b]));
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect(built.get('N0_0')?.problem?.message).toBe('the built value is larger than 64 KiB');
+    const small = built.get('N7_0')!;
+    expect(small.value).toEqual({ kind: 'env', value: 'xx'.repeat(400) });
+    expect(small.from.length).toBeLessThanOrEqual(MAX_BUILT_FROM);
+    expect(small.parts.sort()).toEqual(['xx', 'xx'.repeat(20)]);
   });
 
   it('lists the contexts references name that are not loaded', () => {
