@@ -63,17 +63,20 @@ export function toMaterial(s: ResolvedSecret): MaterialSecret {
  * may run jobs — the member, or the service token while it is still live (they would receive
  * the values there anyway).
  */
-function jobMayRead(db: Kysely<Schema>, job: JobRow, memberEmail: string | null): MayRead {
-  return async (resource, label) => {
-    let starter: RequestContext['actor'];
-    let who: string;
-    if (job.memberId !== null) {
-      starter = { kind: 'user', userId: job.memberId, email: memberEmail ?? '' };
-      who = memberEmail ?? 'the member';
-    } else {
-      const token = job.tokenId ? await findLiveServiceToken(db, job.tokenId, now()) : undefined;
-      if (!token?.orgId || !token.role)
-        return `${label} is another context, and the token that started this job is no longer valid`;
+async function jobMayRead(
+  db: Kysely<Schema>,
+  job: JobRow,
+  memberEmail: string | null,
+): Promise<MayRead> {
+  let starter: RequestContext['actor'] | null = null;
+  let who: string;
+  if (job.memberId !== null) {
+    starter = { kind: 'user', userId: job.memberId, email: memberEmail ?? '' };
+    who = memberEmail ?? 'the member who started this job';
+  } else {
+    const token = job.tokenId ? await findLiveServiceToken(db, job.tokenId, now()) : undefined;
+    who = token ? `token ${token.name}` : 'the token that started this job (no longer valid)';
+    if (token?.orgId && token.role)
       starter = {
         kind: 'service-token',
         tokenId: token.id,
@@ -82,13 +85,11 @@ function jobMayRead(db: Kysely<Schema>, job: JobRow, memberEmail: string | null)
         role: token.role,
         scope: JSON.parse(token.scope) as TokenScope,
       };
-      who = `token ${token.name}`;
-    }
-    const ctx: RequestContext = { actor: starter, tool: 'system', ip: null };
-    return (
-      (await can(db, ctx, 'jobs:run', resource)) ||
-      `${label} is not an environment ${who} may run jobs in`
-    );
+  }
+  const ctx: RequestContext | null = starter && { actor: starter, tool: 'system', ip: null };
+  return {
+    may: (resource) => (ctx ? can(db, ctx, 'jobs:run', resource) : Promise.resolve(false)),
+    denied: `${who} may not run jobs in it`,
   };
 }
 
@@ -166,7 +167,7 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
       org,
       context,
       job.memberId,
-      jobMayRead(db, job, memberEmail),
+      await jobMayRead(db, job, memberEmail),
     );
     // The ACCESS event is durable before any value leaves the worker's memory.
     await db.transaction().execute((trx) =>

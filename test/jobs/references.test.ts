@@ -255,14 +255,14 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
     expect(read.status).toBe(409);
     expect(read.body.error.code).toBe('REFERENCE_FAILED');
     expect(read.body.error.message).toContain(
-      'TILES → tiles.prod.TILE_KEY: tiles/prod is not readable with this token',
+      'TILES → tiles.prod.TILE_KEY: tiles/prod does not exist or this token may not read its values',
     );
     expect(read.text).not.toContain('tile-key');
     // A job the token starts is held to the same rule, by the token it records.
     const byToken = await run(token.body.token, { project: 'maps' }, 'echo should not run');
     expect(byToken.job.status).toBe('failed');
     expect(byToken.job.error).toContain(
-      'TILES → tiles.prod.TILE_KEY: tiles/prod is not an environment token maps-only may run jobs in',
+      'TILES → tiles.prod.TILE_KEY: tiles/prod does not exist or token maps-only may not run jobs in it',
     );
     // A token of the whole organization reads it, and the ETag moves when the target rotates.
     const wide = await t.call('POST', `${O}/tokens`, {
@@ -422,6 +422,11 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
       carol,
     );
     expect(own.name).toBe('MINE');
+    // A missing environment is refused in the same words: a reference cannot probe for one.
+    await add(
+      { project: 'maps', env: 'dev' },
+      { kind: 'env', name: 'GHOST', value: '${ghost.prod.TILE_KEY}' },
+    );
     // Written by the owner, the reference still reads nothing for carol's jobs.
     await add(
       { project: 'maps', env: 'dev' },
@@ -441,7 +446,10 @@ describe.each(DIALECTS)('references, aliases and derived variables on %s', (dial
     expect(job.status).toBe('failed');
     expect(log).not.toContain('should not run');
     expect(job.error).toContain(
-      'PROD_KEY → tiles.prod.TILE_KEY: tiles/prod is not an environment carol@example.com may run jobs in',
+      'PROD_KEY → tiles.prod.TILE_KEY: tiles/prod does not exist or carol@example.com may not run jobs in it',
+    );
+    expect(job.error).toContain(
+      'GHOST → ghost.prod.TILE_KEY: ghost/prod does not exist or carol@example.com may not run jobs in it',
     );
   });
 

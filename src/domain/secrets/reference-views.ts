@@ -42,10 +42,15 @@ export interface WinnerRow {
 }
 
 /**
- * Whether the reader may take values from another context (its policy resource): true, or why
- * not (`maps/prod is not visible to this token`).
+ * Who reads, for references to other environments: whether they may take values from one (its
+ * policy resource), and how a refusal names them. A missing environment is refused in the same
+ * words, so that a reference cannot probe which projects and environments exist.
  */
-export type MayRead = (resource: Resource, label: string) => Promise<true | string>;
+export interface MayRead {
+  may(resource: Resource): Promise<boolean>;
+  /** Completes "maps/prod does not exist or …": `this token may not read its values`. */
+  denied: string;
+}
 
 /** A loaded context: the view references walk, and the rows it was made of (to decrypt). */
 export interface LoadedView<W extends WinnerRow> {
@@ -111,14 +116,13 @@ async function loadOne<W extends WinnerRow>(
   }
   const [projectSlug = '', envSlug = ''] = key.split('.');
   const label = `${projectSlug}/${envSlug}`;
-  const unavailable = (why: string): LoadedView<W> => ({
-    view: { key, label, unavailable: why, secrets: [] },
+  const refused: LoadedView<W> = {
+    view: { key, label, unavailable: `${label} does not exist or ${mayRead.denied}`, secrets: [] },
     winners: [],
-  });
+  };
   const project = await findProject(db, org.id, projectSlug);
-  if (!project) return unavailable(`the organization has no project ${projectSlug}`);
-  const environment = await findEnvironment(db, project.id, envSlug);
-  if (!environment) return unavailable(`project ${projectSlug} has no environment ${envSlug}`);
+  const environment = project && (await findEnvironment(db, project.id, envSlug));
+  if (!project || !environment) return refused;
   const resource: Resource = {
     orgId: org.id,
     orgSlug: org.slug,
@@ -126,8 +130,7 @@ async function loadOne<W extends WinnerRow>(
     projectId: project.id,
     environmentId: environment.id,
   };
-  const allowed = await mayRead(resource, label);
-  if (allowed !== true) return unavailable(allowed);
+  if (!(await mayRead.may(resource))) return refused;
   const scopes = new Map<string, Level>([
     [org.id, 'organization'],
     [project.id, 'project'],

@@ -363,8 +363,10 @@ export function createResolveService(deps: {
       const assignee = (id: string) => labels.get(id)?.assigneeEmail ?? null;
       // What each name is built from needs no value but a pg service's settings (which fields
       // it has): only those are decrypted, and nothing decrypted leaves.
-      const viewer: MayRead = async (resource, label) =>
-        (await can(db, ctx, 'environment:read', resource)) || `${label} is not visible to you`;
+      const viewer: MayRead = {
+        may: (resource) => can(db, ctx, 'environment:read', resource),
+        denied: 'you may not list it',
+      };
       const loaded = await loadReferencedViews(
         db,
         org,
@@ -423,7 +425,7 @@ export function createResolveService(deps: {
     org: Pick<OrganizationRow, 'id' | 'slug'>,
     context: ContextScopes,
     member: string | null,
-    mayRead: MayRead = (_, label) => Promise.resolve(`${label} is another context`),
+    mayRead: MayRead = { may: () => Promise.resolve(false), denied: 'it is not read from here' },
   ): Promise<ResolvedSecret[]> {
     return (await valuesOf(db, await loadViews(db, org, context, member, mayRead))).values;
   }
@@ -494,9 +496,10 @@ export function createResolveService(deps: {
         const resource = contextResource(org, context);
         await authorize(db, ctx, 'secrets:read-values', resource);
         // Another context's values go to this token only where it could read them itself.
-        const mayRead: MayRead = async (r, label) =>
-          (await can(db, ctx, 'secrets:read-values', r)) ||
-          `${label} is not readable with this token`;
+        const mayRead: MayRead = {
+          may: (r) => can(db, ctx, 'secrets:read-values', r),
+          denied: 'this token may not read its values',
+        };
         const loaded = await loadViews(db, org, context, null, mayRead);
         entry = {
           changeSeq,
@@ -584,8 +587,10 @@ export function createResolveService(deps: {
       // a token takes values only where it could read them itself.
       const action =
         ctx.actor.kind === 'service-token' ? 'secrets:read-values' : 'environment:read';
-      const mayRead: MayRead = async (r, label) =>
-        (await can(db, ctx, action, r)) || `${label} is not visible to this reader`;
+      const mayRead: MayRead = {
+        may: (r) => can(db, ctx, action, r),
+        denied: 'you may not read it',
+      };
       const loaded = await loadViews(db, org, context, member, mayRead);
       const { values, built } = await valuesOf(db, loaded, (name) => name === ref.name);
       const w = one.winner;
