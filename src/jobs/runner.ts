@@ -13,6 +13,7 @@ import { can } from '../domain/policy/authorize.js';
 import type { MayRead } from '../domain/secrets/reference-views.js';
 import type { ResolvedSecret, ResolveService } from '../domain/secrets/resolve-service.js';
 import type { ContextScopes } from '../domain/secrets/scope.js';
+import { HushError } from '../errors.js';
 import { findLiveServiceToken } from '../store/account-store.js';
 import {
   appendJobLogs,
@@ -88,7 +89,14 @@ async function jobMayRead(
   }
   const ctx: RequestContext | null = starter && { actor: starter, tool: 'system', ip: null };
   return {
-    may: (resource) => (ctx ? can(db, ctx, 'jobs:run', resource) : Promise.resolve(false)),
+    // A member removed since has no role left: a refusal, not an error of the job's own.
+    may: (resource) =>
+      ctx
+        ? can(db, ctx, 'jobs:run', resource).catch((error: unknown) => {
+            if (error instanceof HushError && error.code === 'ORGANIZATION_NOT_FOUND') return false;
+            throw error;
+          })
+        : Promise.resolve(false),
     denied: `${who} may not run jobs in it`,
   };
 }
