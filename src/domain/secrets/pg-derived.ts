@@ -42,7 +42,7 @@ export function parsePgEnvName(name: string): { stem: string; field: PgField } |
 /**
  * A `postgresql://` URI that connects as the settings do, every part percent-encoded: user,
  * password, host (an IPv6 address in brackets; a socket directory or several hosts go in the
- * `host` parameter instead), port, dbname and sslmode.
+ * `host` parameter instead), port, dbname (`.` and `..` in the `dbname` parameter) and sslmode.
  *
  * @example pgUrl({ host: 'db', port: '5432', dbname: 'gis', user: 'me', password: 'p@ss' })
  * // 'postgresql://me:p%40ss@db:5432/gis'
@@ -66,7 +66,11 @@ export function pgUrl(s: PgServiceSettings): string {
     else authority += `:${enc(s.port)}`;
   }
   if (s.sslmode !== undefined) params.push(`sslmode=${enc(s.sslmode)}`);
-  const path = s.dbname !== undefined ? `/${enc(s.dbname)}` : '';
+  // A URL parser takes a path of `.` or `..` (escaped or not) for a dot segment and drops it:
+  // such a database name goes in the dbname parameter, which libpq reads the same.
+  const dotted = s.dbname === '.' || s.dbname === '..';
+  if (s.dbname !== undefined && dotted) params.push(`dbname=${enc(s.dbname)}`);
+  const path = s.dbname !== undefined && !dotted ? `/${enc(s.dbname)}` : '';
   return `postgresql://${authority}${path}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }
 

@@ -78,12 +78,18 @@ describe('derived pg variables', () => {
           const url = new URL(pgUrl({ host, port: '6432', dbname, user, password }));
           expect(decodeURIComponent(url.username)).toBe(user);
           expect(decodeURIComponent(url.password)).toBe(password);
-          expect(decodeURIComponent(url.pathname.slice(1))).toBe(dbname);
+          const path = decodeURIComponent(url.pathname.slice(1));
+          expect(path || url.searchParams.get('dbname')).toBe(dbname);
           expect(url.hostname.replace(/^\[|\]$/g, '')).toBe(host);
           expect(url.port).toBe('6432');
         },
       ),
+      { numRuns: 2000 },
     );
+  });
+
+  it('puts a database named . or .. in the dbname parameter (a URL path drops dot segments)', () => {
+    expect(pgUrl({ host: 'h', dbname: '..' })).toBe('postgresql://h?dbname=..');
   });
 
   it('puts a socket directory in the host parameter', () => {
