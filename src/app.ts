@@ -18,13 +18,17 @@ import { createOrgService } from './domain/orgs/org-service.js';
 import { createPermissionService } from './domain/orgs/permission-service.js';
 import { createRoleService } from './domain/orgs/role-service.js';
 import { createProjectService } from './domain/projects/project-service.js';
+import { createReportService } from './domain/report/report-service.js';
+import { createRotationService, type RoleAdmin } from './domain/rotations/rotation-service.js';
 import { createResolveService } from './domain/secrets/resolve-service.js';
 import { createSecretService } from './domain/secrets/secret-service.js';
 import { createSecretSetService } from './domain/secrets/secret-set-service.js';
 import { createTokenService } from './domain/tokens/token-service.js';
+import { createTokenUsage } from './domain/tokens/token-usage.js';
 import { createUnitOfWork } from './domain/unit-of-work.js';
 import { hushError } from './errors.js';
 import { createSandbox, type Sandbox } from './jobs/sandbox.js';
+import { createPostgresRoleAdmin } from './outbound/postgres-role.js';
 import { type Database, openDatabase } from './store/db.js';
 import { findAuditKey, listAllDataKeys } from './store/key-store.js';
 import { migrateToLatest } from './store/migrate.js';
@@ -49,6 +53,10 @@ export interface Services {
   auditKey: AuditKey;
   auditRetention: ReturnType<typeof createAuditRetention>;
   roles: ReturnType<typeof createRoleService>;
+  rotations: ReturnType<typeof createRotationService>;
+  report: ReturnType<typeof createReportService>;
+  /** When API tokens were last used (written in batches). */
+  tokenUsage: ReturnType<typeof createTokenUsage>;
   /** How this node isolates jobs, and whether its workers can run them. */
   sandbox: Sandbox;
 }
@@ -94,7 +102,13 @@ async function openMasterKey(
  * The composition root: opens the database, migrates it, loads the master key (checking that it
  * unwraps every data key) and wires the services by hand.
  */
-export async function createApp(config: HushConfig): Promise<App> {
+export async function createApp(
+  config: HushConfig,
+  options: {
+    /** How rotations reach PostgreSQL (tests count or fail the calls). */
+    roleAdmin?: RoleAdmin;
+  } = {},
+): Promise<App> {
   const database = openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -113,9 +127,11 @@ export async function createApp(config: HushConfig): Promise<App> {
     const changes = createChangeFeed();
     const audit = createAuditService({ auditKey, changes });
     const uow = createUnitOfWork({ db, audit, changes });
+    const tokenUsage = createTokenUsage({ db });
     const auth = createAuthService({
       db,
       audit,
+      usage: tokenUsage,
       sessionTtlHours: config.sessionTtlHours,
       orgCreation: config.orgCreation,
     });
@@ -127,6 +143,7 @@ export async function createApp(config: HushConfig): Promise<App> {
       network: config.jobNetwork,
       mounts: config.jobMounts,
     });
+    const secrets = createSecretService({ uow, audit, keys });
     const services: Services = {
       auth,
       setup: createSetupService({ db, auth, orgs }),
@@ -137,7 +154,7 @@ export async function createApp(config: HushConfig): Promise<App> {
       tokens: createTokenService({ uow, audit }),
       auditQuery: createAuditQueryService({ uow, audit }),
       keys,
-      secrets: createSecretService({ uow, audit, keys }),
+      secrets,
       secretSet: createSecretSetService({ uow, audit, keys }),
       resolve: createResolveService({ uow, keys, audit, changes }),
       jobs: createJobService({
@@ -154,6 +171,16 @@ export async function createApp(config: HushConfig): Promise<App> {
       auditKey,
       auditRetention: createAuditRetention({ db, audit }),
       roles: createRoleService({ uow, audit }),
+      rotations: createRotationService({
+        database,
+        uow,
+        audit,
+        keys,
+        secrets,
+        roles: options.roleAdmin ?? createPostgresRoleAdmin(),
+      }),
+      report: createReportService({ uow, usage: tokenUsage }),
+      tokenUsage,
       sandbox,
     };
     return {
@@ -162,7 +189,10 @@ export async function createApp(config: HushConfig): Promise<App> {
       services,
       createdKeyFile: created,
       onJobQueued: (listener) => queued.add(listener),
-      close: () => database.close(),
+      close: async () => {
+        await tokenUsage.flush();
+        await database.close();
+      },
     };
   } catch (error) {
     await database.close();

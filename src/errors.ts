@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   JOB_NOT_FOUND: { status: 404, summary: 'No such job.' },
   ROLE_NOT_FOUND: { status: 404, summary: 'No such custom role.' },
   AUDIT_EVENT_NOT_FOUND: { status: 404, summary: 'No such audit event.' },
+  ROTATION_NOT_FOUND: { status: 404, summary: 'No such rotation in the organization.' },
   NAME_TAKEN: { status: 409, summary: 'An object with this name or slug already exists.' },
   CONFLICT: { status: 409, summary: 'The request conflicts with the current state.' },
   REFERENCE_FAILED: {
@@ -54,6 +55,11 @@ export const ERROR_CODES = {
     summary: 'The master key is missing or cannot unwrap a data key.',
   },
   DECRYPTION_FAILED: { status: 500, summary: 'A stored ciphertext failed authentication.' },
+  ROTATION_FAILED: {
+    status: 502,
+    summary:
+      'The database of a rotated secret refused the new password (reason in the message); the secret is unchanged.',
+  },
   JOB_SANDBOX_UNAVAILABLE: {
     status: 503,
     summary: 'Jobs cannot run here: the job sandbox (bubblewrap) is missing or cannot start.',

@@ -7,6 +7,10 @@ import { registerJobCommands } from './cli/commands/job-commands.js';
 import { registerOrgCommands } from './cli/commands/org-commands.js';
 import { registerProjectCommands } from './cli/commands/project-commands.js';
 import { registerRoleCommands } from './cli/commands/role-commands.js';
+import {
+  registerReportCommand,
+  registerRotationCommands,
+} from './cli/commands/rotation-commands.js';
 import { registerRunCommand } from './cli/commands/run-command.js';
 import { registerImportExportCommands } from './cli/commands/secret-bulk-commands.js';
 import { registerSecretCommands } from './cli/commands/secret-commands.js';
@@ -46,6 +50,8 @@ export function buildProgram(): Command {
   registerJobCommands(program);
   registerRunCommand(program);
   registerTokenCommands(program);
+  registerRotationCommands(program);
+  registerReportCommand(program);
   registerRoleCommands(program);
   registerAuditCommands(program);
   registerCompletionCommands(program);

@@ -27,7 +27,8 @@ export type Actor =
        */
       organization?: OrganizationVersion;
     }
-  | { kind: 'system' }
+  /** Hush itself; `name` says which part of it (`rotation:NAME`), `system` when absent. */
+  | { kind: 'system'; name?: string }
   | { kind: 'anonymous' };
 
 /** Project/environment ids a service token is limited to; empty lists mean no limit. */
@@ -52,7 +53,7 @@ export function actorName(actor: Actor): string {
     case 'service-token':
       return `token:${actor.name}`;
     case 'system':
-      return 'system';
+      return actor.name ?? 'system';
     case 'anonymous':
       return 'anonymous';
   }
@@ -77,7 +78,26 @@ export const SYSTEM_CONTEXT: RequestContext = Object.freeze({
   ip: null,
 });
 
+let clock: () => Date = () => new Date();
+
+/**
+ * Makes {@link now} read `next` until the returned function restores the real clock: tests move
+ * time forward (old secret versions, idle tokens, due rotations) instead of sleeping.
+ */
+export function useClock(next: () => Date): () => void {
+  const before = clock;
+  clock = next;
+  return () => {
+    clock = before;
+  };
+}
+
+/** The current time by the clock (the system's, unless a test moved it). */
+export function currentTime(): Date {
+  return clock();
+}
+
 /** Current time as the ISO-8601 text every table stores. */
 export function now(): string {
-  return new Date().toISOString();
+  return clock().toISOString();
 }

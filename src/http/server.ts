@@ -14,6 +14,7 @@ import { registerJobRoutes } from './routes/job-routes.js';
 import { registerOrgRoutes } from './routes/org-routes.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
 import { registerRoleRoutes } from './routes/role-routes.js';
+import { registerRotationRoutes } from './routes/rotation-routes.js';
 import { registerSecretRoutes } from './routes/secret-routes.js';
 import { registerSecretSetRoutes } from './routes/secret-set-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
@@ -74,6 +75,7 @@ export async function buildServer(
   registerOrgRoutes(app, registry, deps.services);
   registerProjectRoutes(app, registry, deps.services);
   registerTokenRoutes(app, registry, deps.services);
+  registerRotationRoutes(app, registry, deps.services);
   registerSecretRoutes(app, registry, deps.services);
   registerSecretSetRoutes(app, registry, deps.services);
   registerJobRoutes(app, registry, deps.services);

@@ -115,6 +115,16 @@ export function findLiveServiceToken(db: Kysely<Schema>, id: string, at: string)
     .executeTakeFirst();
 }
 
+/** Records a token's use at `at`, unless a later one is recorded already. */
+export async function recordTokenUse(db: Kysely<Schema>, id: string, at: string): Promise<void> {
+  await db
+    .updateTable('apiTokens')
+    .set({ lastUsedAt: at })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('lastUsedAt', 'is', null), eb('lastUsedAt', '<', at)]))
+    .execute();
+}
+
 /** Live service tokens of an organization, or personal tokens of a user. */
 export function listApiTokens(
   db: Kysely<Schema>,

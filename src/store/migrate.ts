@@ -11,6 +11,7 @@ import * as activeDataKey from './migrations/0007-active-data-key.js';
 import * as keyedAudit from './migrations/0008-keyed-audit.js';
 import * as signInBrake from './migrations/0009-sign-in-brake.js';
 import * as references from './migrations/0010-references.js';
+import * as rotations from './migrations/0011-rotations.js';
 import type { Schema } from './schema.js';
 
 // Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-keyed-audit': keyedAudit,
   '0009-sign-in-brake': signInBrake,
   '0010-references': references,
+  '0011-rotations': rotations,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -61,6 +61,11 @@ export function findEnvironmentById(
   return db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** A service by id. */
+export function findServiceById(db: Kysely<Schema>, id: string): Promise<ServiceRow | undefined> {
+  return db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 /** Environments of a project, by slug. */
 export function listEnvironments(db: Kysely<Schema>, projectId: string): Promise<EnvironmentRow[]> {
   return db

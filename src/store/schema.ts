@@ -26,6 +26,8 @@ export interface Schema {
   customRoles: CustomRoleRow;
   signInFailures: SignInFailureRow;
   rateLimits: RateLimitRow;
+  rotations: RotationRow;
+  rotationRuns: RotationRunRow;
 }
 
 export interface UserRow {
@@ -98,6 +100,8 @@ export interface ApiTokenRow {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** When it last authenticated a request (to the minute; null: never). */
+  lastUsedAt: string | null;
 }
 
 export interface ProjectRow {
@@ -273,4 +277,43 @@ export interface RateLimitRow {
   key: string;
   hits: number;
   windowEndsMs: number | string;
+}
+
+/** A pgservice secret whose password Hush changes, by hand or on a schedule. */
+export interface RotationRow {
+  id: string;
+  orgId: string;
+  name: string;
+  secretId: string;
+  adminService: string;
+  strategy: 'single' | 'dual';
+  /** JSON array of the two login roles of `dual`; null for `single`. */
+  roles: string | null;
+  passwordLength: number;
+  alphabet: string;
+  everySeconds: number | null;
+  /** UTC time of day, HH:MM. */
+  atTime: string | null;
+  paused: number;
+  nextRunAt: string | null;
+  failures: number;
+  lastError: string | null;
+  lastRunAt: string | null;
+  claimedBy: string | null;
+  claimedUntil: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface RotationRunRow {
+  id: string;
+  rotationId: string;
+  trigger: 'schedule' | 'manual';
+  requestedBy: string | null;
+  startedAt: string;
+  finishedAt: string;
+  outcome: 'succeeded' | 'failed';
+  error: string | null;
+  role: string | null;
+  version: number | null;
 }

@@ -187,11 +187,12 @@ function registerChanges(secret: Command): void {
     const client = clientFor(cmd);
     const { row, where, path } = await locate(client, cmd, arg, opts);
     const restored = await client.post<SecretRow>(`${path}/rollback`, { version });
-    output(!!globals(cmd).json, restored, () =>
+    output(!!globals(cmd).json, restored, () => {
       process.stdout.write(
         shown`Rolled back ${secretNoun(row)} ${row.name} at ${where} to version ${version} (now version ${restored.version})\n`,
-      ),
-    );
+      );
+      for (const w of restored.warnings ?? []) process.stderr.write(shown`warning: ${w}` + '\n');
+    });
   });
 }
 

@@ -12,6 +12,7 @@ import { addKeyToFile, retireKeysInFile } from '../../crypto/key-file.js';
 import type { RequestContext } from '../../domain/context.js';
 import { emailSchema, passwordSchema, slugSchema } from '../../domain/validation.js';
 import { buildServer } from '../../http/server.js';
+import { createRotationScheduler } from '../../jobs/rotation-scheduler.js';
 import { createWorkerPool } from '../../jobs/worker.js';
 import { createLogger } from '../../logger.js';
 import { CliError } from '../api-client.js';
@@ -91,9 +92,14 @@ export async function serve(flags: ServerFlags): Promise<void> {
           logger,
         })
       : null;
+  // Rotations are scheduled where jobs run: the nodes that run tenants' work do this work too.
+  const rotations = pool
+    ? createRotationScheduler({ rotations: app.services.rotations, logger })
+    : null;
   if (pool) {
     await pool.start();
     app.onJobQueued(pool.wake);
+    rotations?.start();
     const sandbox = app.services.sandbox.status();
     if (sandbox && !sandbox.available) process.stderr.write(`${sandbox.reason}\n`);
   }
@@ -113,6 +119,7 @@ export async function serve(flags: ServerFlags): Promise<void> {
     void server
       .close()
       .then(() => pool?.stop())
+      .then(() => rotations?.stop())
       .then(() => retention.stop())
       .then(() => app.close())
       .then(() => process.exit(0));
@@ -147,10 +154,13 @@ export async function worker(flags: ServerFlags): Promise<void> {
     await app.close();
     throw new CliError(sandbox.reason ?? 'jobs cannot run here');
   }
+  const rotations = createRotationScheduler({ rotations: app.services.rotations, logger });
+  rotations.start();
   process.stdout.write(`Hush worker ${pool.workerId} runs up to ${concurrency} jobs at once\n`);
   const stop = () =>
     void pool
       .stop()
+      .then(() => rotations.stop())
       .then(() => app.close())
       .then(() => process.exit(0));
   process.once('SIGINT', stop);

@@ -19,8 +19,9 @@ import { listOrganizationsOfUser } from '../../store/org-store.js';
 import type { Schema } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { Actor, RequestContext, TokenScope } from '../context.js';
-import { now } from '../context.js';
+import { currentTime, now } from '../context.js';
 import { mayCreateOrganizations, type OrgCreation } from '../policy/authorize.js';
+import type { TokenUsage } from '../tokens/token-usage.js';
 import {
   DUMMY_PASSWORD_HASH,
   hashToken,
@@ -51,6 +52,8 @@ export function createAuthService(deps: {
   brake?: SignInBrake;
   /** Who may create organizations (whoami tells the console whether to offer it). */
   orgCreation?: OrgCreation;
+  /** Notes when API tokens are used (the hygiene report's "last used"). */
+  usage?: TokenUsage;
 }) {
   const { db, audit } = deps;
   const brake = deps.brake ?? createSignInBrake(db);
@@ -63,7 +66,9 @@ export function createAuthService(deps: {
   ): Promise<Session> {
     const token = newToken('session');
     const createdAt = now();
-    const expiresAt = new Date(Date.now() + deps.sessionTtlHours * 3600_000).toISOString();
+    const expiresAt = new Date(
+      currentTime().getTime() + deps.sessionTtlHours * 3600_000,
+    ).toISOString();
     const sessionId = randomUUID();
     await insertSession(trx, {
       id: sessionId,
@@ -139,6 +144,7 @@ export function createAuthService(deps: {
     if (kind !== 'personal' && kind !== 'service') return null;
     const t = await findLiveApiToken(db, hashToken(token), at);
     if (!t || t.kind !== kind) return null;
+    deps.usage?.touch(t.id);
     if (t.kind === 'personal' && t.userId && t.email) {
       return { kind: 'user', userId: t.userId, email: t.email, tokenId: t.id };
     }

@@ -52,6 +52,7 @@ export const TARGET_TYPES = [
   'token',
   'invitation',
   'settings',
+  'rotation',
 ] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 

@@ -23,7 +23,7 @@ import type { OrganizationRow, Schema } from '../../store/schema.js';
 import type { AuthService, Session } from '../accounts/auth-service.js';
 import { hashPassword, hashToken, newToken, verifyPassword } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { now, type RequestContext } from '../context.js';
+import { currentTime, now, type RequestContext } from '../context.js';
 import { resolveIdRef } from '../ids.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { invisibleProblem } from '../validation.js';
@@ -68,7 +68,9 @@ export function createMemberService(deps: {
       const token = newToken('invitation');
       const id = randomUUID();
       const createdAt = now();
-      const expiresAt = new Date(Date.now() + INVITATION_TTL_DAYS * 86400_000).toISOString();
+      const expiresAt = new Date(
+        currentTime().getTime() + INVITATION_TTL_DAYS * 86400_000,
+      ).toISOString();
       await insertInvitation(trx, {
         id,
         orgId: org.id,

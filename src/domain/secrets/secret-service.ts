@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { secretAad } from '../../crypto/envelope.js';
 import { hushError } from '../../errors.js';
 import { translateDbErrors } from '../../store/db-errors.js';
+import { findRotationOfSecret } from '../../store/rotation-store.js';
 import type { OrganizationRow, Schema, SecretRow } from '../../store/schema.js';
 import {
   deleteSecret,
@@ -410,14 +411,40 @@ export function createSecretService(deps: {
         change: `rolled ${row.name} back to version ${toVersion} as version ${version}`,
         details: { restored: toVersion, version },
       });
-      return toSecret(
+      const restored = toSecret(
         { ...row, currentVersion: version },
         null,
         written.preview,
         undefined,
         written.refs,
       );
+      const warnings = await rotationWarnings(trx, row, toVersion, valueOf(row.kind, plaintext));
+      return warnings.length > 0 ? { ...restored, warnings } : restored;
     });
+  }
+
+  /**
+   * What is true of a restored version of a rotated pg service: under `single` the rotation
+   * changed the role's password since, so the old one no longer signs in; under `dual` the
+   * restored version's role keeps its password until the next rotation gives it a new one.
+   */
+  async function rotationWarnings(
+    trx: Kysely<Schema>,
+    row: SecretRow,
+    toVersion: number,
+    value: SecretValue,
+  ): Promise<string[]> {
+    const rotation = await findRotationOfSecret(trx, row.id);
+    if (!rotation || value.kind !== 'pgservice') return [];
+    const user = value.settings.user ?? 'its user';
+    if (rotation.strategy === 'single') {
+      return [
+        `rotation ${rotation.name} sets new passwords on role ${user}: the password of version ${toVersion} no longer works in PostgreSQL if a rotation ran since; "hush rotation run ${rotation.name}" sets a working one`,
+      ];
+    }
+    return [
+      `rotation ${rotation.name} alternates two roles: version ${toVersion} connects as ${user}, whose password works until the next rotation gives that role a new one`,
+    ];
   }
 
   /**

@@ -10,7 +10,7 @@ import {
   pgServiceNames,
   type SealedVersion,
 } from '../../store/secret-store.js';
-import type { RequestContext } from '../context.js';
+import { actorName, type RequestContext } from '../context.js';
 import type { KeyService } from '../keys/key-service.js';
 import { notAMember } from '../orgs/member-suggest.js';
 import { authorize, type Resource } from '../policy/authorize.js';
@@ -71,10 +71,9 @@ export function toSecret(
   };
 }
 
-/** Who a version is written by, as its history shows: an e-mail, `token:NAME` or `system`. */
+/** Who a version is written by, as its history shows: an e-mail, `token:NAME`, `rotation:NAME` or `system`. */
 function createdByOf(ctx: RequestContext): string {
-  const a = ctx.actor;
-  return a.kind === 'user' ? a.email : a.kind === 'service-token' ? `token:${a.name}` : 'system';
+  return ctx.actor.kind === 'anonymous' ? 'system' : actorName(ctx.actor);
 }
 
 /**

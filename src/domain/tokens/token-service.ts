@@ -14,7 +14,7 @@ import { translateDbErrors } from '../../store/db-errors.js';
 import type { ApiTokenRow, OrganizationRow, Schema } from '../../store/schema.js';
 import { hashToken, newToken } from '../accounts/credentials.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { now, type RequestContext, type TokenScope } from '../context.js';
+import { currentTime, now, type RequestContext, type TokenScope } from '../context.js';
 import { readIdRef, resolveIdRef } from '../ids.js';
 import { loadOrganization } from '../orgs/org-service.js';
 import { assertAssignableRole } from '../orgs/role-service.js';
@@ -44,7 +44,9 @@ function toToken(row: ApiTokenRow) {
 }
 
 function expiry(days: number | undefined): string | null {
-  return days === undefined ? null : new Date(Date.now() + days * 86400_000).toISOString();
+  return days === undefined
+    ? null
+    : new Date(currentTime().getTime() + days * 86400_000).toISOString();
 }
 
 /**
@@ -122,6 +124,7 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
         createdAt: now(),
         expiresAt: expiry(input.expiresInDays),
         revokedAt: null,
+        lastUsedAt: null,
       };
       await translateDbErrors(() => insertApiToken(trx, row), {
         message: `a token named "${input.name}" already exists`,
@@ -194,6 +197,7 @@ export function createTokenService(deps: { uow: UnitOfWork; audit: AuditService 
         createdAt: now(),
         expiresAt: expiry(input.expiresInDays),
         revokedAt: null,
+        lastUsedAt: null,
       };
       await translateDbErrors(() => insertApiToken(trx, row), {
         message: `a personal token named "${input.name}" already exists`,
