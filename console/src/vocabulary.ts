@@ -48,6 +48,7 @@ export const TARGET_TYPES = [
   'token',
   'invitation',
   'settings',
+  'rotation',
 ] as const;
 
 export const KIND_LABELS: Record<string, string> = {

@@ -21,8 +21,12 @@ function freePort(): Promise<number> {
 
 export interface ScramCluster {
   port: number;
+  /** The server's log (pg_ctl -l): with `log_statement = 'all'`, every statement it ran. */
+  logFile: string;
   /** Runs statements one by one as the superuser over the cluster's Unix socket (trusted). */
   admin(...statements: string[]): Promise<void>;
+  /** One query as the superuser; its rows. */
+  query(statement: string): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
 }
 
@@ -65,11 +69,21 @@ export async function startScramCluster(): Promise<ScramCluster> {
   );
   return {
     port,
+    logFile: path.join(dir, 'log'),
     async admin(...statements) {
       const client = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
       await client.connect();
       try {
         for (const statement of statements) await client.query(statement);
+      } finally {
+        await client.end();
+      }
+    },
+    async query(statement) {
+      const client = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
+      await client.connect();
+      try {
+        return (await client.query(statement)).rows as Record<string, unknown>[];
       } finally {
         await client.end();
       }
