@@ -232,3 +232,93 @@ export interface InvitationInfo {
   email: string;
   expiresAt: string;
 }
+
+/** `GET /orgs/:org/rotations`: an automatic password rotation of a pgservice secret. */
+export interface Rotation {
+  id: string;
+  name: string;
+  secret: { id: string; name: string; level: Level };
+  adminService: string;
+  strategy: 'single' | 'dual';
+  roles: string[] | null;
+  /** Seconds between runs; null: by hand only. */
+  every: number | null;
+  /** HH:MM UTC. */
+  at: string | null;
+  passwordLength: number;
+  paused: boolean;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  failures: number;
+  lastError: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** `POST /orgs/:org/rotations/:name/run`: one run (a failed one is a 502 ROTATION_FAILED). */
+export interface RotationRun {
+  id: string;
+  trigger: 'schedule' | 'manual';
+  requestedBy: string | null;
+  startedAt: string;
+  finishedAt: string;
+  outcome: 'succeeded' | 'failed';
+  error: string | null;
+  role: string | null;
+  version: number | null;
+}
+
+export interface ReportToken {
+  id: string;
+  kind: 'service' | 'personal';
+  name: string;
+  /** The person a personal token acts as; null for a service token. */
+  owner: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+/**
+ * `GET /orgs/:org/report`: the hygiene report. A section the caller's role may not read is
+ * absent and named in `withheld`.
+ */
+export interface HygieneReport {
+  organization: string;
+  generatedAt: string;
+  olderThanDays: number;
+  inactiveDays: number;
+  withheld: string[];
+  secrets?: {
+    id: string;
+    name: string;
+    kind: string;
+    level: Level;
+    where: string;
+    assignee: string | null;
+    version: number;
+    versionCreatedAt: string;
+    lastRotatedBy: string;
+    ageDays: number;
+  }[];
+  /** More old secrets than the report lists (it lists the oldest). */
+  secretsTruncated?: boolean;
+  idleTokens?: ReportToken[];
+  tokensWithoutExpiry?: ReportToken[];
+  inactiveMembers?: {
+    email: string;
+    role: string;
+    memberSince: string;
+    lastSignInAt: string | null;
+  }[];
+  expiredInvitations?: { email: string; role: string; createdAt: string; expiresAt: string }[];
+  rotations?: {
+    name: string;
+    secret: string;
+    paused: boolean;
+    failures: number;
+    lastError: string | null;
+    lastRunAt: string | null;
+    nextRunAt: string | null;
+  }[];
+}

@@ -2,6 +2,7 @@ import { seg } from '../api.js';
 import type { Whoami } from '../types.js';
 import { Tabs } from '../ui.js';
 import { AuditPanel } from './audit.js';
+import { HealthPanel } from './health.js';
 import { MembersPanel } from './members.js';
 import { RolesPanel } from './roles.js';
 import { SecretsPanel } from './secrets.js';
@@ -9,7 +10,7 @@ import { SettingsPanel } from './settings.js';
 import { ORG_TABS } from './shell.js';
 import { TokensPanel } from './tokens.js';
 
-/** Organization settings: Secrets, Members, Roles, API tokens, Audit logs, Settings. */
+/** Organization settings: Secrets, Members, Roles, API tokens, Audit logs, Health, Settings. */
 export function OrgSettings({ org, tab, me }: { org: string; tab: string; me: Whoami }) {
   const known = ORG_TABS.find((t) => t.key === tab);
   return (
@@ -27,6 +28,7 @@ export function OrgSettings({ org, tab, me }: { org: string; tab: string; me: Wh
       {tab === 'roles' && <RolesPanel org={org} />}
       {tab === 'tokens' && <TokensPanel org={org} />}
       {tab === 'audit' && <AuditPanel org={org} />}
+      {tab === 'health' && <HealthPanel org={org} />}
       {tab === 'settings' && <SettingsPanel org={org} me={me} />}
       {!known && <p>There is no tab called {tab}.</p>}
     </section>

@@ -12,6 +12,7 @@ export const ORG_TABS = [
   { key: 'roles', label: 'Roles' },
   { key: 'tokens', label: 'API tokens' },
   { key: 'audit', label: 'Audit logs' },
+  { key: 'health', label: 'Health' },
   { key: 'settings', label: 'Settings' },
 ];
 
