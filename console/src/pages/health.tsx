@@ -2,15 +2,7 @@ import { type ReactNode, useState } from 'react';
 
 import { qs, seg } from '../api.js';
 import type { HygieneReport, ReportToken } from '../types.js';
-import {
-  Age,
-  ErrorNotice,
-  Loading,
-  TableWrap,
-  TextField,
-  useResource,
-  UserText,
-} from '../ui.js';
+import { Age, ErrorNotice, Loading, TableWrap, TextField, useResource, UserText } from '../ui.js';
 import { BUILTIN_ROLE_LABELS, KIND_LABELS } from '../vocabulary.js';
 
 const DEFAULT_PERIOD = '90d';
@@ -161,7 +153,10 @@ function Report({ report }: { report: HygieneReport }) {
                 <td>{s.assignee ? <UserText text={s.assignee} /> : '—'}</td>
                 <td>v{s.version}</td>
                 <td>
-                  <time dateTime={s.versionCreatedAt} title={new Date(s.versionCreatedAt).toLocaleString()}>
+                  <time
+                    dateTime={s.versionCreatedAt}
+                    title={new Date(s.versionCreatedAt).toLocaleString()}
+                  >
                     {plural(s.ageDays, 'day')}
                   </time>
                 </td>
@@ -289,7 +284,11 @@ function Report({ report }: { report: HygieneReport }) {
                 <td>{r.lastError ? <UserText text={r.lastError} /> : '—'}</td>
                 <td>{when(r.lastRunAt, 'never')}</td>
                 <td>
-                  {r.nextRunAt ? new Date(r.nextRunAt).toLocaleString() : r.paused ? '—' : 'by hand'}
+                  {r.nextRunAt
+                    ? new Date(r.nextRunAt).toLocaleString()
+                    : r.paused
+                      ? '—'
+                      : 'by hand'}
                 </td>
               </tr>
             ))}

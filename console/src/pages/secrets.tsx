@@ -2,7 +2,14 @@ import { useState } from 'react';
 
 import { api, qs, seg } from '../api.js';
 import { Refusal, usePermissions } from '../permissions.js';
-import type { Member, PgRotateBody, Secret, SecretVersion } from '../types.js';
+import type {
+  Member,
+  PgRotateBody,
+  Rotation,
+  RotationRun,
+  Secret,
+  SecretVersion,
+} from '../types.js';
 import {
   Age,
   ConfirmButton,
@@ -63,6 +70,32 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
   const [rotating, setRotating] = useState<Secret | null>(null);
   const [historyOf, setHistoryOf] = useState<Secret | null>(null);
   const [flash, setFlash] = useState<string | undefined>();
+  // Rotations are asked once the list holds a pg service, once per load of the page (and after
+  // a run). A refusal only means the caller sees no rotation column.
+  const rotations = useResource<Rotation[]>(
+    secrets.data?.some((s) => s.kind === 'pgservice') ? `/orgs/${seg(org)}/rotations` : null,
+  );
+  const rotationOf = (s: Secret) =>
+    s.kind === 'pgservice' ? rotations.data?.find((r) => r.secret.id === s.id) : undefined;
+  const withRotations = (secrets.data ?? []).some((s) => rotationOf(s) !== undefined);
+  const runNow = useAction();
+  const runRotation = (s: Secret, r: Rotation) =>
+    void runNow.run(async () => {
+      setFlash(undefined);
+      try {
+        const run = await api<RotationRun>(
+          'POST',
+          `/orgs/${seg(org)}/rotations/${seg(r.name)}/run`,
+        );
+        setFlash(
+          `Rotated ${s.name} (rotation ${r.name}${run.role ? `, role ${run.role}` : ''}): version ${run.version ?? '?'} is current.`,
+        );
+      } finally {
+        // A failed run is recorded too: its count and error show in the badge.
+        secrets.reload();
+        rotations.reload();
+      }
+    });
 
   return (
     <div>
@@ -84,6 +117,8 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
         </p>
       )}
       <ErrorNotice error={secrets.error} />
+      <ErrorNotice error={rotations.error?.status === 403 ? undefined : rotations.error} />
+      <ErrorNotice error={runNow.error} />
       {perms.loaded && !perms.can(reading) ? null : secrets.loading && !secrets.data ? (
         <Loading what="secrets" />
       ) : secrets.data?.length === 0 ? (
@@ -99,6 +134,7 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
               <th>Preview</th>
               <th>Version</th>
               <th>Age</th>
+              {withRotations && <th>Rotation</th>}
               <th>
                 <span className="visually-hidden">Actions</span>
               </th>
@@ -128,6 +164,17 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
                 <td>
                   <Age iso={s.updatedAt} />
                 </td>
+                {withRotations && (
+                  <td>
+                    <RotationBadge
+                      secret={s}
+                      rotation={rotationOf(s)}
+                      writing={writing}
+                      busy={runNow.busy}
+                      onRun={runRotation}
+                    />
+                  </td>
+                )}
                 <td className="row-actions">
                   <button
                     type="button"
@@ -238,6 +285,46 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
           />
         )}
       </Dialog>
+    </div>
+  );
+}
+
+/** A pg service's rotation: its name, strategy and state, and a button to run it now. */
+function RotationBadge({
+  secret,
+  rotation,
+  writing,
+  busy,
+  onRun,
+}: {
+  secret: Secret;
+  rotation: Rotation | undefined;
+  writing: { disabled: boolean; title: string | undefined };
+  busy: boolean;
+  onRun: (secret: Secret, rotation: Rotation) => void;
+}) {
+  if (!rotation) return <span className="muted">—</span>;
+  return (
+    <div className="rotation" data-testid={`rotation-${secret.name}`}>
+      <code>{rotation.name}</code> <span className="muted">{rotation.strategy}</span>{' '}
+      {rotation.paused ? (
+        <span className="status paused">paused</span>
+      ) : rotation.failures > 0 ? (
+        <span className="status failed" title={rotation.lastError ?? undefined}>
+          failing ({rotation.failures})
+        </span>
+      ) : (
+        <span className="status succeeded">ok</span>
+      )}{' '}
+      <button
+        type="button"
+        aria-label={`Rotate now (rotation ${rotation.name})`}
+        title={writing.title}
+        disabled={writing.disabled || busy}
+        onClick={() => onRun(secret, rotation)}
+      >
+        Rotate now
+      </button>
     </div>
   );
 }
