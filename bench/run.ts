@@ -12,6 +12,7 @@ import { type Dialect, type Figures, PG_ADMIN, progress, record, withDatabase } 
 import { floorDecrypt1000Ms, floorHttp2kRps, floorPasswordCheckMs } from './floors.js';
 import { httpBench } from './http-bench.js';
 import { jobBench, resolveBench } from './inprocess.js';
+import { rotationBench } from './rotation-bench.js';
 import { ROOT } from './server.js';
 
 const quick = process.argv.includes('--quick');
@@ -38,6 +39,8 @@ async function main() {
     await resolveBench(dialect, quick, figures);
     await jobBench(dialect, quick, figures);
   }
+  progress('rotation (a private scram-sha-256 cluster)');
+  await rotationBench(DIALECTS, quick, figures);
   // The audit log at 10 million events (issue 6): part of the full run; `--quick` runs it only
   // with `--audit` (at 20,000 + 20,000 events) so that a quick run stays under a minute.
   if (!process.argv.includes('--skip-audit') && (!quick || process.argv.includes('--audit'))) {

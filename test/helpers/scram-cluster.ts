@@ -1,11 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 import pg from 'pg';
 
-import { tempDir } from './databases.js';
 import { track } from './resources.js';
 
 function freePort(): Promise<number> {
@@ -38,7 +38,9 @@ export interface ScramCluster {
 export async function startScramCluster(): Promise<ScramCluster> {
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  const dir = tempDir('hush-scram-');
+  // Not databases.ts's tempDir: the bench starts a cluster too, outside vitest.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-scram-'));
+  track(`dir ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }), { lingering: true });
   fs.chownSync(dir, uid, gid);
   const data = path.join(dir, 'data');
   const asPostgres = (cmd: string, args: string[]) => {

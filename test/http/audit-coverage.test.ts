@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startTestServer, type TestServer } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/databases.js';
+import { pgAdmin } from '../helpers/postgres.js';
 
 interface Step {
   /** `METHOD /api/v1/...` as the route is registered. */
@@ -248,6 +251,57 @@ const STEPS: Step[] = [
         body: { exportEnv: true },
       });
     },
+  },
+  {
+    route: 'POST /api/v1/orgs/:org/rotations',
+    org: 'acme',
+    expect: ['CREATE', 'rotation'],
+    call: async (s) => {
+      // A real role on the shared PostgreSQL, which the run below gives a new password.
+      const role = `hush_cov_${randomBytes(4).toString('hex')}`;
+      await pgAdmin((c) => c.query(`create role ${role} login`));
+      const settings = { host: '127.0.0.1', port: '5432', dbname: 'postgres' };
+      for (const [name, user] of [
+        ['cov-admin', 'postgres'],
+        ['cov-app', role],
+      ])
+        await s.t.call('POST', `${A}/secrets`, {
+          token: s.token,
+          headers: cli,
+          body: {
+            project: 'maps',
+            secret: { kind: 'pgservice', name, settings: { ...settings, user } },
+          },
+        });
+      return s.t.call('POST', `${A}/rotations`, {
+        token: s.token,
+        headers: cli,
+        body: { name: 'cov', secret: 'cov-app', project: 'maps', adminService: 'cov-admin' },
+      });
+    },
+  },
+  {
+    route: 'POST /api/v1/orgs/:org/rotations/:name/run',
+    org: 'acme',
+    expect: ['UPDATE', 'rotation'],
+    call: (s) => s.t.call('POST', `${A}/rotations/cov/run`, { token: s.token, headers: cli }),
+  },
+  {
+    route: 'PATCH /api/v1/orgs/:org/rotations/:name',
+    org: 'acme',
+    expect: ['UPDATE', 'rotation'],
+    call: (s) =>
+      s.t.call('PATCH', `${A}/rotations/cov`, {
+        token: s.token,
+        headers: cli,
+        body: { paused: true },
+      }),
+  },
+  {
+    route: 'DELETE /api/v1/orgs/:org/rotations/:name',
+    org: 'acme',
+    expect: ['DELETE', 'rotation'],
+    call: (s) => s.t.call('DELETE', `${A}/rotations/cov`, { token: s.token, headers: cli }),
   },
   {
     route: 'DELETE /api/v1/orgs/:org/secrets/:id',

@@ -113,7 +113,8 @@ function Report({ report }: { report: HygieneReport }) {
   return (
     <>
       <p className="muted">
-        As of <Age iso={report.generatedAt} />: secrets older than {older}, idle after {idle}.
+        As of {new Date(report.generatedAt).toLocaleString()}: secrets older than {older}, idle
+        after {idle}.
       </p>
       {report.withheld.length > 0 && (
         <p className="notice" data-testid="report-withheld">

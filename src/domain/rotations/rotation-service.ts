@@ -532,6 +532,18 @@ export function createRotationService(deps: {
         field: 'name',
       });
     }
+    // Who asked: the run's own events are by rotation:NAME.
+    await db.transaction().execute((trx) =>
+      audit.append(trx, ctx, {
+        orgId: row.orgId,
+        eventType: 'UPDATE',
+        targetType: 'rotation',
+        targetId: row.id,
+        targetName: row.name,
+        change: `asked rotation ${row.name} to run now`,
+        details: { trigger: 'manual' },
+      }),
+    );
     const run = await perform(claimed, 'manual', actorName(ctx.actor));
     if (run.outcome === 'failed') {
       throw hushError('ROTATION_FAILED', `rotation ${name} failed: ${run.error}`, { run });
