@@ -20,7 +20,7 @@ import {
   pgServicesAt,
   updateRotation,
 } from '../../store/rotation-store.js';
-import type { OrganizationRow, RotationRow, Schema, SecretRow } from '../../store/schema.js';
+import type { RotationRow, RotationRunRow, Schema, SecretRow } from '../../store/schema.js';
 import { findSecret, findSecretVersion, listSecretsAt } from '../../store/secret-store.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { actorName, currentTime, type RequestContext } from '../context.js';
@@ -31,6 +31,7 @@ import { LEVELS } from '../secrets/resolve.js';
 import { type LevelRef, levelResource, loadLevel } from '../secrets/scope.js';
 import type { SecretService } from '../secrets/secret-service.js';
 import { valueOf } from '../secrets/secret-values.js';
+import { secretResource } from '../secrets/secret-writes.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { nextRunAt, retryDelaySeconds } from './schedule.js';
 
@@ -90,17 +91,8 @@ export interface Rotation {
   createdAt: string;
 }
 
-export interface RotationRun {
-  id: string;
-  trigger: 'schedule' | 'manual';
-  requestedBy: string | null;
-  startedAt: string;
-  finishedAt: string;
-  outcome: 'succeeded' | 'failed';
-  error: string | null;
-  role: string | null;
-  version: number | null;
-}
+/** One run of a rotation, as `rotation show` lists it. */
+export type RotationRun = Omit<RotationRunRow, 'rotationId'>;
 
 function toRotation(row: RotationRow, secret: Pick<SecretRow, 'id' | 'name' | 'level'>): Rotation {
   return {
@@ -155,18 +147,6 @@ export function createRotationService(deps: {
 }) {
   const { database, uow, audit, keys } = deps;
   const db = database.db;
-
-  function secretResource(org: OrganizationRow, row: SecretRow): Resource {
-    return {
-      orgId: org.id,
-      orgSlug: org.slug,
-      targetType: 'secret',
-      targetId: row.id,
-      targetName: row.name,
-      ...(row.projectId ? { projectId: row.projectId } : {}),
-      ...(row.environmentId ? { environmentId: row.environmentId } : {}),
-    };
-  }
 
   /** A rotation of the organization by name, authorized for `action` on the secret it rotates. */
   async function load(

@@ -46,6 +46,7 @@ import {
   refuseSharedStem,
   sealVersion,
   type Secret,
+  secretResource,
   toSecret,
 } from './secret-writes.js';
 
@@ -227,15 +228,7 @@ export function createSecretService(deps: {
     action: 'secrets:write' | 'environment:read',
   ) {
     const org = await loadOrganization(trx, ctx, orgSlug, 'org:read');
-    const resourceOf = (row: SecretRow): Resource => ({
-      orgId: org.id,
-      orgSlug: org.slug,
-      targetType: 'secret',
-      targetId: row.id,
-      targetName: row.name,
-      ...(row.projectId ? { projectId: row.projectId } : {}),
-      ...(row.environmentId ? { environmentId: row.environmentId } : {}),
-    });
+    const resourceOf = (row: SecretRow): Resource => secretResource(org, row);
     const actionOn = (row: SecretRow, wanted: typeof action) =>
       row.level === 'organization' && wanted !== 'secrets:write' ? 'project:read' : wanted;
     const row = await resolveIdRef(id, {

@@ -113,6 +113,19 @@ export async function sealVersion(
   };
 }
 
+/** The policy resource of a stored secret: its organization, project and environment. */
+export function secretResource(org: OrganizationRow, row: SecretRow): Resource {
+  return {
+    orgId: org.id,
+    orgSlug: org.slug,
+    targetType: 'secret',
+    targetId: row.id,
+    targetName: row.name,
+    ...(row.projectId ? { projectId: row.projectId } : {}),
+    ...(row.environmentId ? { environmentId: row.environmentId } : {}),
+  };
+}
+
 /**
  * A value stored under a name that steers what a job runs (an env variable, or a file secret,
  * whose variable holds the file's path) needs `secrets:write-steering` on top of
