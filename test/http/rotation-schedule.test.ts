@@ -142,6 +142,53 @@ describe.each(DIALECTS)('scheduled rotations on %s', (dialect) => {
     expect(runs).toHaveLength(2);
   });
 
+  it('records why PostgreSQL refused: a missing role, an admin without the right', async () => {
+    const weak = `hush_weak_${dialect}_${randomBytes(4).toString('hex')}`;
+    await pgAdmin((c) => c.query(`create role ${weak} login`));
+    try {
+      const settings = { host: '127.0.0.1', port: '5432', dbname: 'postgres' };
+      for (const [name, user] of [
+        ['ghost', `hush_missing_${dialect}`],
+        ['weak-admin', weak],
+        ['other', role],
+      ] as const) {
+        const r = await api('POST', '/secrets', {
+          project: 'maps',
+          secret: { kind: 'pgservice', name, settings: { ...settings, user } },
+        });
+        expect(r.status, r.text).toBe(201);
+      }
+      const cases = [
+        ['ghost-pw', 'ghost', 'admin', /role "hush_missing_\w+" does not exist/],
+        ['weak-pw', 'other', 'weak-admin', /PostgreSQL refused: permission denied/],
+      ] as const;
+      for (const [name, secret, adminService, reason] of cases) {
+        const added = await api('POST', '/rotations', {
+          name,
+          secret,
+          project: 'maps',
+          adminService,
+          every: '1d',
+        });
+        expect(added.status, added.text).toBe(201);
+        const before = await api('GET', `/secrets/${added.body.secret.id as string}/history`);
+        const run = await api('POST', `/rotations/${name}/run`);
+        expect(run.status).toBe(502);
+        expect(run.body.error.code).toBe('ROTATION_FAILED');
+        expect(run.body.error.message).toMatch(reason);
+        const shown = await api('GET', `/rotations/${name}`);
+        expect(shown.body).toMatchObject({ failures: 1 });
+        expect(shown.body.lastError).toMatch(reason);
+        const after = await api('GET', `/secrets/${added.body.secret.id as string}/history`);
+        expect(after.body).toEqual(before.body);
+        // Removed again: the next tests add their own rotation of main.
+        expect((await api('DELETE', `/rotations/${name}`)).status).toBe(204);
+      }
+    } finally {
+      await pgAdmin((c) => c.query(`drop role if exists ${weak}`));
+    }
+  });
+
   it('refuses what a rotation cannot be, naming the field', async () => {
     const base = { secret: 'main', project: 'maps', adminService: 'admin' };
     const cases: [Record<string, unknown>, string][] = [
