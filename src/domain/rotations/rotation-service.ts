@@ -223,6 +223,15 @@ export function createRotationService(deps: {
       }
       const resource = secretResource(org, secret);
       await authorize(trx, ctx, 'secrets:write', { ...resource, targetType: 'rotation' });
+      // The rotation uses the admin connection for the caller: only someone who could already
+      // put it in a job there (a person who may run jobs, a token that may read values) sets
+      // one up, so a write permission alone does not lend the admin's power to change passwords.
+      await authorize(
+        trx,
+        ctx,
+        ctx.actor.kind === 'service-token' ? 'secrets:read-values' : 'jobs:run',
+        { ...resource, targetType: 'rotation' },
+      );
       const admin = await adminServiceOf(trx, secret, input.adminService);
       if (!admin) {
         throw invalid(
