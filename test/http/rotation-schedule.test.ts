@@ -7,7 +7,13 @@ import { loadConfig } from '../../src/config.js';
 import { useClock } from '../../src/domain/context.js';
 import { createRotationScheduler } from '../../src/jobs/rotation-scheduler.js';
 import { createLogger } from '../../src/logger.js';
-import { bootstrapOwner, OWNER, startTestServer, type TestServer } from '../helpers/app.js';
+import {
+  addMember,
+  bootstrapOwner,
+  OWNER,
+  startTestServer,
+  type TestServer,
+} from '../helpers/app.js';
 import { DIALECTS } from '../helpers/databases.js';
 import { pgAdmin } from '../helpers/postgres.js';
 import { track } from '../helpers/resources.js';
@@ -187,6 +193,38 @@ describe.each(DIALECTS)('scheduled rotations on %s', (dialect) => {
     } finally {
       await pgAdmin((c) => c.query(`drop role if exists ${weak}`));
     }
+  });
+
+  it('lets a Viewer see rotations but not add, run, pause or remove one (each denial audited)', async () => {
+    const viewer = await addMember(t, token, `viewer-${dialect}@example.com`, 'viewer');
+    const as = (method: string, url: string, body?: unknown) =>
+      t.call(method, `/api/v1/orgs/${OWNER.org}${url}`, { token: viewer, body });
+    expect((await as('GET', '/rotations')).body.map((r: { name: string }) => r.name)).toEqual([
+      'nightly',
+    ]);
+    const attempts = [
+      as('POST', '/rotations', {
+        name: 'mine',
+        secret: 'main',
+        project: 'maps',
+        adminService: 'admin',
+      }),
+      as('POST', '/rotations/nightly/run'),
+      as('PATCH', '/rotations/nightly', { paused: true }),
+      as('DELETE', '/rotations/nightly'),
+    ];
+    for (const r of await Promise.all(attempts)) {
+      expect(r.status, r.text).toBe(403);
+      expect(r.body.error.code).toBe('PERMISSION_DENIED');
+    }
+    const denied = await t.app.database.db
+      .selectFrom('auditEvents')
+      .select(['targetType'])
+      .where('eventType', '=', 'DENIED')
+      .where('actor', '=', `viewer-${dialect}@example.com`)
+      .execute();
+    expect(denied.map((d) => d.targetType)).toEqual(Array(4).fill('rotation'));
+    expect((await api('GET', '/rotations/nightly')).body.paused).toBe(false);
   });
 
   it('refuses what a rotation cannot be, naming the field', async () => {
