@@ -16,6 +16,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly fields: FieldError[] = [],
+    /** The one field an error other than a validation names (`details.field`: a taken name). */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -69,12 +71,13 @@ export async function api<T>(
   if (!res.ok) {
     const err = (parsed as { error?: { code?: string; message?: string; details?: unknown } })
       ?.error;
-    const details = err?.details as { fields?: FieldError[] } | undefined;
+    const details = err?.details as { fields?: FieldError[]; field?: unknown } | undefined;
     const error = new ApiError(
       res.status,
       err?.code ?? 'HTTP_' + res.status,
       err?.message ?? res.statusText,
       details?.fields ?? [],
+      typeof details?.field === 'string' ? details.field : undefined,
     );
     const signingIn = ['/auth/login', '/setup', '/invitations/'].some((p) => path.startsWith(p));
     if (res.status === 401 && !signingIn) {

@@ -26,6 +26,7 @@ import {
   UserText,
 } from '../ui.js';
 import { KIND_LABELS } from '../vocabulary.js';
+import { RotationCell, scheduleText, SetUpRotationForm } from './rotations.js';
 import {
   emptyPg,
   emptyPgPatch,
@@ -77,10 +78,17 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
   );
   const rotationOf = (s: Secret) =>
     s.kind === 'pgservice' ? rotations.data?.find((r) => r.secret.id === s.id) : undefined;
-  const withRotations = (secrets.data ?? []).some((s) => rotationOf(s) !== undefined);
-  const runNow = useAction();
+  // The column shows once the rotations are known: a rotation on its row, or Set up rotation.
+  const withRotations =
+    rotations.data !== undefined && (secrets.data ?? []).some((s) => s.kind === 'pgservice');
+  const [settingUp, setSettingUp] = useState<Secret | null>(null);
+  const rotationAction = useAction();
+  const reloadRotations = () => {
+    secrets.reload();
+    rotations.reload();
+  };
   const runRotation = (s: Secret, r: Rotation) =>
-    void runNow.run(async () => {
+    void rotationAction.run(async () => {
       setFlash(undefined);
       try {
         const run = await api<RotationRun>(
@@ -92,10 +100,32 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
         );
       } finally {
         // A failed run is recorded too: its count and error show in the badge.
-        secrets.reload();
-        rotations.reload();
+        reloadRotations();
       }
     });
+  const pauseRotation = (r: Rotation, paused: boolean) =>
+    void rotationAction.run(async () => {
+      setFlash(undefined);
+      await api<Rotation>('PATCH', `/orgs/${seg(org)}/rotations/${seg(r.name)}`, { paused });
+      setFlash(
+        paused
+          ? `Paused rotation ${r.name}: it runs only when resumed.`
+          : `Resumed rotation ${r.name}.`,
+      );
+      reloadRotations();
+    });
+  const removeRotation = async (r: Rotation) => {
+    setFlash(undefined);
+    await api('DELETE', `/orgs/${seg(org)}/rotations/${seg(r.name)}`);
+    setFlash(`Removed rotation ${r.name}; the pg service ${r.secret.name} stays.`);
+    reloadRotations();
+  };
+  // The admin service a rotation may use: another unassigned pg service of this level.
+  const adminServicesFor = (s: Secret) =>
+    (secrets.data ?? [])
+      .filter((o) => o.kind === 'pgservice' && o.assignee === null && o.id !== s.id)
+      .map((o) => o.name)
+      .filter((name, i, all) => all.indexOf(name) === i);
 
   return (
     <div>
@@ -118,7 +148,7 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
       )}
       <ErrorNotice error={secrets.error} />
       <ErrorNotice error={rotations.error?.status === 403 ? undefined : rotations.error} />
-      <ErrorNotice error={runNow.error} />
+      <ErrorNotice error={rotationAction.error} />
       {perms.loaded && !perms.can(reading) ? null : secrets.loading && !secrets.data ? (
         <Loading what="secrets" />
       ) : secrets.data?.length === 0 ? (
@@ -166,12 +196,15 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
                 </td>
                 {withRotations && (
                   <td>
-                    <RotationBadge
+                    <RotationCell
                       secret={s}
                       rotation={rotationOf(s)}
                       writing={writing}
-                      busy={runNow.busy}
+                      busy={rotationAction.busy}
                       onRun={runRotation}
+                      onPause={pauseRotation}
+                      onRemove={removeRotation}
+                      onSetUp={setSettingUp}
                     />
                   </td>
                 )}
@@ -267,6 +300,29 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
         )}
       </Dialog>
       <Dialog
+        title={`Set up rotation of ${settingUp?.name ?? ''}`}
+        open={settingUp !== null}
+        onClose={() => setSettingUp(null)}
+        wide
+      >
+        {settingUp && (
+          <SetUpRotationForm
+            org={org}
+            level={level}
+            levelName={levelLabel(level)}
+            secret={settingUp}
+            adminServices={adminServicesFor(settingUp)}
+            onDone={(r) => {
+              setSettingUp(null);
+              setFlash(
+                `Set up rotation ${r.name} of ${r.secret.name} (${r.strategy}, ${scheduleText(r)}).`,
+              );
+              reloadRotations();
+            }}
+          />
+        )}
+      </Dialog>
+      <Dialog
         title={`History of ${historyOf?.name ?? ''}`}
         open={historyOf !== null}
         onClose={() => setHistoryOf(null)}
@@ -285,46 +341,6 @@ export function SecretsPanel({ org, level }: { org: string; level: LevelRef }) {
           />
         )}
       </Dialog>
-    </div>
-  );
-}
-
-/** A pg service's rotation: its name, strategy and state, and a button to run it now. */
-function RotationBadge({
-  secret,
-  rotation,
-  writing,
-  busy,
-  onRun,
-}: {
-  secret: Secret;
-  rotation: Rotation | undefined;
-  writing: { disabled: boolean; title: string | undefined };
-  busy: boolean;
-  onRun: (secret: Secret, rotation: Rotation) => void;
-}) {
-  if (!rotation) return <span className="muted">—</span>;
-  return (
-    <div className="rotation" data-testid={`rotation-${secret.name}`}>
-      <code>{rotation.name}</code> <span className="muted">{rotation.strategy}</span>{' '}
-      {rotation.paused ? (
-        <span className="status paused">paused</span>
-      ) : rotation.failures > 0 ? (
-        <span className="status failed" title={rotation.lastError ?? undefined}>
-          failing ({rotation.failures})
-        </span>
-      ) : (
-        <span className="status succeeded">ok</span>
-      )}{' '}
-      <button
-        type="button"
-        aria-label={`Rotate now (rotation ${rotation.name})`}
-        title={writing.title}
-        disabled={writing.disabled || busy}
-        onClick={() => onRun(secret, rotation)}
-      >
-        Rotate now
-      </button>
     </div>
   );
 }
