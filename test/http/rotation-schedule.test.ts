@@ -238,6 +238,7 @@ describe.each(DIALECTS)('scheduled rotations on %s', (dialect) => {
       [{ ...base, name: 'x6', every: '12h', at: '03:00' }, 'at'],
       [{ ...base, name: 'x7', alphabet: "ab'c" }, 'alphabet'],
       [{ ...base, name: 'x8', at: '25:00' }, 'at'],
+      [{ ...base, name: 'x9', every: '30m' }, 'every'],
     ];
     for (const [body, field] of cases) {
       const r = await api('POST', '/rotations', body);

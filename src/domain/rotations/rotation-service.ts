@@ -49,6 +49,8 @@ export const DEFAULT_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 /** Characters an alphabet may hold: none needs quoting in pg_service.conf, a URL's userinfo aside. */
 export const SAFE_ALPHABET = /^[A-Za-z0-9_.~!^*+-]+$/;
 export const DEFAULT_PASSWORD_LENGTH = 32;
+/** The shortest schedule: under `dual`, a job keeps its connection settings working for one period. */
+const MIN_EVERY_SECONDS = 3600;
 
 /** How long a node's claim on a running rotation holds (connect and statement time out at 10 s). */
 const CLAIM_MS = 120_000;
@@ -248,6 +250,9 @@ export function createRotationService(deps: {
       if (new Set(alphabet).size < 10) {
         throw invalid('alphabet', 'needs at least 10 different characters');
       }
+      if (input.every !== undefined && input.every < MIN_EVERY_SECONDS) {
+        throw invalid('every', 'rotate at most once an hour (1h or more)');
+      }
       if (input.at !== undefined && (input.every === undefined || input.every % 86_400 !== 0)) {
         throw invalid('at', 'a time of day needs --every in whole days (1d, 30d)');
       }
@@ -350,7 +355,11 @@ export function createRotationService(deps: {
             nextRunAt(currentTime(), row.everySeconds, row.atTime)?.toISOString() ?? null;
           updated.failures = 0;
         }
-        await updateRotation(trx, row.id, { paused: updated.paused, nextRunAt: updated.nextRunAt });
+        await updateRotation(trx, row.id, {
+          paused: updated.paused,
+          nextRunAt: updated.nextRunAt,
+          failures: updated.failures,
+        });
         await audit.append(trx, ctx, {
           orgId: org.id,
           eventType: 'UPDATE',
