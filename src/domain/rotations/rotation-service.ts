@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 
 import { secretAad } from '../../crypto/envelope.js';
 import { randomPassword, scramVerifier } from '../../crypto/scram.js';
-import { hushError, invalid } from '../../errors.js';
+import { HushError, hushError, invalid } from '../../errors.js';
 import type { Database } from '../../store/db.js';
 import { translateDbErrors } from '../../store/db-errors.js';
 import { findServiceById } from '../../store/project-store.js';
@@ -441,11 +441,10 @@ export function createRotationService(deps: {
       }
       let version: number;
       try {
-        const rotated = await deps.secrets.rotate(ctx, org.slug, secret.id, {
-          mode: 'patch',
-          patch: { set: roles ? { user: role, password } : { password }, unset: [] },
+        version = await storeNewVersion(ctx, org.slug, secret.id, {
+          set: roles ? { user: role, password } : { password },
+          unset: [],
         });
-        version = rotated.version;
       } catch (error) {
         throw new Error(
           `role ${role} has a new password in PostgreSQL, but storing it in ${secret.name} failed (run the rotation again): ${reasonOf(error, hidden)}`,
@@ -471,6 +470,27 @@ export function createRotationService(deps: {
         role,
         version: null,
       });
+    }
+  }
+
+  /**
+   * Stores the new settings as the secret's next version. The password is set in PostgreSQL
+   * already, so a CONFLICT (a person's rotation committed the same version number meanwhile)
+   * is tried again on top of theirs, a few times, rather than left unstored.
+   */
+  async function storeNewVersion(
+    ctx: RequestContext,
+    orgSlug: string,
+    secretId: string,
+    patch: { set: Record<string, string>; unset: string[] },
+  ): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await deps.secrets.rotate(ctx, orgSlug, secretId, { mode: 'patch', patch }))
+          .version;
+      } catch (error) {
+        if (!(error instanceof HushError && error.code === 'CONFLICT') || attempt >= 3) throw error;
+      }
     }
   }
 
