@@ -27,7 +27,9 @@ import { createTokenService } from './domain/tokens/token-service.js';
 import { createTokenUsage } from './domain/tokens/token-usage.js';
 import { createUnitOfWork } from './domain/unit-of-work.js';
 import { hushError } from './errors.js';
+import { createNodeHealth } from './health.js';
 import { createSandbox, type Sandbox } from './jobs/sandbox.js';
+import { createMetrics } from './metrics.js';
 import { createPostgresRoleAdmin } from './outbound/postgres-role.js';
 import { type Database, openDatabase } from './store/db.js';
 import { findAuditKey, listAllDataKeys } from './store/key-store.js';
@@ -59,6 +61,10 @@ export interface Services {
   tokenUsage: ReturnType<typeof createTokenUsage>;
   /** How this node isolates jobs, and whether its workers can run them. */
   sandbox: Sandbox;
+  /** Whether this node is ready to serve (`/readyz`), and its shutdown state. */
+  health: ReturnType<typeof createNodeHealth>;
+  /** The node's Prometheus metrics (`/metrics`). */
+  metrics: ReturnType<typeof createMetrics>;
 }
 
 export interface App {
@@ -144,6 +150,7 @@ export async function createApp(
       mounts: config.jobMounts,
     });
     const secrets = createSecretService({ uow, audit, keys });
+    const metrics = createMetrics(database);
     const services: Services = {
       auth,
       setup: createSetupService({ db, auth, orgs }),
@@ -156,7 +163,7 @@ export async function createApp(
       keys,
       secrets,
       secretSet: createSecretSetService({ uow, audit, keys }),
-      resolve: createResolveService({ uow, keys, audit, changes }),
+      resolve: createResolveService({ uow, keys, audit, changes, telemetry: metrics.telemetry }),
       jobs: createJobService({
         uow,
         audit,
@@ -182,6 +189,8 @@ export async function createApp(
       report: createReportService({ uow, usage: tokenUsage }),
       tokenUsage,
       sandbox,
+      health: createNodeHealth({ database, sandbox }),
+      metrics,
     };
     return {
       config,

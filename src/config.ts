@@ -148,6 +148,24 @@ export const configSchema = z
       .describe(
         'Who may create organizations: admins-only (people who are Owner or Admin of an organization here) or anyone signed in.',
       ),
+    metrics: z
+      .enum(['off', 'on'])
+      .default('off')
+      .describe('Serve Prometheus metrics at GET /metrics (on), or not (off).'),
+    metricsToken: z
+      .string()
+      .min(16, 'must have at least 16 characters')
+      .optional()
+      .describe('When set, GET /metrics needs it as a bearer token (Authorization: Bearer …).'),
+    shutdownGraceSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(30)
+      .describe(
+        'On SIGTERM, how long running jobs may go on before they are cancelled ("node shutting down").',
+      ),
   })
   .strict();
 
@@ -177,6 +195,9 @@ export const CONFIG_SOURCES: Record<keyof ConfigInput, { env: string; flag: stri
   cookieSecure: { env: 'HUSH_COOKIE_SECURE', flag: '--cookie-secure' },
   signInIpLimit: { env: 'HUSH_SIGN_IN_IP_LIMIT', flag: '--sign-in-ip-limit' },
   orgCreation: { env: 'HUSH_ORG_CREATION', flag: '--org-creation' },
+  metrics: { env: 'HUSH_METRICS', flag: '--metrics' },
+  metricsToken: { env: 'HUSH_METRICS_TOKEN', flag: '(environment only)' },
+  shutdownGraceSeconds: { env: 'HUSH_SHUTDOWN_GRACE_SECONDS', flag: '--shutdown-grace-seconds' },
 };
 
 /** Raised with one line per bad key; `main` prints it and exits non-zero. */

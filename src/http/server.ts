@@ -6,6 +6,7 @@ import type { HushConfig } from '../config.js';
 import { VERSION } from '../version.js';
 import { isApiPath, registerConsole } from './console.js';
 import { installErrorHandler } from './error-handler.js';
+import { registerHealthRoutes } from './health.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteRegistry } from './route.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
@@ -54,6 +55,15 @@ export async function buildServer(
     // Fastify logs two info lines per request; one debug line (below) is enough.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // Requests by route pattern and status for /metrics (an unmatched URL counts as one route).
+  if (config.metrics === 'on') {
+    const metrics = deps.services.metrics;
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? '(unmatched)';
+      metrics.request(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  }
   // One line per request at debug (the hook is left out at other levels: no cost per request).
   if (deps.logger.isLevelEnabled('debug')) {
     app.addHook('onResponse', (request, reply, done) => {
@@ -70,6 +80,7 @@ export async function buildServer(
   installSecurityHeaders(app);
   await installSignInLimit(app, deps.services.auth.brake, config.signInIpLimit);
 
+  registerHealthRoutes(app, config, deps.services);
   const registry: RouteRegistry = [];
   registerAuthRoutes(app, registry, deps.services);
   registerOrgRoutes(app, registry, deps.services);

@@ -124,7 +124,7 @@ async function loadContext(db: Kysely<Schema>, job: JobRow) {
  * output, enforce timeout and cancel on the whole process group, then record the outcome and
  * delete the directory. A failure is stored on the job; the runner never throws.
  */
-export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
+export async function runJob(deps: RunnerDeps, job: JobRow, shutdown?: AbortSignal): Promise<void> {
   const { db, audit } = deps;
   const dir = path.join(deps.jobsDir, job.id);
   let seq = 0;
@@ -237,8 +237,13 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
         { jobId: job.id },
         "WARNING: this job runs WITHOUT a sandbox (HUSH_JOB_SANDBOX=none): it can read the data directory, the master key and every organization's secrets",
       );
+    if (shutdown?.aborted) {
+      // The node is stopping and the process never started: another worker takes the job.
+      await handBack(deps, job);
+      return;
+    }
     const child = deps.sandbox.spawn({ hostDir: dir, argv, workingDir, env, files });
-    const outcome = await watch(deps, job, child, redact, log, flush);
+    const outcome = await watch(deps, job, child, redact, log, flush, shutdown);
     await finish(outcome.status, outcome.patch);
   } catch (error) {
     deps.logger.warn(
@@ -251,6 +256,27 @@ export async function runJob(deps: RunnerDeps, job: JobRow): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Puts a job whose process never started back in the queue, audited, for another worker. */
+async function handBack(deps: RunnerDeps, job: JobRow): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    await updateJob(trx, job.id, {
+      status: 'queued',
+      workerId: null,
+      startedAt: null,
+      heartbeatAt: null,
+    });
+    await deps.audit.append(trx, SYSTEM, {
+      orgId: job.orgId,
+      eventType: 'UPDATE',
+      targetType: 'job',
+      targetId: job.id,
+      targetName: job.id,
+      change: 'job handed back to the queue: its node is shutting down',
+      details: { status: 'queued' },
+    });
+  });
 }
 
 /** The signal behind an exit code of 128 + n (bwrap reports a killed job that way). */
@@ -267,9 +293,10 @@ async function watch(
   redactValues: string[],
   log: (stream: JobLogRow['stream'], text: string) => void,
   flush: () => Promise<void>,
+  shutdown?: AbortSignal,
 ): Promise<{ status: JobStatus; patch: Partial<JobRow> }> {
   const redactors = { stdout: createRedactor(redactValues), stderr: createRedactor(redactValues) };
-  let reason: 'timeout' | 'cancel' | null = null;
+  let reason: 'timeout' | 'cancel' | 'shutdown' | null = null;
   const killTree = (signal: NodeJS.Signals) => {
     try {
       if (child.pid) process.kill(-child.pid, signal);
@@ -277,7 +304,7 @@ async function watch(
       // Already gone.
     }
   };
-  const stop = (why: 'timeout' | 'cancel') => {
+  const stop = (why: NonNullable<typeof reason>) => {
     if (reason) return;
     reason = why;
     killTree('SIGTERM');
@@ -292,6 +319,8 @@ async function watch(
     child[stream]?.on('data', (chunk: string) => log(stream, redactors[stream].push(chunk)));
   }
   const timer = setTimeout(() => stop('timeout'), job.timeoutSeconds * 1000);
+  const onShutdown = () => stop('shutdown');
+  shutdown?.addEventListener('abort', onShutdown, { once: true });
   const flusher = setInterval(() => void flush().catch(() => undefined), 100);
   const beat = setInterval(() => {
     void heartbeat(deps.db, job.id, now())
@@ -308,6 +337,7 @@ async function watch(
   });
   const exitedAt = now();
   clearTimeout(timer);
+  shutdown?.removeEventListener('abort', onShutdown);
   clearInterval(flusher);
   clearInterval(beat);
   log('stdout', redactors.stdout.flush());
@@ -329,6 +359,8 @@ async function watch(
     };
   }
   if (reason === 'cancel') return { status: 'cancelled', patch: { ...patch, error: 'cancelled' } };
+  if (reason === 'shutdown')
+    return { status: 'cancelled', patch: { ...patch, error: 'cancelled: node shutting down' } };
   if (reason === 'timeout')
     return {
       status: 'timed_out',

@@ -41,6 +41,8 @@ export function createWorkerPool(options: WorkerPoolOptions) {
   const active = new Set<Promise<void>>();
   const activeIds = new Set<string>();
   let stopped = false;
+  // Aborted when a shutdown's grace period ends: running jobs are cancelled.
+  const shutdown = new AbortController();
   let wakeUp: (() => void) | null = null;
   let lastReap = 0;
 
@@ -102,6 +104,7 @@ export function createWorkerPool(options: WorkerPoolOptions) {
                 logger,
               },
               job,
+              shutdown.signal,
             ).finally(() => {
               active.delete(run);
               activeIds.delete(job.id);
@@ -147,11 +150,26 @@ export function createWorkerPool(options: WorkerPoolOptions) {
       running = loop();
     },
     wake,
-    /** Stops claiming and waits for running jobs to end. */
-    async stop(): Promise<void> {
+    /**
+     * Stops claiming and waits for running jobs to end; after `graceMs` (none: no limit) they
+     * are cancelled ("node shutting down"), and a job whose process had not started yet goes
+     * back to the queue.
+     */
+    async stop(graceMs?: number): Promise<void> {
       stopped = true;
       wake();
       await running;
+      if (active.size === 0) return;
+      if (graceMs !== undefined) {
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+        await Promise.race([Promise.all(active), grace]);
+        clearTimeout(timer);
+        if (active.size > 0) {
+          logger.warn({ jobs: [...activeIds] }, 'cancelling running jobs: node shutting down');
+          shutdown.abort();
+        }
+      }
       await Promise.all(active);
     },
   };

@@ -23,6 +23,8 @@ export interface Database {
   readonly dialect: Dialect;
   /** Where the data lives, for messages (a file path or the URL without password). */
   readonly location: string;
+  /** The PostgreSQL pool's connections (in all, idle, and callers waiting); none for SQLite. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -71,6 +73,11 @@ export function openDatabase(options: DatabaseOptions): Database {
       db,
       dialect: 'postgres',
       location: redactUrl(options.databaseUrl),
+      poolStats: () => ({
+        total: pool.totalCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+      }),
       close: () => db.destroy(),
     };
   }

@@ -31,18 +31,27 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };
 
-/**
- * Applies every pending migration; running it again is a no-op.
- * Throws INTERNAL naming the failed migration.
- */
-export async function migrateToLatest(db: Kysely<Schema>): Promise<string[]> {
-  const migrator = new Migrator({
+function migrator(db: Kysely<Schema>): Migrator {
+  return new Migrator({
     db,
     provider,
     migrationTableName: 'hush_migrations',
     migrationLockTableName: 'hush_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+/** Names of the migrations this program has that the database has not run (readiness). */
+export async function pendingMigrations(db: Kysely<Schema>): Promise<string[]> {
+  const all = await migrator(db).getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+/**
+ * Applies every pending migration; running it again is a no-op.
+ * Throws INTERNAL naming the failed migration.
+ */
+export async function migrateToLatest(db: Kysely<Schema>): Promise<string[]> {
+  const { error, results } = await migrator(db).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw hushError('INTERNAL', `migration ${failed} failed`, undefined, error);

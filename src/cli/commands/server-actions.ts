@@ -67,6 +67,17 @@ async function listen(server: FastifyInstance, config: HushConfig): Promise<stri
   }
 }
 
+/** Past the grace period, cancelled jobs and open requests (a long poll) get this long to end. */
+const FORCE_EXIT_AFTER_GRACE_MS = 10_000;
+
+/** Exits even if something still holds the process (a long poll, a stuck connection). */
+function forceExitAfter(ms: number, logger: { warn(msg: string): void }): void {
+  setTimeout(() => {
+    logger.warn('shutdown took too long: exiting');
+    process.exit(1);
+  }, ms).unref();
+}
+
 /** `hush serve`: the REST API, the console and the in-process workers until SIGINT/SIGTERM. */
 export async function serve(flags: ServerFlags): Promise<void> {
   const config = loadConfig(configFlags(flags));
@@ -99,6 +110,7 @@ export async function serve(flags: ServerFlags): Promise<void> {
   if (pool) {
     await pool.start();
     app.onJobQueued(pool.wake);
+    app.services.health.runJobs();
     rotations?.start();
     const sandbox = app.services.sandbox.status();
     if (sandbox && !sandbox.available) process.stderr.write(`${sandbox.reason}\n`);
@@ -115,10 +127,12 @@ export async function serve(flags: ServerFlags): Promise<void> {
     );
   }
   const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    void server
-      .close()
-      .then(() => pool?.stop())
+    const graceMs = config.shutdownGraceSeconds * 1000;
+    logger.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down');
+    // Not ready at once; in-flight requests finish while running jobs get their grace period.
+    app.services.health.drain();
+    forceExitAfter(graceMs + FORCE_EXIT_AFTER_GRACE_MS, logger);
+    void Promise.all([server.close(), pool?.stop(graceMs)])
       .then(() => rotations?.stop())
       .then(() => retention.stop())
       .then(() => app.close())
@@ -149,6 +163,7 @@ export async function worker(flags: ServerFlags): Promise<void> {
     logger,
   });
   await pool.start();
+  app.services.health.runJobs();
   const sandbox = app.services.sandbox.status();
   if (sandbox && !sandbox.available) {
     await app.close();
@@ -157,12 +172,16 @@ export async function worker(flags: ServerFlags): Promise<void> {
   const rotations = createRotationScheduler({ rotations: app.services.rotations, logger });
   rotations.start();
   process.stdout.write(`Hush worker ${pool.workerId} runs up to ${concurrency} jobs at once\n`);
-  const stop = () =>
+  const stop = () => {
+    const graceMs = config.shutdownGraceSeconds * 1000;
+    app.services.health.drain();
+    forceExitAfter(graceMs + FORCE_EXIT_AFTER_GRACE_MS, logger);
     void pool
-      .stop()
+      .stop(graceMs)
       .then(() => rotations.stop())
       .then(() => app.close())
       .then(() => process.exit(0));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

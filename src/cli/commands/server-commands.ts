@@ -56,13 +56,22 @@ export function registerServerCommands(program: Command): void {
         '--org-creation <who>',
         'who may create organizations: admins-only (default) or anyone',
       )
+      .option('--metrics <on|off>', 'serve Prometheus metrics at GET /metrics (default off)')
+      .option(
+        '--shutdown-grace-seconds <s>',
+        'on SIGTERM, how long running jobs may go on before they are cancelled (default 30)',
+      )
       .option('--workers <n>', 'jobs run at once by in-process workers (default 2; 0: none)'),
   ).action(async (flags: ServerFlags) => (await actions()).serve(flags));
 
   withServerOptions(
     withJobOptions(program.command('worker'))
       .description('Run jobs only, no API (PostgreSQL: any number of workers share the queue)')
-      .option('--workers <n>', 'jobs run at once (default 2)'),
+      .option('--workers <n>', 'jobs run at once (default 2)')
+      .option(
+        '--shutdown-grace-seconds <s>',
+        'on SIGTERM, how long running jobs may go on before they are cancelled (default 30)',
+      ),
   ).action(async (flags: ServerFlags) => (await actions()).worker(flags));
 
   const admin = program

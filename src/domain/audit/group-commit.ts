@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 
 import type { Schema } from '../../store/schema.js';
 import type { RequestContext } from '../context.js';
+import type { Telemetry } from '../telemetry.js';
 import type { AuditEntry, AuditService } from './audit-service.js';
 
 interface Waiting {
@@ -19,7 +20,11 @@ interface Waiting {
  * while it commits form the next one. A failed commit rejects every caller of that batch, so
  * none of them hands out values whose read was not recorded.
  */
-export function createGroupCommit(deps: { db: Kysely<Schema>; audit: AuditService }) {
+export function createGroupCommit(deps: {
+  db: Kysely<Schema>;
+  audit: AuditService;
+  telemetry?: Telemetry;
+}) {
   let waiting: Waiting[] = [];
   let running = false;
 
@@ -29,7 +34,9 @@ export function createGroupCommit(deps: { db: Kysely<Schema>; audit: AuditServic
       const batch = waiting;
       waiting = [];
       try {
+        const started = process.hrtime.bigint();
         await deps.db.transaction().execute((trx) => deps.audit.appendMany(trx, batch));
+        deps.telemetry?.auditBatch(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
         for (const w of batch) w.resolve();
       } catch (error) {
         for (const w of batch) w.reject(error);

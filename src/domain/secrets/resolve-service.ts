@@ -17,6 +17,7 @@ import { notAMember } from '../orgs/member-suggest.js';
 import { loadOrganization, organizationResource } from '../orgs/org-service.js';
 import { authorize, can, type Resource } from '../policy/authorize.js';
 import { suggestNames } from '../suggest.js';
+import { NO_TELEMETRY, type Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import {
   parsePgEnvName,
@@ -227,9 +228,11 @@ export function createResolveService(deps: {
   keys: KeyService;
   audit: AuditService;
   changes?: ChangeFeed;
+  telemetry?: Telemetry;
 }) {
   const { uow, keys } = deps;
-  const access = createGroupCommit({ db: uow.db, audit: deps.audit });
+  const telemetry = deps.telemetry ?? NO_TELEMETRY;
+  const access = createGroupCommit({ db: uow.db, audit: deps.audit, telemetry });
   const runtime = new RuntimeCache<RuntimeEntry>(RUNTIME_CACHE_BYTES);
 
   async function memberId(
@@ -489,6 +492,7 @@ export function createResolveService(deps: {
       await authorize(db, ctx, 'org:read', organizationResource(org));
       const key = runtimeKey(ctx, org.id, ref);
       let entry = runtime.get(key, changeSeq);
+      telemetry.runtimeRead(entry !== undefined);
       if (entry) {
         await authorize(db, ctx, 'secrets:read-values', entry.resource);
       } else {
