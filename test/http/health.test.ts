@@ -53,7 +53,7 @@ describe.each(DIALECTS)('health, readiness and metrics on %s', (dialect) => {
     } finally {
       await db
         .insertInto('hush_migrations' as never)
-        .values({ name, timestamp: new Date().toISOString() } as never)
+        .values({ name, timestamp: new Date().toISOString() })
         .execute();
     }
     expect((await t.call('GET', '/readyz')).status).toBe(200);
