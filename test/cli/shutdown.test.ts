@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
 import { DIALECTS } from '../helpers/databases.js';
