@@ -132,8 +132,7 @@ export async function serve(flags: ServerFlags): Promise<void> {
     // Not ready at once; in-flight requests finish while running jobs get their grace period.
     app.services.health.drain();
     forceExitAfter(graceMs + FORCE_EXIT_AFTER_GRACE_MS, logger);
-    void Promise.all([server.close(), pool?.stop(graceMs)])
-      .then(() => rotations?.stop())
+    void Promise.all([server.close(), pool?.stop(graceMs), rotations?.stop()])
       .then(() => retention.stop())
       .then(() => app.close())
       .then(() => process.exit(0));
@@ -176,9 +175,7 @@ export async function worker(flags: ServerFlags): Promise<void> {
     const graceMs = config.shutdownGraceSeconds * 1000;
     app.services.health.drain();
     forceExitAfter(graceMs + FORCE_EXIT_AFTER_GRACE_MS, logger);
-    void pool
-      .stop(graceMs)
-      .then(() => rotations.stop())
+    void Promise.all([pool.stop(graceMs), rotations.stop()])
       .then(() => app.close())
       .then(() => process.exit(0));
   };
