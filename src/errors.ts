@@ -60,6 +60,14 @@ export const ERROR_CODES = {
     summary:
       'The database of a rotated secret refused the new password (reason in the message); the secret is unchanged.',
   },
+  STORAGE_FULL: {
+    status: 507,
+    summary: "The database's disk is full; nothing was written. Free space and retry.",
+  },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    summary: 'The database cannot be reached or is busy right now; nothing was written. Retry.',
+  },
   JOB_SANDBOX_UNAVAILABLE: {
     status: 503,
     summary: 'Jobs cannot run here: the job sandbox (bubblewrap) is missing or cannot start.',

@@ -1,10 +1,14 @@
 import type { Kysely } from 'kysely';
 
 import { HushError } from '../errors.js';
+import { isRetryableConflict } from '../store/db-errors.js';
 import type { Schema } from '../store/schema.js';
 import type { AuditService, TargetType } from './audit/audit-service.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { RequestContext } from './context.js';
+
+/** How often a change is tried when concurrent transactions conflict (then it fails). */
+const CONFLICT_ATTEMPTS = 3;
 
 /**
  * Runs one state change in one transaction: the callback authorizes, writes and appends its
@@ -32,13 +36,20 @@ export function createUnitOfWork(deps: {
     /** A state change: authorize, write and audit inside one transaction. */
     write<T>(ctx: RequestContext, work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
       return guarded(ctx, async () => {
-        let done: Kysely<Schema> | undefined;
-        const result = await deps.db.transaction().execute((trx) => {
-          done = trx;
-          return work(trx);
-        });
-        if (done) deps.changes?.committed(done);
-        return result;
+        for (let attempt = 1; ; attempt++) {
+          let done: Kysely<Schema> | undefined;
+          try {
+            const result = await deps.db.transaction().execute((trx) => {
+              done = trx;
+              return work(trx);
+            });
+            if (done) deps.changes?.committed(done);
+            return result;
+          } catch (error) {
+            // Rolled back whole: running it again on fresh reads is safe.
+            if (!isRetryableConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
+          }
+        }
       });
     },
     /** A read: authorize and read without a transaction; denials are audited all the same. */

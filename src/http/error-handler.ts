@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 
 import { type ErrorCode, HushError } from '../errors.js';
+import { isDatabaseUnavailable, isStorageFull } from '../store/db-errors.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -28,6 +29,16 @@ export function installErrorHandler(app: FastifyInstance): void {
       );
     } else if (error instanceof SyntaxError && error.statusCode === 400) {
       hush = new HushError('INVALID_JSON', 'the request body is not valid JSON');
+    } else if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      hush = new HushError(
+        'DATABASE_UNAVAILABLE',
+        'the database cannot be reached right now; retry shortly',
+        { retryAfterSeconds: 5 },
+      );
+    } else if (isStorageFull(error)) {
+      request.log.error({ err: error }, 'database disk full');
+      hush = new HushError('STORAGE_FULL', "the database's disk is full; nothing was written");
     } else {
       request.log.error({ err: error }, 'unexpected error');
       hush = new HushError('INTERNAL', 'internal error', { requestId: request.id });

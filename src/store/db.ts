@@ -190,9 +190,19 @@ const STATEMENT_CACHE_SIZE = 1000;
  */
 function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfig['database'] {
   const statements = new Map<string, SqliteDatabase.Statement>();
+  // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR):
+  // Kysely's ROLLBACK after that must not replace the real error with "no transaction is active".
+  const rollback = sqlite.prepare('rollback');
+  const rollbackIfOpen = {
+    reader: false,
+    run: () => (sqlite.inTransaction ? rollback.run() : { changes: 0, lastInsertRowid: 0 }),
+    all: () => [],
+    iterate: () => [][Symbol.iterator](),
+  } as unknown as SqliteDatabase.Statement;
   return {
     close: () => sqlite.close(),
     prepare(sqlText: string) {
+      if (sqlText === 'rollback') return rollbackIfOpen;
       const cached = statements.get(sqlText);
       if (cached && !cached.busy) return cached;
       const statement = sqlite.prepare(sqlText);
