@@ -23,6 +23,11 @@ export interface Database {
   readonly dialect: Dialect;
   /** Where the data lives, for messages (a file path or the URL without password). */
   readonly location: string;
+  /**
+   * SQLite: copies the database to `destination` with SQLite's online backup API, a consistent
+   * snapshot while other connections (a running server) keep writing. None for PostgreSQL.
+   */
+  backup?(destination: string): Promise<void>;
   /** The PostgreSQL pool's connections (in all, idle, and callers waiting); none for SQLite. */
   poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -103,7 +108,16 @@ export function openDatabase(options: DatabaseOptions): Database {
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
     plugins: [new CamelCasePlugin()],
   });
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    async backup(destination) {
+      fs.closeSync(fs.openSync(destination, 'wx', PRIVATE_FILE));
+      await sqlite.backup(destination);
+    },
+    close: () => db.destroy(),
+  };
 }
 
 const PRIVATE_DIR = 0o700;

@@ -3,6 +3,10 @@
  * these pull in the whole server (Fastify, Kysely, the drivers, pino, the zod schemas), which a
  * REST command must not pay for at start.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import SqliteDatabase from 'better-sqlite3';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 
@@ -15,6 +19,7 @@ import { buildServer } from '../../http/server.js';
 import { createRotationScheduler } from '../../jobs/rotation-scheduler.js';
 import { createWorkerPool } from '../../jobs/worker.js';
 import { createLogger } from '../../logger.js';
+import { openDatabase } from '../../store/db.js';
 import { CliError } from '../api-client.js';
 import { globals } from '../context.js';
 import { output, promptHidden, readStdin } from '../output.js';
@@ -250,4 +255,83 @@ export async function rotateMasterKey(
         `Master key ${newKeyId} is active; re-wrapped ${count} data keys${retireOld ? '; old keys removed' : ''}\n`,
       ),
   );
+}
+
+const MASTER_KEY_REMINDER =
+  'The master key is not in it: back up the key file (or HUSH_MASTER_KEY) separately, and never next to the database';
+
+/** `hush admin backup OUT`: a consistent copy of the SQLite database, safe while serving. */
+export async function backup(out: string, flags: ServerFlags, cmd: Command): Promise<void> {
+  const config = loadConfig(configFlags(flags));
+  if (config.databaseUrl) {
+    throw new CliError(
+      `Hush on PostgreSQL is backed up with PostgreSQL's own tools: pg_dump --format=custom --file=${out} "$HUSH_DATABASE_URL" (restore with pg_restore into an empty database), or your provider's snapshots. ${MASTER_KEY_REMINDER}.`,
+    );
+  }
+  const target = path.resolve(out);
+  if (fs.existsSync(target)) throw new CliError(`${target} exists: give a new file`);
+  const source = path.join(config.dataDir, 'hush.db');
+  if (!fs.existsSync(source)) throw new CliError(`no database at ${source} (see --data-dir)`);
+  const database = openDatabase({ dataDir: config.dataDir, databaseUrl: undefined });
+  try {
+    await database.backup!(target);
+  } finally {
+    await database.close();
+  }
+  const bytes = fs.statSync(target).size;
+  output(!!globals(cmd).json, { backup: target, bytes, source: database.location }, () =>
+    process.stdout.write(
+      `Backed up ${database.location} to ${target} (${bytes} bytes, mode 0600).\n${MASTER_KEY_REMINDER}.\n`,
+    ),
+  );
+}
+
+/**
+ * `hush admin restore FILE`: a backup becomes the data directory's database. Refuses a file that
+ * is not a sound Hush database, and a data directory that has one already (stop every server
+ * and move it away first: restoring under a running server would corrupt both).
+ */
+export async function restore(file: string, flags: ServerFlags, cmd: Command): Promise<void> {
+  const config = loadConfig(configFlags(flags));
+  if (config.databaseUrl)
+    throw new CliError('on PostgreSQL, restore a pg_dump with pg_restore into an empty database');
+  const source = path.resolve(file);
+  if (!fs.existsSync(source)) throw new CliError(`${source} does not exist`);
+  const target = path.join(config.dataDir, 'hush.db');
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (fs.existsSync(target + suffix) && fs.statSync(target + suffix).size > 0)
+      throw new CliError(
+        `${target}${suffix} exists: stop every hush serve and hush worker on it and move ${target}* away, then restore`,
+      );
+  }
+  const problem = checkBackup(source);
+  if (problem) throw new CliError(`${source} is not a sound Hush backup: ${problem}`);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  fs.copyFileSync(source, target);
+  fs.chmodSync(target, 0o600);
+  // Opening it runs any migration a newer Hush has, as a start would.
+  await withApp(flags, () => Promise.resolve());
+  output(!!globals(cmd).json, { restored: target, from: source }, () =>
+    process.stdout.write(
+      `Restored ${source} to ${target}. Start Hush with the master key of the backed-up server.\n`,
+    ),
+  );
+}
+
+/** Why a file is not a usable backup (not SQLite, damaged, not Hush's), or null. */
+function checkBackup(file: string): string | null {
+  let sqlite: InstanceType<typeof SqliteDatabase> | undefined;
+  try {
+    sqlite = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
+    const check = sqlite.pragma('integrity_check', { simple: true });
+    if (check !== 'ok') return `integrity check: ${String(check)}`;
+    const table = sqlite
+      .prepare("select name from sqlite_master where type = 'table' and name = 'hush_migrations'")
+      .get();
+    return table ? null : 'it holds no Hush tables';
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    sqlite?.close();
+  }
 }

@@ -110,4 +110,24 @@ export function registerServerCommands(program: Command): void {
   ).action(async (opts: ServerFlags & { retireOld?: boolean }, cmd: Command) =>
     (await actions()).rotateMasterKey(opts, cmd),
   );
+
+  withServerOptions(
+    admin
+      .command('backup <out>')
+      .description(
+        'SQLite: copy the database to a new file OUT, consistently, while servers keep running (PostgreSQL: says how with pg_dump); the master key is not in it',
+      ),
+  ).action(async (out: string, flags: ServerFlags, cmd: Command) =>
+    (await actions()).backup(out, flags, cmd),
+  );
+
+  withServerOptions(
+    admin
+      .command('restore <file>')
+      .description(
+        'SQLite: make a backup the database of --data-dir (which must have none: stop the servers and move it away first)',
+      ),
+  ).action(async (file: string, flags: ServerFlags, cmd: Command) =>
+    (await actions()).restore(file, flags, cmd),
+  );
 }
