@@ -3,7 +3,13 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
+import {
+  bootstrappedServerEnv,
+  runHush,
+  signedInCli,
+  spawnServer,
+  startSecretWriters,
+} from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/databases.js';
 
 // A backup taken while a server is written to holds every write acknowledged before it began,
@@ -22,30 +28,17 @@ describe.runIf(DIALECTS.includes('sqlite'))('hush admin backup and restore (SQLi
     const { token } = JSON.parse(
       (await ok(['token', 'create', 'writer', '--personal', '--json'])).stdout,
     ) as { token: string };
-    const acked: { name: string; at: number }[] = [];
-    let writing = true;
-    const writer = (async () => {
-      for (let i = 0; writing && i < 2000; i++) {
-        const name = `W_${i}`;
-        const r = await fetch(`${server.url}/api/v1/orgs/acme/secrets`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ project: 'maps', secret: { kind: 'env', name, value: `v${i}` } }),
-        });
-        if (r.status === 201) acked.push({ name, at: Date.now() });
-      }
-    })();
-    while (acked.length < 20) await new Promise((r) => setTimeout(r, 20));
+    const writes = startSecretWriters(server.url, token);
+    await writes.until(20);
     const out = path.join(tempDir('hush-backup-'), 'hush-backup.db');
     const began = Date.now();
     const backup = await ok(['admin', 'backup', out], serverEnv);
     expect(backup.stdout).toContain('The master key is not in it');
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
     await new Promise((r) => setTimeout(r, 200));
-    writing = false;
-    await writer;
+    await writes.stop();
     await server.stop();
-    const before = acked.filter((a) => a.at < began).map((a) => a.name);
+    const before = writes.acked.filter((a) => a.at < began).map((a) => a.name);
     expect(before.length).toBeGreaterThanOrEqual(20);
     expect((await runHush(['admin', 'backup', out], { env: serverEnv })).code).toBe(1);
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { bootstrappedServerEnv, runHush, signedInCli, spawnServer } from '../helpers/cli.js';
+import {
+  bootstrappedServerEnv,
+  runHush,
+  signedInCli,
+  spawnServer,
+  startSecretWriters,
+} from '../helpers/cli.js';
 import { DIALECTS } from '../helpers/databases.js';
 
 // `hush admin rotate-master-key` re-wraps every data key while a server takes writes: a writer
@@ -20,35 +26,17 @@ describe.each(DIALECTS)('master-key rotation under write load on %s', (dialect) 
       const { token } = JSON.parse(
         (await ok(['token', 'create', 'writer', '--personal', '--json'])).stdout,
       ) as { token: string };
-      const statuses: number[] = [];
-      const acked: string[] = [];
-      let writing = true;
-      const writers = Array.from({ length: 4 }, async (_, w) => {
-        for (let i = 0; writing && i < 500; i++) {
-          const name = `K_${w}_${i}`;
-          const r = await fetch(`${server.url}/api/v1/orgs/acme/secrets`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              project: 'maps',
-              secret: { kind: 'env', name, value: `v${i}` },
-            }),
-          });
-          statuses.push(r.status);
-          if (r.status === 201) acked.push(name);
-        }
-      });
-      while (acked.length < 20) await new Promise((r) => setTimeout(r, 20));
+      const writes = startSecretWriters(server.url, token, 4, 500);
+      await writes.until(20);
       await ok(['admin', 'rotate-master-key', '--json'], serverEnv);
       await ok(['admin', 'rotate-master-key', '--retire-old', '--json'], serverEnv);
-      writing = false;
-      await Promise.all(writers);
-      expect(statuses.filter((s) => s >= 500 && s !== 503)).toEqual([]);
-      expect(statuses.filter((s) => s === 201).length).toBeGreaterThan(20);
+      await writes.stop();
+      expect(writes.statuses.filter((s) => s >= 500 && s !== 503)).toEqual([]);
+      expect(writes.acked.length).toBeGreaterThan(20);
       const listed = JSON.parse(
         (await ok(['secret', 'list', '--project', 'maps', '--json'])).stdout,
       ) as { name: string }[];
-      expect(listed.map((s) => s.name).sort()).toEqual([...acked].sort());
+      expect(listed.map((s) => s.name).sort()).toEqual(writes.acked.map((a) => a.name).sort());
     } finally {
       await server.stop();
     }

@@ -140,3 +140,37 @@ export async function signedInCli(url: string): Promise<Record<string, string>> 
   if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
   return cliEnv;
 }
+
+/**
+ * Writers adding env secrets to project `maps` of `acme` through `url` as fast as they are
+ * answered, until `stop()`: what each was answered, and the names acknowledged with the time.
+ */
+export function startSecretWriters(url: string, token: string, writers = 1, max = 2000) {
+  const statuses: number[] = [];
+  const acked: { name: string; at: number }[] = [];
+  let writing = true;
+  const running = Array.from({ length: writers }, async (_, w) => {
+    for (let i = 0; writing && i < max; i++) {
+      const name = `W_${w}_${i}`;
+      const r = await fetch(`${url}/api/v1/orgs/acme/secrets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ project: 'maps', secret: { kind: 'env', name, value: `v${i}` } }),
+      });
+      statuses.push(r.status);
+      if (r.status === 201) acked.push({ name, at: Date.now() });
+    }
+  });
+  return {
+    statuses,
+    acked,
+    /** Resolves once `n` writes are acknowledged. */
+    async until(n: number): Promise<void> {
+      while (acked.length < n) await new Promise((r) => setTimeout(r, 20));
+    },
+    async stop(): Promise<void> {
+      writing = false;
+      await Promise.all(running);
+    },
+  };
+}
