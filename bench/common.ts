@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import pg from 'pg';
 
+import type { createApp } from '../src/app.js';
 import type { RequestContext } from '../src/domain/context.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -64,4 +65,14 @@ export async function withDatabase<T>(
     await drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The bench organization: `bench`, its Owner bootstrapped, with project `p`. */
+export async function benchOrganization(app: Awaited<ReturnType<typeof createApp>>): Promise<void> {
+  await app.services.setup.bootstrap(SYSTEM, {
+    email: 'bench@example.com',
+    password: 'bench password',
+    org: 'bench',
+  });
+  await app.services.projects.createProject(SYSTEM, 'bench', { slug: 'p' });
 }

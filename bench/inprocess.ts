@@ -10,19 +10,22 @@ import { parseTemplate, refsOfTemplate } from '../src/domain/secrets/templates.j
 import { createWorkerPool } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
 import { findOrganizationBySlug } from '../src/store/org-store.js';
-import { type Dialect, type Figures, median, record, SYSTEM, withDatabase } from './common.js';
+import {
+  benchOrganization,
+  type Dialect,
+  type Figures,
+  median,
+  record,
+  SYSTEM,
+  withDatabase,
+} from './common.js';
 
 export async function resolveBench(dialect: Dialect, quick: boolean, figures: Figures) {
   await withDatabase(dialect, async (settings) => {
     const app = await createApp(loadConfig({ ...settings, logLevel: 'silent' }, {}));
     try {
       const s = app.services;
-      await s.setup.bootstrap(SYSTEM, {
-        email: 'bench@example.com',
-        password: 'bench password',
-        org: 'bench',
-      });
-      await s.projects.createProject(SYSTEM, 'bench', { slug: 'p' });
+      await benchOrganization(app);
       await s.projects.createEnvironment(SYSTEM, 'bench', 'p', {
         slug: 'prod',
         type: 'production',
@@ -181,12 +184,7 @@ async function jobBenchIn(
     app.onJobQueued(pool.wake);
     try {
       const s = app.services;
-      await s.setup.bootstrap(SYSTEM, {
-        email: 'bench@example.com',
-        password: 'bench password',
-        org: 'bench',
-      });
-      await s.projects.createProject(SYSTEM, 'bench', { slug: 'p' });
+      await benchOrganization(app);
       await s.projects.createService(SYSTEM, 'bench', 'p', {
         name: 'noop',
         command: 'true',

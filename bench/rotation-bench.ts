@@ -4,7 +4,15 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { randomPassword, scramVerifier } from '../src/crypto/scram.js';
 import { startScramCluster } from '../test/helpers/scram-cluster.js';
-import { type Dialect, type Figures, median, record, SYSTEM, withDatabase } from './common.js';
+import {
+  benchOrganization,
+  type Dialect,
+  type Figures,
+  median,
+  record,
+  SYSTEM,
+  withDatabase,
+} from './common.js';
 
 /**
  * `rotation_p50_ms`: one single-strategy rotation end to end (decrypt the secret and the admin
@@ -53,12 +61,7 @@ export async function rotationBench(dialects: Dialect[], quick: boolean, figures
         const app = await createApp(loadConfig({ ...settings, logLevel: 'silent' }, {}));
         try {
           const s = app.services;
-          await s.setup.bootstrap(SYSTEM, {
-            email: 'bench@example.com',
-            password: 'bench password',
-            org: 'bench',
-          });
-          await s.projects.createProject(SYSTEM, 'bench', { slug: 'p' });
+          await benchOrganization(app);
           await s.secrets.add(SYSTEM, 'bench', { project: 'p' }, [
             { kind: 'pgservice', name: 'admin', settings: admin },
             {
