@@ -247,7 +247,7 @@ async function main() {
     await page.getByLabel('Event JSON').waitFor();
     await shot(page, 'audit-event');
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
-    for (const tab of ['members', 'roles', 'tokens']) {
+    for (const tab of ['members', 'roles', 'tokens', 'health']) {
       await go(`/orgs/acme/${tab}`);
       await shot(page, tab);
     }
