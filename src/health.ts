@@ -56,10 +56,12 @@ export function createNodeHealth(deps: { database: Database; sandbox: Sandbox })
             : { check: 'migrations', ok: false, reason: `not applied: ${pending.join(', ')}` },
         );
       } catch (error) {
+        // The probe answers anyone: the driver's code only, not its message (hosts, ports).
+        const code = (error as { code?: unknown }).code;
         checks.push({
           check: 'database',
           ok: false,
-          reason: `${deps.database.dialect} unreachable: ${(error as Error).message.split('\n')[0] ?? ''}`,
+          reason: `${deps.database.dialect} unreachable (${typeof code === 'string' ? code : 'no answer'})`,
         });
       }
       // The app does not start without the master key: it unwraps every data key at start.

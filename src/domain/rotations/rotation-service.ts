@@ -7,6 +7,7 @@ import { randomPassword, scramVerifier } from '../../crypto/scram.js';
 import { HushError, hushError, invalid } from '../../errors.js';
 import type { Database } from '../../store/db.js';
 import { translateDbErrors } from '../../store/db-errors.js';
+import { findOrganizationById } from '../../store/org-store.js';
 import { findServiceById } from '../../store/project-store.js';
 import {
   claimDueRotation,
@@ -403,11 +404,8 @@ export function createRotationService(deps: {
     const hidden: string[] = [];
     let role: string | null = null;
     try {
-      const org = await db
-        .selectFrom('organizations')
-        .selectAll()
-        .where('id', '=', row.orgId)
-        .executeTakeFirstOrThrow();
+      const org = await findOrganizationById(db, row.orgId);
+      if (!org) throw new Error('its organization was removed');
       const secret = await findSecret(db, row.orgId, row.secretId);
       if (!secret) throw new Error('its pg service was removed');
       const settings = await decryptSettings(db, secret);
