@@ -50,11 +50,14 @@ const byName = (values: { name: string; value: string }[]) =>
 
 /**
  * Whether any simple spelling of `value` comes back from the real dotenv, followed by lines that
- * catch a closing quote dotenv took for an escaped one.
+ * catch a closing quote dotenv took for an escaped one. A bare value starting with a quote is no
+ * spelling: dotenv may read it back (`'\u2028'x` is bare to it), but parseImport refuses a quote
+ * that does not close at the end of the value, as the typo it almost always is.
  */
 function dotenvCanHold(value: string): boolean {
   const escaped = `"${value.replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`;
-  return [value, `'${value}'`, `"${value}"`, escaped, `\`${value}\``].some((form) => {
+  const bare = /^['"`]/.test(value) ? [] : [value];
+  return [...bare, `'${value}'`, `"${value}"`, escaped, `\`${value}\``].some((form) => {
     const parsed = parseDotenv(`A=${form}\nB=' #'\nC=" #"\nD=\` #\`\nE=x\n`);
     const { A, B, C, D, E } = parsed;
     return A === value && B === ' #' && C === ' #' && D === ' #' && E === 'x';
