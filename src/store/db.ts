@@ -169,6 +169,11 @@ function octal(mode: number): string {
 class PreparingClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
+    // The pool listens for errors only on idle clients: a connection that dies while checked
+    // out (PostgreSQL stopped mid-request) emits 'error' with no listener, which would crash
+    // the process. Its queries are rejected all the same, and the pool drops the client when
+    // it comes back unqueryable.
+    this.on('error', () => undefined);
     const query = this.query.bind(this) as (...args: unknown[]) => unknown;
     let begun: Promise<unknown> | undefined;
     this.query = ((text: unknown, values: unknown, ...rest: unknown[]) => {
