@@ -12,6 +12,7 @@ import { createAuditService } from './domain/audit/audit-service.js';
 import { createAuditRetention } from './domain/audit/retention.js';
 import { createChangeFeed } from './domain/change-feed.js';
 import { createJobService } from './domain/jobs/job-service.js';
+import { createDataKeyRotation, type DataKeyRotation } from './domain/keys/data-key-rotation.js';
 import { createKeyService } from './domain/keys/key-service.js';
 import { createMemberService } from './domain/orgs/member-service.js';
 import { createOrgService } from './domain/orgs/org-service.js';
@@ -46,6 +47,8 @@ export interface Services {
   tokens: ReturnType<typeof createTokenService>;
   auditQuery: ReturnType<typeof createAuditQueryService>;
   keys: ReturnType<typeof createKeyService>;
+  /** `hush admin rotate-data-keys`: new data keys, every value re-encrypted online. */
+  dataKeys: DataKeyRotation;
   secrets: ReturnType<typeof createSecretService>;
   secretSet: ReturnType<typeof createSecretSetService>;
   resolve: ReturnType<typeof createResolveService>;
@@ -87,7 +90,12 @@ async function openMasterKey(
   config: HushConfig,
   database: Database,
 ): Promise<{ provider: MasterKeyProvider; created: string | null }> {
-  if (config.masterKey) return { provider: providerFromEnv(config.masterKey), created: null };
+  if (config.masterKey) {
+    return {
+      provider: providerFromEnv(config.masterKey, config.masterKeyPrevious),
+      created: null,
+    };
+  }
   const file = keyFilePath(config);
   if (
     !fs.existsSync(file) &&
@@ -125,10 +133,10 @@ export async function createApp(
     await migrateToLatest(db);
     const { provider, created } = await openMasterKey(config, database);
     const queued = new Set<() => void>();
-    const keys = createKeyService({ masterKey: provider });
+    const keys = createKeyService({ masterKey: provider, dialect: database.dialect });
     await keys.checkAll(db);
     // Loaded (or made, sealing the chains written before keying) before any event is appended.
-    const auditKey = createAuditKey({ masterKey: provider });
+    const auditKey = createAuditKey({ masterKey: provider, wrap: keys.wrap });
     await auditKey.load(db);
     const changes = createChangeFeed();
     const audit = createAuditService({ auditKey, changes });
@@ -161,6 +169,7 @@ export async function createApp(
       tokens: createTokenService({ uow, audit }),
       auditQuery: createAuditQueryService({ uow, audit }),
       keys,
+      dataKeys: createDataKeyRotation({ db, uow, audit, keys }),
       secrets,
       secretSet: createSecretSetService({ uow, audit, keys }),
       resolve: createResolveService({ uow, keys, audit, changes, telemetry: metrics.telemetry }),
@@ -189,7 +198,7 @@ export async function createApp(
       report: createReportService({ uow, usage: tokenUsage }),
       tokenUsage,
       sandbox,
-      health: createNodeHealth({ database, sandbox }),
+      health: createNodeHealth({ database, sandbox, keys }),
       metrics,
     };
     return {

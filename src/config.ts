@@ -51,6 +51,12 @@ export const configSchema = z
       .describe(
         'Master key as base64 of 32 bytes (or id:base64); when unset the key file is used.',
       ),
+    masterKeyPrevious: z
+      .string()
+      .optional()
+      .describe(
+        'More master keys this node holds during a rotation, as id:base64, comma-separated (with HUSH_MASTER_KEY).',
+      ),
     masterKeyFile: z
       .string()
       .optional()
@@ -180,6 +186,7 @@ export const CONFIG_SOURCES: Record<keyof ConfigInput, { env: string; flag: stri
   databaseUrl: { env: 'HUSH_DATABASE_URL', flag: '--database-url' },
   sqliteSync: { env: 'HUSH_SQLITE_SYNC', flag: '--sqlite-sync' },
   masterKey: { env: 'HUSH_MASTER_KEY', flag: '(environment only)' },
+  masterKeyPrevious: { env: 'HUSH_MASTER_KEY_PREVIOUS', flag: '(environment only)' },
   masterKeyFile: { env: 'HUSH_MASTER_KEY_FILE', flag: '--master-key-file' },
   workers: { env: 'HUSH_WORKERS', flag: '--workers' },
   jobSandbox: { env: 'HUSH_JOB_SANDBOX', flag: '--job-sandbox' },

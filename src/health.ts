@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 
+import type { KeyService } from './domain/keys/key-service.js';
 import type { Sandbox } from './jobs/sandbox.js';
 import type { Database } from './store/db.js';
 import { pendingMigrations } from './store/migrate.js';
@@ -9,6 +10,8 @@ export interface ReadinessCheck {
   check: 'shutdown' | 'database' | 'migrations' | 'masterKey' | 'sandbox';
   ok: boolean;
   reason?: string;
+  /** masterKey: the ids of the master keys this node holds (to check staging before activation). */
+  keys?: string[];
 }
 
 const within = <T>(ms: number, work: Promise<T>): Promise<T> =>
@@ -21,10 +24,14 @@ const within = <T>(ms: number, work: Promise<T>): Promise<T> =>
 
 /**
  * Whether this node can serve (`GET /readyz`): not shutting down, its database answering with
- * every migration applied, the master key loaded, and — where its workers run jobs — the job
+ * every migration applied, every master key the database needs held, and — where its workers run jobs — the job
  * sandbox able to start. `hush serve` marks the node as draining at the first SIGTERM.
  */
-export function createNodeHealth(deps: { database: Database; sandbox: Sandbox }) {
+export function createNodeHealth(deps: {
+  database: Database;
+  sandbox: Sandbox;
+  keys: Pick<KeyService, 'masterKeyStatus'>;
+}) {
   let draining = false;
   let runsJobs = false;
   return {
@@ -55,6 +62,7 @@ export function createNodeHealth(deps: { database: Database; sandbox: Sandbox })
             ? { check: 'migrations', ok: true }
             : { check: 'migrations', ok: false, reason: `not applied: ${pending.join(', ')}` },
         );
+        if (pending.length === 0) checks.push(await masterKeyCheck(deps.keys, db));
       } catch (error) {
         // The probe answers anyone: the driver's code only, not its message (hosts, ports).
         const code = (error as { code?: unknown }).code;
@@ -64,8 +72,7 @@ export function createNodeHealth(deps: { database: Database; sandbox: Sandbox })
           reason: `${deps.database.dialect} unreachable (${typeof code === 'string' ? code : 'no answer'})`,
         });
       }
-      // The app does not start without the master key: it unwraps every data key at start.
-      checks.push({ check: 'masterKey', ok: true });
+
       if (runsJobs) {
         const sandbox = deps.sandbox.status();
         checks.push(
@@ -80,3 +87,19 @@ export function createNodeHealth(deps: { database: Database; sandbox: Sandbox })
 }
 
 export type NodeHealth = ReturnType<typeof createNodeHealth>;
+
+/** Whether this node holds every master key the database needs (the active one, and any wrapping). */
+async function masterKeyCheck(
+  keys: Pick<KeyService, 'masterKeyStatus'>,
+  db: Database['db'],
+): Promise<ReadinessCheck> {
+  const status = await within(2000, keys.masterKeyStatus(db));
+  if (status.missing.length === 0) return { check: 'masterKey', ok: true, keys: status.held };
+  const named = status.missing.map((id) => `"${id}"`).join(', ');
+  return {
+    check: 'masterKey',
+    ok: false,
+    reason: `this node lacks master key ${named}, which the database needs (see docs/operations.md, rotating the master key)`,
+    keys: status.held,
+  };
+}

@@ -122,18 +122,26 @@ function providerOver(
   changed: () => boolean = () => false,
 ): MasterKeyProvider & { reload(): void } {
   let current = load();
+  // A rotation (`hush admin master-key add`, or a copy from another node) changes the file.
+  const fresh = () => {
+    if (changed()) current = load();
+    return current;
+  };
+  const missing = (keyId: string) =>
+    hushError('KEY_UNAVAILABLE', `master key "${keyId}" is not available in ${where}`);
   return {
-    activeKeyId: () => current.active,
+    activeKeyId: () => fresh().active,
+    keyIds: () => Object.keys(fresh().keys),
     reload() {
       current = load();
     },
-    wrap(dataKey) {
-      // A rotation by `hush admin rotate-master-key` changes the file: wrap with the new key.
-      if (changed()) current = load();
-      const id = current.active;
-      return Promise.resolve({
-        wrapped: wrapWith(decodeKey(current.keys[id] ?? '', where), id, dataKey),
-        masterKeyId: id,
+    wrap(dataKey, keyId) {
+      const kf = fresh();
+      const id = keyId ?? kf.active;
+      return new Promise((resolve) => {
+        const key = kf.keys[id];
+        if (key === undefined) throw missing(id);
+        resolve({ wrapped: wrapWith(decodeKey(key, where), id, dataKey), masterKeyId: id });
       });
     },
     unwrap(wrapped, masterKeyId) {
@@ -141,12 +149,7 @@ function providerOver(
       if (!(masterKeyId in current.keys)) current = load();
       const key = current.keys[masterKeyId];
       return new Promise((resolve) => {
-        if (key === undefined) {
-          throw hushError(
-            'KEY_UNAVAILABLE',
-            `master key "${masterKeyId}" is not available in ${where}`,
-          );
-        }
+        if (key === undefined) throw missing(masterKeyId);
         resolve(unwrapWith(decodeKey(key, where), masterKeyId, wrapped, where));
       });
     },
@@ -182,31 +185,66 @@ export function loadOrCreateKeyFile(file: string): {
   };
 }
 
-/**
- * A provider over `HUSH_MASTER_KEY` (base64 of 32 bytes, or `id:base64`).
- * Throws KEY_UNAVAILABLE naming HUSH_MASTER_KEY when the value is not a 32-byte key.
- */
-export function providerFromEnv(value: string): MasterKeyProvider {
-  const [id, base64] = value.includes(':')
-    ? (value.split(':', 2) as [string, string])
-    : ['mk_env', value];
-  decodeKey(base64, 'HUSH_MASTER_KEY');
-  return providerOver(() => ({ active: id, keys: { [id]: base64 } }), 'HUSH_MASTER_KEY');
+/** `id:base64` (or bare base64, id `mk_env`, for HUSH_MASTER_KEY only), checked. */
+function parseEnvKey(entry: string, where: string, idRequired: boolean): [string, string] {
+  const at = entry.indexOf(':');
+  if (at < 0 && idRequired)
+    throw hushError('KEY_UNAVAILABLE', `${where} must list keys as id:base64, comma-separated`);
+  const [id, base64] = at < 0 ? ['mk_env', entry] : [entry.slice(0, at), entry.slice(at + 1)];
+  if (!/^[\w.-]{1,64}$/.test(id))
+    throw hushError('KEY_UNAVAILABLE', `${where} names a key id that is not [A-Za-z0-9_.-]{1,64}`);
+  decodeKey(base64, where);
+  return [id, base64];
 }
 
 /**
- * Adds a new master key to the file and makes it active; old keys stay until retired. The file
- * stays 0600; one accessible by others is refused (KEY_UNAVAILABLE) before anything is written.
+ * A provider over `HUSH_MASTER_KEY` (base64 of 32 bytes, or `id:base64`), the node's default,
+ * and `HUSH_MASTER_KEY_PREVIOUS`: more keys as `id:base64`, comma-separated, held during a
+ * rotation (see docs/operations.md). Throws KEY_UNAVAILABLE naming the variable when a value is
+ * not a 32-byte key or an id repeats.
  */
-export function addKeyToFile(file: string): { newKeyId: string } {
+export function providerFromEnv(value: string, previous?: string): MasterKeyProvider {
+  const [id, base64] = parseEnvKey(value.trim(), 'HUSH_MASTER_KEY', false);
+  const keys: Record<string, string> = { [id]: base64 };
+  for (const entry of (previous ?? '').split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    const [otherId, otherKey] = parseEnvKey(entry, 'HUSH_MASTER_KEY_PREVIOUS', true);
+    if (otherId in keys)
+      throw hushError('KEY_UNAVAILABLE', `HUSH_MASTER_KEY_PREVIOUS repeats the key id ${otherId}`);
+    keys[otherId] = otherKey;
+  }
+  return providerOver(() => ({ active: id, keys }), 'HUSH_MASTER_KEY');
+}
+
+/** A new master key as `id:base64`, for HUSH_MASTER_KEY (nothing is stored). */
+export function generateMasterKey(): { id: string; value: string } {
+  const id = newKeyId();
+  return { id, value: `${id}:${randomBytes(32).toString('base64')}` };
+}
+
+/**
+ * Adds a master key to the file (a new random one, or `given` as `id:base64` copied from another
+ * node) and makes it the file's default; old keys stay until retired. The file stays 0600; one
+ * accessible by others is refused (KEY_UNAVAILABLE) before anything is written.
+ */
+export function addKeyToFile(file: string, given?: string): { newKeyId: string } {
   assertPrivate(file);
   const kf = readKeyFile(file);
-  const id = newKeyId();
-  writeKeyFile(file, {
-    active: id,
-    keys: { ...kf.keys, [id]: randomBytes(32).toString('base64') },
-  });
+  const [id, base64] = given
+    ? parseEnvKey(given.trim(), 'the key to add', true)
+    : [newKeyId(), randomBytes(32).toString('base64')];
+  if (id in kf.keys && kf.keys[id] !== base64)
+    throw hushError('KEY_UNAVAILABLE', `${file} holds another key with the id ${id}`);
+  writeKeyFile(file, { active: id, keys: { ...kf.keys, [id]: base64 } });
   return { newKeyId: id };
+}
+
+/** The key `id` of the file as `id:base64`, to stage it on another node. */
+export function exportKeyFromFile(file: string, id: string): string {
+  assertPrivate(file);
+  const key = readKeyFile(file).keys[id];
+  if (key === undefined) throw hushError('KEY_UNAVAILABLE', `${file} holds no key ${id}`);
+  return `${id}:${key}`;
 }
 
 /**
@@ -220,4 +258,19 @@ export function retireKeysInFile(file: string, keep: string[]): void {
     Object.entries(kf.keys).filter(([id]) => id === kf.active || keep.includes(id)),
   );
   writeKeyFile(file, { active: kf.active, keys });
+}
+
+/**
+ * Removes the key `id` from the file; when it was the file's default, `next` (a key it holds)
+ * becomes the default. Refuses to remove the file's last key.
+ */
+export function removeKeyFromFile(file: string, id: string, next: string): void {
+  assertPrivate(file);
+  const kf = readKeyFile(file);
+  if (!(id in kf.keys)) return;
+  const { [id]: _removed, ...keys } = kf.keys;
+  const active = kf.active === id ? next : kf.active;
+  if (!(active in keys))
+    throw hushError('KEY_UNAVAILABLE', `${file} would be left without its default key`);
+  writeKeyFile(file, { active, keys });
 }

@@ -154,8 +154,8 @@ export async function runJob(deps: RunnerDeps, job: JobRow, shutdown?: AbortSign
     await flush()
       .catch(() => flush())
       .catch(() => undefined);
-    await db.transaction().execute(async (trx) => {
-      await updateJob(trx, job.id, { status, finishedAt: now(), ...patch });
+    const recorded = await db.transaction().execute(async (trx) => {
+      if (!(await updateOwnJob(trx, job, { status, finishedAt: now(), ...patch }))) return false;
       await audit.append(trx, SYSTEM, {
         orgId: job.orgId,
         eventType: 'UPDATE',
@@ -165,7 +165,13 @@ export async function runJob(deps: RunnerDeps, job: JobRow, shutdown?: AbortSign
         change: `job ${status}${patch.exitCode !== undefined && patch.exitCode !== null ? ` with exit code ${patch.exitCode}` : ''}`,
         details: { status, exitCode: patch.exitCode ?? null, error: patch.error ?? null },
       });
+      return true;
     });
+    if (!recorded)
+      deps.logger.warn(
+        { jobId: job.id, status },
+        'job already ended by the reaper (this worker missed its heartbeats): outcome not recorded',
+      );
   };
 
   try {
@@ -258,15 +264,38 @@ export async function runJob(deps: RunnerDeps, job: JobRow, shutdown?: AbortSign
   }
 }
 
+/**
+ * Updates a job this worker claimed only while it is still running here, and says whether it did.
+ * A worker that missed its heartbeats (paused, starved) may find its job already failed by
+ * another node's reaper: that end stands, so no job ends twice or goes back to the queue after it
+ * ended.
+ */
+async function updateOwnJob(
+  db: Kysely<Schema>,
+  job: JobRow,
+  patch: Partial<JobRow>,
+): Promise<boolean> {
+  if (job.workerId === null) return false;
+  const result = await db
+    .updateTable('jobs')
+    .set(patch)
+    .where('id', '=', job.id)
+    .where('status', '=', 'running')
+    .where('workerId', '=', job.workerId)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 /** Puts a job whose process never started back in the queue, audited, for another worker. */
 async function handBack(deps: RunnerDeps, job: JobRow): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    await updateJob(trx, job.id, {
+    const handed = await updateOwnJob(trx, job, {
       status: 'queued',
       workerId: null,
       startedAt: null,
       heartbeatAt: null,
     });
+    if (!handed) return;
     await deps.audit.append(trx, SYSTEM, {
       orgId: job.orgId,
       eventType: 'UPDATE',

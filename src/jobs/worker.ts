@@ -65,23 +65,25 @@ export function createWorkerPool(options: WorkerPoolOptions) {
   async function reap(): Promise<void> {
     if (Date.now() - lastReap < REAP_EVERY_MS) return;
     lastReap = Date.now();
-    const stale = await failStaleJobs(
-      db,
-      new Date(Date.now() - STALE_AFTER_MS).toISOString(),
-      now(),
-    );
-    for (const job of stale) {
-      await db.transaction().execute((trx) =>
-        options.audit.append(trx, SYSTEM_CONTEXT, {
+    // One transaction: a reaper killed between the two would leave failed jobs whose end the
+    // audit log never shows.
+    await db.transaction().execute(async (trx) => {
+      const stale = await failStaleJobs(
+        trx,
+        new Date(Date.now() - STALE_AFTER_MS).toISOString(),
+        now(),
+      );
+      for (const job of stale) {
+        await options.audit.append(trx, SYSTEM_CONTEXT, {
           orgId: job.orgId,
           eventType: 'UPDATE',
           targetType: 'job',
           targetId: job.id,
           targetName: job.id,
           change: 'job failed: its worker stopped sending heartbeats',
-        }),
-      );
-    }
+        });
+      }
+    });
     // Plaintext of jobs the reaper (on any node) gave up on goes now, not at the next restart.
     await removeLeftovers();
   }

@@ -220,8 +220,13 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfi
   } as unknown as SqliteDatabase.Statement;
   return {
     close: () => sqlite.close(),
-    prepare(sqlText: string) {
-      if (sqlText === 'rollback') return rollbackIfOpen;
+    prepare(text: string) {
+      if (text === 'rollback') return rollbackIfOpen;
+      // A deferred transaction that reads and then writes gets SQLITE_BUSY at once, with no busy
+      // wait, when another process (hush admin, a second node) wrote meanwhile: every
+      // transaction takes the write lock when it begins instead, waiting up to the busy timeout.
+      // Within one process the connection runs one transaction at a time anyway.
+      const sqlText = text === 'begin' ? 'begin immediate' : text;
       const cached = statements.get(sqlText);
       if (cached && !cached.busy) return cached;
       const statement = sqlite.prepare(sqlText);

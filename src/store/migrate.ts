@@ -12,6 +12,7 @@ import * as keyedAudit from './migrations/0008-keyed-audit.js';
 import * as signInBrake from './migrations/0009-sign-in-brake.js';
 import * as references from './migrations/0010-references.js';
 import * as rotations from './migrations/0011-rotations.js';
+import * as masterKeys from './migrations/0012-master-keys.js';
 import type { Schema } from './schema.js';
 
 // Migrations are compiled into the program (not read from disk) so `dist/` runs anywhere.
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-sign-in-brake': signInBrake,
   '0010-references': references,
   '0011-rotations': rotations,
+  '0012-master-keys': masterKeys,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

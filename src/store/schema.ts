@@ -18,6 +18,7 @@ export interface Schema {
   auditEvents: AuditEventRow;
   auditHeads: AuditHeadRow;
   auditKeys: AuditKeyRow;
+  masterKeys: MasterKeyRow;
   instanceSettings: InstanceSettingRow;
   secrets: SecretRow;
   secretVersions: SecretVersionRow;
@@ -168,6 +169,13 @@ export interface AuditHeadRow {
 }
 
 /** The audit MAC key (id 'instance'), wrapped by the master key like a data key. */
+/** The cluster's state of one master key (migration 0012); the key itself is never stored. */
+export interface MasterKeyRow {
+  id: string;
+  state: 'active' | 'previous' | 'retired';
+  changedAt: string;
+}
+
 export interface AuditKeyRow {
   id: string;
   wrappedKey: string;

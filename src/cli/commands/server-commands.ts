@@ -101,7 +101,7 @@ export function registerServerCommands(program: Command): void {
     admin
       .command('rotate-master-key')
       .description(
-        'Generate a new master key in the key file and re-wrap every data key with it (safe while serving)',
+        'One node: a new master key in the key file, activated, every data key re-wrapped with it (safe while serving; several nodes: hush admin master-key)',
       )
       .option(
         '--retire-old',
@@ -109,6 +109,65 @@ export function registerServerCommands(program: Command): void {
       ),
   ).action(async (opts: ServerFlags & { retireOld?: boolean }, cmd: Command) =>
     (await actions()).rotateMasterKey(opts, cmd),
+  );
+
+  const masterKey = admin
+    .command('master-key')
+    .description(
+      'Rotate the master key across nodes in phases: generate or add (stage on every node), activate, retire',
+    );
+  masterKey
+    .command('generate')
+    .description(
+      'Print a new master key as id:base64 (for HUSH_MASTER_KEY*, or add --stdin); nothing is stored',
+    )
+    .action(async (_opts: unknown, cmd: Command) => (await actions()).generateKey(cmd));
+  withServerOptions(
+    masterKey
+      .command('add')
+      .description(
+        "Stage a master key in this node's key file: a new one, or id:base64 from standard input (--stdin)",
+      )
+      .option('--stdin', 'read the key to add as id:base64 from standard input'),
+  ).action(async (opts: ServerFlags & { stdin?: boolean }, cmd: Command) =>
+    (await actions()).addKey(opts, cmd),
+  );
+  withServerOptions(
+    masterKey
+      .command('list')
+      .description(
+        'The master keys of the database: state, what each wraps, and which this node holds',
+      ),
+  ).action(async (flags: ServerFlags, cmd: Command) => (await actions()).listKeys(flags, cmd));
+  withServerOptions(
+    masterKey
+      .command('activate <id>')
+      .description(
+        'Make ID the key every node wraps with (each must hold it first) and re-wrap every data key with it',
+      ),
+  ).action(async (id: string, flags: ServerFlags, cmd: Command) =>
+    (await actions()).activateKey(id, flags, cmd),
+  );
+  withServerOptions(
+    masterKey
+      .command('retire <id>')
+      .description(
+        "Retire ID: no node wraps with it again, what it still wraps is re-wrapped, and it leaves this node's key file",
+      ),
+  ).action(async (id: string, flags: ServerFlags, cmd: Command) =>
+    (await actions()).retireKey(id, flags, cmd),
+  );
+
+  withServerOptions(
+    admin
+      .command('rotate-data-keys')
+      .description(
+        'A new data key for each organization and every value re-encrypted with it, online and resumable (safe while serving)',
+      )
+      .option('--org <slug>', 'only this organization')
+      .option('--batch-size <n>', 'values re-encrypted per transaction (default 500)'),
+  ).action(async (opts: ServerFlags & { org?: string; batchSize?: string }, cmd: Command) =>
+    (await actions()).rotateDataKeys(opts, cmd),
   );
 
   withServerOptions(

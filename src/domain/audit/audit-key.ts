@@ -55,7 +55,11 @@ export interface AuditKeyLoad {
  * Throws KEY_UNAVAILABLE when the master key cannot unwrap it, or when it is missing although
  * chains were sealed with it.
  */
-export function createAuditKey(deps: { masterKey: MasterKeyProvider }) {
+export function createAuditKey(deps: {
+  masterKey: MasterKeyProvider;
+  /** Wraps a new key with the master key the cluster wraps with (the key service's `wrap`). */
+  wrap: (db: Kysely<Schema>, key: Buffer) => Promise<{ wrapped: string; masterKeyId: string }>;
+}) {
   let keys: AuditKeys | undefined;
 
   /**
@@ -77,7 +81,7 @@ export function createAuditKey(deps: { masterKey: MasterKeyProvider }) {
           );
         }
         const root = randomBytes(32);
-        const { wrapped, masterKeyId } = await deps.masterKey.wrap(root);
+        const { wrapped, masterKeyId } = await deps.wrap(trx, root);
         const made = { id: AUDIT_KEY_ID, wrappedKey: wrapped, masterKeyId, createdAt: now() };
         // Two servers starting at once: one insert wins, the other reads the winner's key.
         if (!(await insertAuditKey(trx, made))) return { created: false, sealedChains: 0 };

@@ -183,7 +183,7 @@ describe.each(DIALECTS)('the keyed audit chain in the database on %s', (dialect)
     const checkpoint = await a.services.audit.checkpoint(a.database.db, ORG_SLUG);
     const file = path.join(settings.dataDir, 'master.key');
     const { newKeyId } = addKeyToFile(file);
-    await a.services.keys.rewrapAll(a.database.db);
+    await a.services.keys.activateMasterKey(a.database.db, newKeyId);
     retireKeysInFile(file, [newKeyId]);
     const b = await reopen();
     const keyRow = await b.database.db.selectFrom('auditKeys').selectAll().execute();

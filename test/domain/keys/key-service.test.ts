@@ -220,7 +220,7 @@ describe.each(DIALECTS)('envelope encryption with stored data keys on %s', (dial
     const file = path.join(settings.dataDir, 'master.key');
     const { newKeyId } = addKeyToFile(file);
     // The running app re-wraps online; its cached data keys keep working throughout.
-    expect(await app!.services.keys.rewrapAll(app!.database.db)).toBe(1);
+    expect(await app!.services.keys.activateMasterKey(app!.database.db, newKeyId)).toBe(1);
     retireKeysInFile(file, [newKeyId]);
     await app!.close();
     app = await open(settings);
