@@ -51,8 +51,9 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, summary: 'Too many requests; retry later.' },
   INTERNAL: { status: 500, summary: 'An unexpected error; the server log has the request id.' },
   KEY_UNAVAILABLE: {
-    status: 500,
-    summary: 'The master key is missing or cannot unwrap a data key.',
+    status: 503,
+    summary:
+      'This node lacks a master key the database needs, or its key cannot unwrap a data key (another node may hold it; see /readyz).',
   },
   DECRYPTION_FAILED: { status: 500, summary: 'A stored ciphertext failed authentication.' },
   ROTATION_FAILED: {
