@@ -53,6 +53,44 @@ describe.each(DIALECTS)('health, readiness and metrics on %s', (dialect) => {
     expect((await t.call('GET', '/readyz')).status).toBe(200);
   });
 
+  it('names the master key the database needs and this node lacks', async () => {
+    const db = t.app.database.db;
+    const held = (await t.call('GET', '/readyz')).body.checks.find(
+      (c: { check: string }) => c.check === 'masterKey',
+    ) as { keys: string[] };
+    expect(held.keys.length).toBeGreaterThan(0);
+    // Another node activated a key this one was never given.
+    await sql`update master_keys set state = 'previous' where state = 'active'`.execute(db);
+    await sql`insert into master_keys (id, state, changed_at) values ('mk_elsewhere', 'active', '2026-01-01T00:00:00.000Z')`.execute(
+      db,
+    );
+    try {
+      const r = await t.call('GET', '/readyz');
+      expect(r.status).toBe(503);
+      expect(r.body.checks).toContainEqual({
+        check: 'masterKey',
+        ok: false,
+        reason: expect.stringContaining('lacks master key "mk_elsewhere"') as unknown,
+        keys: held.keys,
+      });
+      // It wraps nothing with the old key meanwhile: a new organization is refused whole.
+      const created = await t.call('POST', '/api/v1/orgs', {
+        token,
+        body: { slug: 'wrapped-old', name: 'x' },
+      });
+      expect(created.status).toBe(503);
+      expect(created.body.error.code).toBe('KEY_UNAVAILABLE');
+      const orgs = await sql<{
+        n: number;
+      }>`select count(*) as n from organizations where slug = 'wrapped-old'`.execute(db);
+      expect(Number(orgs.rows[0]!.n)).toBe(0);
+    } finally {
+      await sql`delete from master_keys where id = 'mk_elsewhere'`.execute(db);
+      await sql`update master_keys set state = 'active' where state = 'previous'`.execute(db);
+    }
+    expect((await t.call('GET', '/readyz')).status).toBe(200);
+  });
+
   it.runIf(dialect === 'postgres')(
     'answers 503 naming the database while PostgreSQL refuses it, and recovers by itself',
     async () => {
