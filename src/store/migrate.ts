@@ -54,6 +54,18 @@ export async function pendingMigrations(db: Kysely<Schema>): Promise<string[]> {
  */
 export async function migrateToLatest(db: Kysely<Schema>): Promise<string[]> {
   const { error, results } = await migrator(db).migrateToLatest();
+  const missing = /previously executed migration (\S+) is missing/.exec(
+    error instanceof Error ? error.message : '',
+  );
+  if (missing) {
+    // A newer Hush upgraded the database (nodes are upgraded one at a time): say so.
+    throw hushError(
+      'INTERNAL',
+      `the database was migrated by a newer Hush (it has run ${missing[1]}, which this program lacks): upgrade this node`,
+      undefined,
+      error,
+    );
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw hushError('INTERNAL', `migration ${failed} failed`, undefined, error);
