@@ -125,7 +125,11 @@ export async function setMasterKeyState(db: Kysely<Schema>, row: MasterKeyRow): 
     .execute();
 }
 
-/** Records `row` as the active master key unless one is recorded; returns whether it was. */
+/**
+ * Records `row` as the active master key unless a key is active already or `row`'s key has a
+ * state (the unique index on the active state settles two nodes adopting at once); returns
+ * whether it was recorded.
+ */
 export async function adoptActiveMasterKey(
   db: Kysely<Schema>,
   row: MasterKeyRow,
@@ -133,7 +137,7 @@ export async function adoptActiveMasterKey(
   const result = await db
     .insertInto('masterKeys')
     .values(row)
-    .onConflict((oc) => oc.column('id').doNothing())
+    .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function up(db: Kysely<any>): Promise<void> {
@@ -12,6 +12,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('changed_at', 'text', (c) => c.notNull())
     .execute();
+  // At most one active key, even when two nodes of a new database adopt theirs at once.
+  await sql`create unique index master_keys_one_active on master_keys (state) where state = 'active'`.execute(
+    db,
+  );
   // Data-key rotation looks for the versions still sealed with an organization's older keys.
   await db.schema
     .createIndex('secret_versions_key')
