@@ -21,10 +21,14 @@ function freePort(): Promise<number> {
 
 export interface PrivateCluster {
   port: number;
-  /** The URL of `database` as the superuser over TCP (trusted: no password). */
+  /** The server's log (pg_ctl -l): with `log_statement = 'all'`, every statement it ran. */
+  logFile: string;
+  /** The URL of `database` as the superuser over TCP (no password: for a trusting cluster). */
   url(database: string): string;
-  /** Runs statements one by one as the superuser over the cluster's Unix socket. */
+  /** Runs statements one by one as the superuser over the cluster's Unix socket (trusted). */
   admin(...statements: string[]): Promise<void>;
+  /** One query as the superuser; its rows. */
+  query(statement: string): Promise<Record<string, unknown>[]>;
   /** `pg_ctl stop -m fast`: sessions are terminated and the port refuses connections. */
   halt(): Promise<void>;
   /** `pg_ctl start` on the same port and data; resolves once it accepts connections. */
@@ -34,13 +38,18 @@ export interface PrivateCluster {
 }
 
 /**
- * A PostgreSQL cluster of the caller's own, on a free port, trusting every connection, that the
- * caller may stop and start again (an outage that a shared server cannot stage). initdb refuses
- * root, so the cluster runs as the `postgres` OS user. Vitest-free, like scram-cluster.ts.
+ * A PostgreSQL cluster of the caller's own, on a free port, that the caller may stop and start
+ * again (an outage that a shared server cannot stage). On TCP it trusts every connection, or
+ * with `hostAuth: 'scram-sha-256'` checks passwords (the shared test server trusts any); its
+ * Unix socket always trusts the superuser. initdb refuses root, so the cluster runs as the
+ * `postgres` OS user. Vitest-free: the bench and the soak harness start clusters too.
  */
-export async function startPrivateCluster(): Promise<PrivateCluster> {
+export async function startPrivateCluster(
+  options: { hostAuth?: 'trust' | 'scram-sha-256' } = {},
+): Promise<PrivateCluster> {
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  // Not databases.ts's tempDir: the bench starts a cluster too, outside vitest.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-pg-'));
   track(`dir ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }), { lingering: true });
   fs.chownSync(dir, uid, gid);
@@ -56,11 +65,15 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
           error ? reject(new Error(`${cmd} failed: ${stdout}${stderr}`)) : resolve(),
       );
     });
-  await asPostgres('initdb', ['-D', data, '-U', 'postgres', '-E', 'UTF8', '--auth=trust']);
+  await asPostgres('initdb', [
+    ...['-D', data, '-U', 'postgres', '-E', 'UTF8', '--auth-local=trust'],
+    `--auth-host=${options.hostAuth ?? 'trust'}`,
+  ]);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`;
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`;
+  const logFile = path.join(dir, 'log');
   const pgCtl = (...args: string[]) => asPostgres('pg_ctl', ['-D', data, ...args]);
-  const start = () => pgCtl('-l', path.join(dir, 'log'), '-o', options, '-w', 'start');
+  const start = () => pgCtl('-l', logFile, '-o', serverOptions, '-w', 'start');
   let running = false;
   await start();
   running = true;
@@ -68,18 +81,28 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     if (running) await pgCtl('-m', 'fast', '-w', 'stop');
     running = false;
   });
+  const superuser = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
   return {
     port,
+    logFile,
     url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
     async admin(...statements) {
-      const client = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
-      await client.connect();
-      try {
+      await superuser(async (client) => {
         for (const statement of statements) await client.query(statement);
-      } finally {
-        await client.end();
-      }
+      });
     },
+    query: (statement) =>
+      superuser(
+        async (client) => (await client.query(statement)).rows as Record<string, unknown>[],
+      ),
     async halt() {
       await pgCtl('-m', 'fast', '-w', 'stop');
       running = false;

@@ -5,6 +5,7 @@ import type { ServerFlags } from './server-actions.js';
 // The actions import the server only when they run, so `hush run` and the other REST commands
 // start without loading Fastify, Kysely, the drivers and the schemas (hundreds of milliseconds).
 const actions = () => import('./server-actions.js');
+const keyActions = () => import('./key-actions.js');
 
 function withServerOptions(cmd: Command): Command {
   return cmd
@@ -108,7 +109,7 @@ export function registerServerCommands(program: Command): void {
         'remove the previous master keys from the file once every data key is re-wrapped',
       ),
   ).action(async (opts: ServerFlags & { retireOld?: boolean }, cmd: Command) =>
-    (await actions()).rotateMasterKey(opts, cmd),
+    (await keyActions()).rotateMasterKey(opts, cmd),
   );
 
   const masterKey = admin
@@ -121,7 +122,7 @@ export function registerServerCommands(program: Command): void {
     .description(
       'Print a new master key as id:base64 (for HUSH_MASTER_KEY*, or add --stdin); nothing is stored',
     )
-    .action(async (_opts: unknown, cmd: Command) => (await actions()).generateKey(cmd));
+    .action(async (_opts: unknown, cmd: Command) => (await keyActions()).generateKey(cmd));
   withServerOptions(
     masterKey
       .command('add')
@@ -130,7 +131,7 @@ export function registerServerCommands(program: Command): void {
       )
       .option('--stdin', 'read the key to add as id:base64 from standard input'),
   ).action(async (opts: ServerFlags & { stdin?: boolean }, cmd: Command) =>
-    (await actions()).addKey(opts, cmd),
+    (await keyActions()).addKey(opts, cmd),
   );
   withServerOptions(
     masterKey
@@ -138,7 +139,7 @@ export function registerServerCommands(program: Command): void {
       .description(
         'The master keys of the database: state, what each wraps, and which this node holds',
       ),
-  ).action(async (flags: ServerFlags, cmd: Command) => (await actions()).listKeys(flags, cmd));
+  ).action(async (flags: ServerFlags, cmd: Command) => (await keyActions()).listKeys(flags, cmd));
   withServerOptions(
     masterKey
       .command('activate <id>')
@@ -146,7 +147,7 @@ export function registerServerCommands(program: Command): void {
         'Make ID the key every node wraps with (each must hold it first) and re-wrap every data key with it',
       ),
   ).action(async (id: string, flags: ServerFlags, cmd: Command) =>
-    (await actions()).activateKey(id, flags, cmd),
+    (await keyActions()).activateKey(id, flags, cmd),
   );
   withServerOptions(
     masterKey
@@ -155,7 +156,7 @@ export function registerServerCommands(program: Command): void {
         "Retire ID: no node wraps with it again, what it still wraps is re-wrapped, and it leaves this node's key file",
       ),
   ).action(async (id: string, flags: ServerFlags, cmd: Command) =>
-    (await actions()).retireKey(id, flags, cmd),
+    (await keyActions()).retireKey(id, flags, cmd),
   );
 
   withServerOptions(
@@ -167,7 +168,7 @@ export function registerServerCommands(program: Command): void {
       .option('--org <slug>', 'only this organization')
       .option('--batch-size <n>', 'values re-encrypted per transaction (default 500)'),
   ).action(async (opts: ServerFlags & { org?: string; batchSize?: string }, cmd: Command) =>
-    (await actions()).rotateDataKeys(opts, cmd),
+    (await keyActions()).rotateDataKeys(opts, cmd),
   );
 
   withServerOptions(

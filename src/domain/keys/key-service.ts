@@ -269,9 +269,11 @@ export function createKeyService(deps: {
         `master key "${keyId}" is the active key: activate another first (hush admin master-key activate)`,
       );
     }
-    if (!status.keys.some((k) => k.id === keyId) && !deps.masterKey.keyIds().includes(keyId)) {
-      throw hushError('NOT_FOUND', `no master key "${keyId}" is known here`);
-    }
+    const known = status.keys.find((k) => k.id === keyId);
+    const held = deps.masterKey.keyIds().includes(keyId);
+    if (!known && !held) throw hushError('NOT_FOUND', `no master key "${keyId}" is known here`);
+    // What it wraps must be unwrapped here to be re-wrapped: run it where the key is.
+    if (!held && known && known.dataKeys + known.auditKeys > 0) throw lacking(keyId, 'to retire');
     await setMasterKeyState(db, { id: keyId, state: 'retired', changedAt: now() });
     return rewrapAll(db, keyId);
   }
@@ -291,11 +293,12 @@ export function createKeyService(deps: {
 }
 
 /** KEY_UNAVAILABLE for a master key the database needs and this node does not hold. */
-function lacking(keyId: string, why: 'active' | 'needed' | 'to activate'): HushError {
+function lacking(keyId: string, why: 'active' | 'needed' | 'to activate' | 'to retire'): HushError {
   const what = {
     active: 'is the active master key of the database',
     needed: 'wraps keys in the database',
     'to activate': 'is to be activated',
+    'to retire': 'still wraps keys to re-wrap before it is retired',
   }[why];
   return hushError(
     'KEY_UNAVAILABLE',
