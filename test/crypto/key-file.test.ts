@@ -3,7 +3,13 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { addKeyToFile, loadOrCreateKeyFile, retireKeysInFile } from '../../src/crypto/key-file.js';
+import {
+  addKeyToFile,
+  generateMasterKey,
+  loadOrCreateKeyFile,
+  providerFromEnv,
+  retireKeysInFile,
+} from '../../src/crypto/key-file.js';
 import { HushError } from '../../src/errors.js';
 import { tempDir } from '../helpers/databases.js';
 
@@ -129,5 +135,46 @@ describe('the master key file', () => {
     }
     expect(fs.readFileSync(file, 'utf8')).toBe(before);
     expect(modeOf(file)).toBe(0o644);
+  });
+});
+
+describe('the keyring from HUSH_MASTER_KEY and HUSH_MASTER_KEY_PREVIOUS', () => {
+  const b64 = (byte: number) => Buffer.alloc(32, byte).toString('base64');
+
+  it('holds every key, wraps with the one asked for and unwraps with any', async () => {
+    const ring = providerFromEnv(`mk_new:${b64(1)}`, ` mk_env:${b64(2)} , mk_old:${b64(3)}`);
+    expect(ring.activeKeyId()).toBe('mk_new');
+    expect(ring.keyIds().sort()).toEqual(['mk_env', 'mk_new', 'mk_old']);
+    const dataKey = Buffer.alloc(32, 9);
+    const { wrapped, masterKeyId } = await ring.wrap(dataKey, 'mk_old');
+    expect(masterKeyId).toBe('mk_old');
+    // A node that holds mk_old only as its own key opens it: the wrap is the key's, not the ring's.
+    expect(await providerFromEnv(`mk_old:${b64(3)}`).unwrap(wrapped, 'mk_old')).toEqual(dataKey);
+    await expect(ring.wrap(dataKey, 'mk_gone')).rejects.toThrow(
+      'master key "mk_gone" is not available in HUSH_MASTER_KEY',
+    );
+    // A bare key is mk_env.
+    expect(providerFromEnv(b64(2)).keyIds()).toEqual(['mk_env']);
+  });
+
+  it.each([
+    ['a key without its id', b64(2), 'must list keys as id:base64'],
+    ['a repeated id', `mk_new:${b64(2)}`, 'repeats the key id mk_new'],
+    ['a short key', `mk_x:${Buffer.alloc(16).toString('base64')}`, 'must hold base64 of 32 bytes'],
+    ['a bad id', `mk x:${b64(2)}`, 'names a key id that is not'],
+  ])(
+    'refuses %s in HUSH_MASTER_KEY_PREVIOUS, naming the variable but no key',
+    (_what, previous, message) => {
+      const error = failure(() => providerFromEnv(`mk_new:${b64(1)}`, previous));
+      expect(error.code).toBe('KEY_UNAVAILABLE');
+      expect(error.message).toContain(message);
+      expect(error.message).not.toContain(b64(2));
+    },
+  );
+
+  it('generates keys as id:base64 that a ring takes', () => {
+    const { id, value } = generateMasterKey();
+    expect(value.startsWith(`${id}:`)).toBe(true);
+    expect(providerFromEnv(b64(1), value).keyIds()).toContain(id);
   });
 });
