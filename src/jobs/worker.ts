@@ -8,7 +8,7 @@ import type { AuditService } from '../domain/audit/audit-service.js';
 import { now, SYSTEM_CONTEXT } from '../domain/context.js';
 import type { ResolveService } from '../domain/secrets/resolve-service.js';
 import type { Database } from '../store/db.js';
-import { claimNextJob, failStaleJobs } from '../store/job-store.js';
+import { claimNextJob, failStaleJob, listStaleJobs } from '../store/job-store.js';
 import { runJob } from './runner.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -65,15 +65,15 @@ export function createWorkerPool(options: WorkerPoolOptions) {
   async function reap(): Promise<void> {
     if (Date.now() - lastReap < REAP_EVERY_MS) return;
     lastReap = Date.now();
-    // One transaction: a reaper killed between the two would leave failed jobs whose end the
-    // audit log never shows.
-    await db.transaction().execute(async (trx) => {
-      const stale = await failStaleJobs(
-        trx,
-        new Date(Date.now() - STALE_AFTER_MS).toISOString(),
-        now(),
-      );
-      for (const job of stale) {
+    const staleBefore = new Date(Date.now() - STALE_AFTER_MS).toISOString();
+    const stale = await listStaleJobs(db, staleBefore);
+    // Each job fails with its audit event in a transaction of its own: a reaper killed midway
+    // leaves no failed job unaudited, and it never holds two organizations' chain heads at once
+    // (two transactions taking two heads in opposite orders deadlock).
+    for (const job of stale) {
+      await db.transaction().execute(async (trx) => {
+        // It beat since, or it ended, or another node's reaper was first.
+        if (!(await failStaleJob(trx, job.id, staleBefore, now()))) return;
         await options.audit.append(trx, SYSTEM_CONTEXT, {
           orgId: job.orgId,
           eventType: 'UPDATE',
@@ -82,8 +82,8 @@ export function createWorkerPool(options: WorkerPoolOptions) {
           targetName: job.id,
           change: 'job failed: its worker stopped sending heartbeats',
         });
-      }
-    });
+      });
+    }
     // Plaintext of jobs the reaper (on any node) gave up on goes now, not at the next restart.
     await removeLeftovers();
   }

@@ -88,19 +88,38 @@ export async function updateJob(
   await db.updateTable('jobs').set(patch).where('id', '=', id).execute();
 }
 
-/** Marks running jobs whose worker stopped sending heartbeats as failed; returns them. */
-export function failStaleJobs(db: Kysely<Schema>, staleBefore: string, at: string) {
+/** Running jobs whose worker stopped sending heartbeats before `staleBefore`. */
+export function listStaleJobs(db: Kysely<Schema>, staleBefore: string) {
   return db
+    .selectFrom('jobs')
+    .select(['id', 'orgId'])
+    .where('status', '=', 'running')
+    .where('heartbeatAt', '<', staleBefore)
+    .execute();
+}
+
+/**
+ * Fails one job found stale, unless it beat since, ended, or another node's reaper was first;
+ * returns whether it did.
+ */
+export async function failStaleJob(
+  db: Kysely<Schema>,
+  id: string,
+  staleBefore: string,
+  at: string,
+): Promise<boolean> {
+  const result = await db
     .updateTable('jobs')
     .set({
       status: 'failed' as JobStatus,
       error: 'the worker running this job stopped (no heartbeat)',
       finishedAt: at,
     })
+    .where('id', '=', id)
     .where('status', '=', 'running')
     .where('heartbeatAt', '<', staleBefore)
-    .returning(['id', 'orgId'])
-    .execute();
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 /** Appends log rows. */

@@ -8,7 +8,8 @@ import pg from 'pg';
 
 import { track } from './resources.js';
 
-function freePort(): Promise<number> {
+/** A free TCP port on the loopback address (free when asked; the caller binds it soon after). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -45,13 +46,23 @@ export interface PrivateCluster {
  * `postgres` OS user. Vitest-free: the bench and the soak harness start clusters too.
  */
 export async function startPrivateCluster(
-  options: { hostAuth?: 'trust' | 'scram-sha-256' } = {},
+  options: {
+    hostAuth?: 'trust' | 'scram-sha-256';
+    /** Server settings (`-c name=value`), such as max_connections. */
+    settings?: Record<string, string | number>;
+    /** A directory the caller owns and removes; by default a temporary one removed at the end. */
+    dir?: string;
+  } = {},
 ): Promise<PrivateCluster> {
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   // Not databases.ts's tempDir: the bench starts a cluster too, outside vitest.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-pg-'));
-  track(`dir ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }), { lingering: true });
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hush-pg-'));
+  fs.mkdirSync(dir, { recursive: true });
+  if (!options.dir)
+    track(`dir ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }), {
+      lingering: true,
+    });
   fs.chownSync(dir, uid, gid);
   const data = path.join(dir, 'data');
   // Asynchronous, so the caller's own requests keep going while PostgreSQL stops or starts.
@@ -70,7 +81,8 @@ export async function startPrivateCluster(
     `--auth-host=${options.hostAuth ?? 'trust'}`,
   ]);
   const port = await freePort();
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`;
+  const settings = Object.entries(options.settings ?? {}).map(([k, v]) => ` -c ${k}=${v}`);
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${settings.join('')}`;
   const logFile = path.join(dir, 'log');
   const pgCtl = (...args: string[]) => asPostgres('pg_ctl', ['-D', data, ...args]);
   const start = () => pgCtl('-l', logFile, '-o', serverOptions, '-w', 'start');

@@ -139,7 +139,9 @@ export function createAuditService(deps: { auditKey: AuditKey; changes?: ChangeF
     // In memory since start: an append costs one HMAC per event, never an unwrap.
     const keys = auditKey.current();
     const appended: AuditEventRow[] = [];
-    for (const [orgId, list] of byOrg) {
+    // Heads are locked in one order (by organization id) in every transaction that takes several,
+    // so two such transactions cannot deadlock.
+    for (const [orgId, list] of [...byOrg].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const changes = list.some(({ entry }) => CHANGE_EVENTS.has(entry.eventType));
       if (changes) deps.changes?.touched(trx, orgId);
       const head = await advanceAuditHead(trx, orgId, list.length, changes, () =>
@@ -188,7 +190,8 @@ export function createAuditService(deps: { auditKey: AuditKey; changes?: ChangeF
   ): Promise<void> {
     const orgs = userId ? await listOrganizationsOfUser(trx, userId) : [];
     if (orgs.length === 0) await append(trx, ctx, { ...entry, orgId: '' });
-    for (const org of orgs) await append(trx, ctx, { ...entry, orgId: org.id });
+    const ids = orgs.map((o) => o.id).sort();
+    for (const orgId of ids) await append(trx, ctx, { ...entry, orgId });
   }
 
   async function list(db: Kysely<Schema>, query: AuditQuery): Promise<AuditEvent[]> {
