@@ -223,11 +223,12 @@ export function createKeyService(deps: {
    */
   async function checkAll(db: Kysely<Schema>): Promise<number> {
     const own = deps.masterKey.activeKeyId();
-    const status = await masterKeyStatus(db);
+    let status = await masterKeyStatus(db);
     if (!status.active && !status.keys.some((k) => k.id === own && k.state !== null)) {
       await adoptActiveMasterKey(db, { id: own, state: 'active', changedAt: now() });
+      status = await masterKeyStatus(db);
     }
-    const [first] = (await masterKeyStatus(db)).missing;
+    const [first] = status.missing;
     if (first) throw lacking(first, 'needed');
     const rows = await listAllDataKeys(db);
     for (const row of rows) await unwrap(db, row.id);
