@@ -11,6 +11,7 @@ import { createAuditQueryService } from './domain/audit/audit-query-service.js';
 import { createAuditService } from './domain/audit/audit-service.js';
 import { createAuditRetention } from './domain/audit/retention.js';
 import { createChangeFeed } from './domain/change-feed.js';
+import { type ConfigService, createConfigService } from './domain/config/config-service.js';
 import { createJobService } from './domain/jobs/job-service.js';
 import { createDataKeyRotation, type DataKeyRotation } from './domain/keys/data-key-rotation.js';
 import { createKeyService } from './domain/keys/key-service.js';
@@ -58,6 +59,8 @@ export interface Services {
   auditKey: AuditKey;
   auditRetention: ReturnType<typeof createAuditRetention>;
   roles: ReturnType<typeof createRoleService>;
+  /** hush.yaml: plan, apply and export of an organization's structure. */
+  config: ConfigService;
   rotations: ReturnType<typeof createRotationService>;
   report: ReturnType<typeof createReportService>;
   /** When API tokens were last used (written in batches). */
@@ -187,6 +190,7 @@ export async function createApp(
       auditKey,
       auditRetention: createAuditRetention({ db, audit }),
       roles: createRoleService({ uow, audit }),
+      config: createConfigService({ uow, audit, jobMounts: config.jobMounts }),
       rotations: createRotationService({
         database,
         uow,

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli/api-client.js';
 import { registerAuditCommands } from './cli/commands/audit-commands.js';
 import { registerCompletionCommands } from './cli/commands/completion-commands.js';
+import { registerConfigCommands } from './cli/commands/config-commands.js';
 import { registerJobCommands } from './cli/commands/job-commands.js';
 import { registerOrgCommands } from './cli/commands/org-commands.js';
 import { registerProjectCommands } from './cli/commands/project-commands.js';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerRoleCommands(program);
   registerAuditCommands(program);
+  registerConfigCommands(program);
   registerCompletionCommands(program);
   // Positional options keep the program's --version from swallowing `rollback --version N`;
   // every leaf command takes --json and --url itself, so they work after the subcommand too.

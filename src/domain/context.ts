@@ -1,7 +1,10 @@
 import type { OrganizationVersion } from '../store/audit-store.js';
 
-/** Which client made a request; the CLI and the console say so in the X-Hush-Tool header. */
-export const TOOLS = ['console', 'cli', 'api', 'system'] as const;
+/**
+ * Which client made a request; the CLI and the console say so in the X-Hush-Tool header. `apply`
+ * is set by the service itself for every change `hush apply` makes, whoever sends the file.
+ */
+export const TOOLS = ['console', 'cli', 'api', 'system', 'apply'] as const;
 export type Tool = (typeof TOOLS)[number];
 
 /** Who acts: a person (session or personal token), a service token, or Hush itself. */

@@ -11,6 +11,7 @@ import { buildOpenApi } from './openapi.js';
 import type { RouteRegistry } from './route.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
+import { registerConfigRoutes } from './routes/config-routes.js';
 import { registerJobRoutes } from './routes/job-routes.js';
 import { registerOrgRoutes } from './routes/org-routes.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
@@ -92,6 +93,7 @@ export async function buildServer(
   registerJobRoutes(app, registry, deps.services);
   registerRoleRoutes(app, registry, deps.services);
   registerAuditRoutes(app, registry, deps.services);
+  registerConfigRoutes(app, registry, deps.services);
 
   const openapi = buildOpenApi(registry, VERSION);
   app.get('/api/v1/openapi.json', () => openapi);

@@ -293,6 +293,16 @@ export async function readAuditHeadSeq(db: Kysely<Schema>, orgId: string): Promi
   return head ? Number(head.seq) : 0;
 }
 
+/**
+ * Holds the organization's chain head until commit, so that no other change of the organization
+ * commits in between (every change appends to it): a transaction that reads the state and then
+ * changes it sees exactly what it changes. On SQLite `begin immediate` already serializes writers.
+ */
+export async function lockAuditHead(trx: Kysely<Schema>, orgId: string): Promise<void> {
+  if (!onPostgres(trx)) return;
+  await trx.selectFrom('auditHeads').select('seq').where('orgId', '=', orgId).forUpdate().execute();
+}
+
 /** A chain head as verification reads it. */
 export interface AuditHead {
   seq: number;

@@ -159,3 +159,49 @@ export function listServiceNames(db: Kysely<Schema>, projectId: string, limit: n
     .limit(limit)
     .execute();
 }
+
+/** Renames a project (its display name; the slug never changes). */
+export async function updateProjectName(
+  db: Kysely<Schema>,
+  id: string,
+  name: string,
+): Promise<void> {
+  await db.updateTable('projects').set({ name }).where('id', '=', id).execute();
+}
+
+/** Changes what a service runs, where and for how long, and its environment. */
+export async function updateService(
+  db: Kysely<Schema>,
+  id: string,
+  fields: Pick<ServiceRow, 'environmentId' | 'command' | 'workingDir' | 'timeoutSeconds'>,
+): Promise<void> {
+  await db.updateTable('services').set(fields).where('id', '=', id).execute();
+}
+
+/** Every environment of an organization's projects, in one query. */
+export function listEnvironmentsOfOrganization(
+  db: Kysely<Schema>,
+  orgId: string,
+): Promise<EnvironmentRow[]> {
+  return db
+    .selectFrom('environments')
+    .innerJoin('projects', 'projects.id', 'environments.projectId')
+    .selectAll('environments')
+    .where('projects.orgId', '=', orgId)
+    .orderBy('environments.slug')
+    .execute();
+}
+
+/** Every service of an organization's projects, in one query. */
+export function listServicesOfOrganization(
+  db: Kysely<Schema>,
+  orgId: string,
+): Promise<ServiceRow[]> {
+  return db
+    .selectFrom('services')
+    .innerJoin('projects', 'projects.id', 'services.projectId')
+    .selectAll('services')
+    .where('projects.orgId', '=', orgId)
+    .orderBy('services.name')
+    .execute();
+}

@@ -57,3 +57,12 @@ export async function countRoleHolders(
     .executeTakeFirstOrThrow();
   return Number(members.n) + Number(tokens.n);
 }
+
+/** Replaces a custom role's grants (JSON, as stored). */
+export async function updateCustomRoleGrants(
+  db: Kysely<Schema>,
+  id: string,
+  grants: string,
+): Promise<void> {
+  await db.updateTable('customRoles').set({ grants }).where('id', '=', id).execute();
+}

@@ -419,3 +419,26 @@ export async function deleteSecret(db: Kysely<Schema>, id: string): Promise<void
   await db.deleteFrom('secretVersions').where('secretId', '=', id).execute();
   await db.deleteFrom('secrets').where('id', '=', id).execute();
 }
+
+/**
+ * What a configuration file may declare of every secret of an organization: name, kind, level
+ * (as scope ids), sensitivity and the assignee's e-mail. Never a value or a version.
+ */
+export function listSecretDeclarations(db: Kysely<Schema>, orgId: string) {
+  return db
+    .selectFrom('secrets')
+    .leftJoin('users', 'users.id', 'secrets.assigneeId')
+    .select([
+      'secrets.name',
+      'secrets.kind',
+      'secrets.level',
+      'secrets.projectId',
+      'secrets.environmentId',
+      'secrets.serviceId',
+      'secrets.sensitivity',
+      'users.email as assignee',
+    ])
+    .where('secrets.orgId', '=', orgId)
+    .orderBy('secrets.name')
+    .execute();
+}

@@ -30,6 +30,7 @@ import { invisibleProblem } from '../validation.js';
 import { memberNotFound } from './member-suggest.js';
 import { loadOrganization } from './org-service.js';
 import { assertAssignableRole } from './role-service.js';
+import { changeMemberRole } from './role-writes.js';
 
 const INVITATION_TTL_DAYS = 7;
 
@@ -235,19 +236,7 @@ export function createMemberService(deps: {
       const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
       await assertAssignableRole(trx, org.id, role);
       const member = await loadMember(trx, ctx, org, email);
-      if (member.role === 'owner') {
-        throw hushError('CONFLICT', 'the Owner keeps the role until ownership is transferred');
-      }
-      await updateMemberRole(trx, org.id, member.userId, role);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'UPDATE',
-        targetType: 'member',
-        targetId: member.userId,
-        targetName: email,
-        change: `changed role of ${email} from ${member.role} to ${role}`,
-        details: { from: member.role, to: role },
-      });
+      await changeMemberRole(trx, { audit, ctx }, org, member, role);
       return { id: member.userId, email, role };
     });
   }

@@ -1,27 +1,19 @@
-import { randomUUID } from 'node:crypto';
-
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 
 import { hushError, invalid } from '../../errors.js';
-import { translateDbErrors } from '../../store/db-errors.js';
 import { listProjects } from '../../store/project-store.js';
-import {
-  countRoleHolders,
-  deleteCustomRole,
-  findCustomRole,
-  insertCustomRole,
-  listCustomRoles,
-} from '../../store/role-store.js';
+import { findCustomRole, listCustomRoles } from '../../store/role-store.js';
 import type { CustomRoleRow, Schema } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { now, type RequestContext } from '../context.js';
+import type { RequestContext } from '../context.js';
 import type { Grant, GrantLevel } from '../policy/custom-roles.js';
 import { BUILTIN_ROLES, isBuiltinRole, ROLE_LABELS, roleSlug } from '../policy/roles.js';
 import { loadProjectRow } from '../projects/project-service.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { EnvironmentType } from '../validation.js';
 import { loadOrganization } from './org-service.js';
+import { dropRole, writeRole } from './role-writes.js';
 
 /** A grant as clients name it: project slug, environment type, level. */
 export interface GrantInput {
@@ -93,28 +85,9 @@ export function createRoleService(deps: { uow: UnitOfWork; audit: AuditService }
         seen.add(key);
         grants.push({ projectId: project.id, type: g.type, level: g.level });
       }
-      const row: CustomRoleRow = {
-        id: randomUUID(),
-        orgId: org.id,
-        name: input.name,
-        grants: JSON.stringify(grants),
-        createdAt: now(),
-      };
-      await translateDbErrors(() => insertCustomRole(trx, row), {
-        message: `a role named "${input.name}" already exists`,
-        details: { field: 'name' },
-      });
-      const role = await toRole(trx, row);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'CREATE',
-        targetType: 'role',
-        targetId: row.id,
-        targetName: row.name,
-        change: `created custom role ${row.name}`,
-        details: { role },
-      });
-      return role;
+      const named = input.grants.map((g) => ({ project: g.project, type: g.type, level: g.level }));
+      const row = await writeRole(trx, { audit, ctx }, org, { name: input.name, grants, named });
+      return toRole(trx, row);
     });
   }
 
@@ -142,21 +115,7 @@ export function createRoleService(deps: { uow: UnitOfWork; audit: AuditService }
     return uow.write(ctx, async (trx) => {
       const org = await loadOrganization(trx, ctx, orgSlug, 'members:manage');
       const row = await loadRole(trx, org.id, name);
-      const holders = await countRoleHolders(trx, org.id, row.name);
-      if (holders > 0)
-        throw hushError(
-          'CONFLICT',
-          `role "${row.name}" is held by ${holders} members or tokens; change their roles first`,
-        );
-      await deleteCustomRole(trx, row.id);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'DELETE',
-        targetType: 'role',
-        targetId: row.id,
-        targetName: row.name,
-        change: `deleted custom role ${row.name}`,
-      });
+      await dropRole(trx, { audit, ctx }, org, row);
     });
   }
 

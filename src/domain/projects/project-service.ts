@@ -1,19 +1,10 @@
-import { randomUUID } from 'node:crypto';
-
 import type { Kysely } from 'kysely';
 
 import { hushError, invalid } from '../../errors.js';
-import { translateDbErrors } from '../../store/db-errors.js';
 import {
-  deleteEnvironment,
-  deleteProject,
-  deleteService,
   findEnvironment,
   findProject,
   findService,
-  insertEnvironment,
-  insertProject,
-  insertService,
   listEnvironments,
   listProjects,
   listServices,
@@ -26,7 +17,7 @@ import type {
   ServiceRow,
 } from '../../store/schema.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { now, type RequestContext } from '../context.js';
+import type { RequestContext } from '../context.js';
 import { checkWorkingDir } from '../jobs/working-dir.js';
 import { loadOrganization, loadOrganizationWithProject } from '../orgs/org-service.js';
 import { authorize } from '../policy/authorize.js';
@@ -40,6 +31,17 @@ import {
   suggestProjects,
   suggestServices,
 } from './project-suggest.js';
+import {
+  dropEnvironment,
+  dropProject,
+  dropService,
+  toEnvironment,
+  toProject,
+  toService,
+  writeEnvironment,
+  writeProject,
+  writeService,
+} from './project-writes.js';
 
 export interface ServiceInput {
   name: string;
@@ -157,47 +159,14 @@ export async function loadEnvironment(
   return env;
 }
 
-function toProject(row: ProjectRow, org: OrganizationRow) {
-  return {
-    id: row.id,
-    slug: row.slug,
-    name: row.name,
-    organization: org.slug,
-    createdAt: row.createdAt,
-  };
-}
-
-function toEnvironment(row: EnvironmentRow, project: ProjectRow) {
-  return {
-    id: row.id,
-    slug: row.slug,
-    type: row.type,
-    project: project.slug,
-    createdAt: row.createdAt,
-  };
-}
-
-function toService(row: ServiceRow, project: ProjectRow, envSlug: string | null) {
-  return {
-    id: row.id,
-    name: row.name,
-    project: project.slug,
-    environment: envSlug,
-    command: row.command,
-    workingDir: row.workingDir,
-    timeoutSeconds: row.timeoutSeconds,
-    createdAt: row.createdAt,
-  };
-}
-
-/** Projects, their typed environments and their services (job definitions). */
 /** A service's working directory as stored: inside the job's directory or under a mount. */
-function checkedWorkingDir(workingDir: string | undefined, mounts: readonly string[]) {
+export function checkedWorkingDir(workingDir: string | undefined, mounts: readonly string[]) {
   const checked = checkWorkingDir(workingDir, mounts);
   if ('error' in checked) throw invalid('workingDir', checked.error);
   return workingDir ?? null;
 }
 
+/** Projects, their typed environments and their services (job definitions). */
 export function createProjectService(deps: {
   uow: UnitOfWork;
   audit: AuditService;
@@ -219,28 +188,7 @@ export function createProjectService(deps: {
         targetType: 'project',
         targetName: input.slug,
       });
-      const row: ProjectRow = {
-        id: randomUUID(),
-        orgId: org.id,
-        slug: input.slug,
-        name: input.name ?? input.slug,
-        createdAt: now(),
-      };
-      await translateDbErrors(() => insertProject(trx, row), {
-        message: `project "${input.slug}" already exists in ${org.slug}`,
-        details: { field: 'slug' },
-      });
-      const project = toProject(row, org);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'CREATE',
-        targetType: 'project',
-        targetId: row.id,
-        targetName: row.slug,
-        change: `created project ${row.slug}`,
-        details: { project },
-      });
-      return project;
+      return toProject(await writeProject(trx, { audit, ctx }, org, input), org);
     });
   }
 
@@ -269,15 +217,7 @@ export function createProjectService(deps: {
   function removeProject(ctx: RequestContext, orgSlug: string, slug: string) {
     return uow.write(ctx, async (trx) => {
       const { org, project } = await loadProject(trx, ctx, orgSlug, slug, 'project:edit');
-      await deleteProject(trx, project.id);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'DELETE',
-        targetType: 'project',
-        targetId: project.id,
-        targetName: project.slug,
-        change: `deleted project ${project.slug}`,
-      });
+      await dropProject(trx, { audit, ctx }, org, project);
     });
   }
 
@@ -299,28 +239,8 @@ export function createProjectService(deps: {
         projectId: project.id,
         environmentType: input.type,
       });
-      const row: EnvironmentRow = {
-        id: randomUUID(),
-        projectId: project.id,
-        slug: input.slug,
-        type: input.type,
-        createdAt: now(),
-      };
-      await translateDbErrors(() => insertEnvironment(trx, row), {
-        message: `environment "${input.slug}" already exists in ${project.slug}`,
-        details: { field: 'slug' },
-      });
-      const env = toEnvironment(row, project);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'CREATE',
-        targetType: 'environment',
-        targetId: row.id,
-        targetName: `${project.slug}/${row.slug}`,
-        change: `created ${row.type} environment ${row.slug} in ${project.slug}`,
-        details: { environment: env },
-      });
-      return env;
+      const row = await writeEnvironment(trx, { audit, ctx }, org, project, input);
+      return toEnvironment(row, project);
     });
   }
 
@@ -342,15 +262,7 @@ export function createProjectService(deps: {
       const project = await loadProjectRow(trx, org, projectSlug, ctx);
       const env = await loadEnvironment(trx, project, slug, { ctx, org });
       await authorizeIn(trx, ctx, 'environment:edit', org, project, env.id);
-      await deleteEnvironment(trx, env.id);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'DELETE',
-        targetType: 'environment',
-        targetId: env.id,
-        targetName: `${project.slug}/${env.slug}`,
-        change: `deleted environment ${env.slug} of ${project.slug}`,
-      });
+      await dropEnvironment(trx, { audit, ctx }, org, project, env);
     });
   }
 
@@ -367,31 +279,15 @@ export function createProjectService(deps: {
         ? await loadEnvironment(trx, project, input.environment, { ctx, org })
         : null;
       await authorizeIn(trx, ctx, 'environment:create', org, project, env?.id ?? null);
-      const row: ServiceRow = {
-        id: randomUUID(),
-        projectId: project.id,
-        environmentId: env?.id ?? null,
+      const row = await writeService(trx, { audit, ctx }, org, project, {
         name: input.name,
+        envSlug: env?.slug ?? null,
+        environmentId: env?.id ?? null,
         command: input.command,
         workingDir: checkedWorkingDir(input.workingDir, deps.jobMounts ?? []),
         timeoutSeconds: input.timeoutSeconds,
-        createdAt: now(),
-      };
-      await translateDbErrors(() => insertService(trx, row), {
-        message: `service "${input.name}" already exists in ${project.slug}`,
-        details: { field: 'name' },
       });
-      const service = toService(row, project, env?.slug ?? null);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'CREATE',
-        targetType: 'service',
-        targetId: row.id,
-        targetName: `${project.slug}/${row.name}`,
-        change: `created service ${row.name} in ${project.slug}`,
-        details: { service },
-      });
-      return service;
+      return toService(row, project, env?.slug ?? null);
     });
   }
 
@@ -411,15 +307,7 @@ export function createProjectService(deps: {
       const project = await loadProjectRow(trx, org, projectSlug, ctx);
       const service = await loadService(trx, project, name, { ctx, org });
       await authorizeIn(trx, ctx, 'environment:edit', org, project, service.environmentId);
-      await deleteService(trx, service.id);
-      await audit.append(trx, ctx, {
-        orgId: org.id,
-        eventType: 'DELETE',
-        targetType: 'service',
-        targetId: service.id,
-        targetName: `${project.slug}/${service.name}`,
-        change: `deleted service ${service.name} of ${project.slug}`,
-      });
+      await dropService(trx, { audit, ctx }, org, project, service);
     });
   }
 

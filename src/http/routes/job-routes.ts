@@ -5,11 +5,11 @@ import { z } from 'zod';
 
 import type { Services } from '../../app.js';
 import { MIN_ID_PREFIX } from '../../domain/ids.js';
+import { durationSchema } from '../../domain/projects/service-fields.js';
 import type { ResolvedSecret } from '../../domain/secrets/resolve-service.js';
 import { toMaterial } from '../../jobs/runner.js';
 import { requestContext } from '../auth.js';
 import { addRoute, type RouteRegistry } from '../route.js';
-import { durationSchema } from './project-routes.js';
 
 const orgParams = z.object({ org: z.string() });
 /** An `:id` path parameter: a full id, or a prefix of one (resolved by `resolveIdRef`). */

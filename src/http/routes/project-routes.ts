@@ -2,6 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import type { Services } from '../../app.js';
+import {
+  commandSchema,
+  durationSchema,
+  workingDirSchema,
+} from '../../domain/projects/service-fields.js';
 import { displayNameSchema, ENVIRONMENT_TYPES, slugSchema } from '../../domain/validation.js';
 import { addRoute, type RouteRegistry } from '../route.js';
 
@@ -10,40 +15,12 @@ const projectParams = z.object({ org: z.string(), project: z.string() });
 const envParams = projectParams.extend({ env: z.string() });
 const serviceParams = projectParams.extend({ service: z.string() });
 
-/** Parses `1h`, `30m`, `90s`, `2d` or a number of seconds. */
-export const durationSchema = z.union([
-  z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 86400),
-  z
-    .string()
-    .regex(/^\d+(s|m|h|d)?$/, 'use a number of seconds or 30s, 10m, 1h, 1d')
-    .transform((v) => {
-      const n = Number.parseInt(v, 10);
-      const unit = v.at(-1);
-      return n * (unit === 'm' ? 60 : unit === 'h' ? 3600 : unit === 'd' ? 86400 : 1);
-    })
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(1, 'must be at least 1 second')
-        .max(7 * 86400, 'must be at most 7 days'),
-    ),
-]);
-
 const serviceBody = z
   .object({
     name: slugSchema,
     environment: z.string().optional(),
-    command: z
-      .string()
-      .min(1)
-      .max(8192)
-      .refine((c) => !c.includes('\0'), 'must not contain NUL'),
-    workingDir: z.string().min(1).max(4096).optional(),
+    command: commandSchema,
+    workingDir: workingDirSchema.optional(),
     timeout: durationSchema.default(3600),
   })
   .strict();
