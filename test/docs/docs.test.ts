@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { CONFIG_SOURCES, configSchema } from '../../src/config.js';
+import { configJsonSchema } from '../../src/domain/config/config-schema.js';
 import { ERROR_CODES } from '../../src/errors.js';
 
 function tableRows(file: string): string[][] {
@@ -64,5 +65,12 @@ describe('links in the README and docs/', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+});
+
+describe('docs/hush.schema.json', () => {
+  it('is the JSON Schema the zod schemas of hush.yaml produce (npm run schema writes it)', () => {
+    const written = JSON.parse(fs.readFileSync('docs/hush.schema.json', 'utf8')) as unknown;
+    expect(written).toEqual(configJsonSchema());
   });
 });

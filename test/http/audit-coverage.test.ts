@@ -13,6 +13,8 @@ interface Step {
   org: string;
   expect: [eventType: string, targetType: string];
   call: (s: State) => Promise<{ status: number; body: unknown }>;
+  /** The tool the event names, when the route sets its own (`apply`); else the header's `cli`. */
+  tool?: string;
 }
 
 interface State {
@@ -377,6 +379,18 @@ const STEPS: Step[] = [
       }),
   },
   {
+    route: 'POST /api/v1/orgs/:org/config/apply',
+    org: 'acme',
+    expect: ['CREATE', 'project'],
+    tool: 'apply',
+    call: (s) =>
+      s.t.call('POST', `${A}/config/apply`, {
+        token: s.token,
+        headers: cli,
+        body: { source: 'organization: acme\nprojects:\n  applied: {}\n' },
+      }),
+  },
+  {
     route: 'DELETE /api/v1/orgs/:org/roles/:name',
     org: 'acme',
     expect: ['DELETE', 'role'],
@@ -421,6 +435,9 @@ const STEPS: Step[] = [
   },
 ];
 
+// POST routes that change nothing: a plan sends the file in its body, as apply does.
+const READ_ONLY_POSTS = ['POST /api/v1/orgs/:org/config/plan'];
+
 describe.each(DIALECTS)('audit coverage of every state-changing route on %s', (dialect) => {
   const s = { ids: {} } as State;
 
@@ -439,7 +456,7 @@ describe.each(DIALECTS)('audit coverage of every state-changing route on %s', (d
         .filter((m) => m !== 'get')
         .map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
     );
-    expect(STEPS.map((step) => step.route).sort()).toEqual(routes.sort());
+    expect([...STEPS.map((step) => step.route), ...READ_ONLY_POSTS].sort()).toEqual(routes.sort());
   });
 
   it.each(STEPS.map((step) => [step.route, step] as const))(
@@ -463,9 +480,21 @@ describe.each(DIALECTS)('audit coverage of every state-changing route on %s', (d
           (orgId === '' || e.orgId === orgId),
       );
       expect(match, JSON.stringify(written.map((e) => [e.eventType, e.targetType]))).toBeDefined();
-      expect(match?.tool).toBe('cli');
+      expect(match?.tool).toBe(step.tool ?? 'cli');
       expect(match?.actor).toMatch(/@example\.com$/);
       expect(match?.targetName).toBeTruthy();
     },
   );
+  it('writes no event for a POST that only reads (a plan)', async () => {
+    const login = await s.t.call('POST', '/api/v1/auth/login', { body: OWNER });
+    const before = await s.t.app.database.db.selectFrom('auditEvents').select('id').execute();
+    const res = await s.t.call('POST', `${A}/config/plan`, {
+      token: login.body.token,
+      headers: cli,
+      body: { source: 'organization: acme\nprojects:\n  planned: {}\n' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const after = await s.t.app.database.db.selectFrom('auditEvents').select('id').execute();
+    expect(after.length).toBe(before.length);
+  });
 });

@@ -104,7 +104,6 @@ export type SecretDeclaration = ConfigFile['secrets'][number];
 export function configJsonSchema(): Record<string, unknown> {
   return {
     ...z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }),
-    $id: 'https://hush.invalid/hush.schema.json',
     title: 'hush.yaml',
   };
 }
