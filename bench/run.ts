@@ -2,13 +2,14 @@
  * `npm run bench [-- --quick] [--json] [--only sqlite|postgres] [--skip-audit]`: what users
  * feel, on SQLite and PostgreSQL — reads of resolved secrets over HTTP (a real `hush serve`
  * child process under autocannon), `hush run`, writes, memory, in-process resolution and job
- * start/done — plus the machine's floors measured in the same run. With --json, one JSON object is the only thing on standard output; progress
+ * start/done, hush apply of a 50-project hush.yaml — plus the machine's floors measured in the same run. With --json, one JSON object is the only thing on standard output; progress
  * goes to standard error. Asserts nothing.
  */
 import { execFileSync } from 'node:child_process';
 
 import { runAuditBench } from './audit.js';
 import { type Dialect, type Figures, PG_ADMIN, progress, record, withDatabase } from './common.js';
+import { configBench } from './config-bench.js';
 import { floorDecrypt1000Ms, floorHttp2kRps, floorPasswordCheckMs } from './floors.js';
 import { httpBench } from './http-bench.js';
 import { jobBench, resolveBench } from './inprocess.js';
@@ -38,6 +39,7 @@ async function main() {
     );
     await resolveBench(dialect, quick, figures);
     await jobBench(dialect, quick, figures);
+    await configBench(dialect, quick, figures);
   }
   progress('rotation (a private scram-sha-256 cluster)');
   await rotationBench(DIALECTS, quick, figures);
