@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -265,6 +266,40 @@ describe.each(DIALECTS)('hush plan / apply / config export on %s', (dialect) => 
     const r = await hush(['apply', '-f', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('add --yes');
+  });
+
+  it('asks on a terminal and applies only on "yes"', async () => {
+    const file = write('tty.yaml', fileOf({ projects: ['tty'] }));
+    // `script` gives the CLI a pseudo-terminal; what the test writes is typed at the prompt.
+    const onTty = (answer: string) =>
+      new Promise<{ code: number; out: string }>((resolve, reject) => {
+        const cmd = [process.execPath, path.resolve('bin/hush.js'), 'apply', '-f', file]
+          .map((a) => `'${a}'`)
+          .join(' ');
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('Only "yes" applies')) child.stdin.end(`${answer}\n`);
+        });
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code: code ?? -1, out }));
+      });
+    const no = await onTty('no');
+    expect(no.out).toContain('+ create project tty');
+    expect(no.out).toContain('apply cancelled; nothing changed');
+    expect(no.code).toBe(1);
+    const listed = async () =>
+      (JSON.parse((await hush(['project', 'list', '--json'])).stdout) as { slug: string }[]).map(
+        (p) => p.slug,
+      );
+    expect(await listed()).not.toContain('tty');
+    const yes = await onTty('yes');
+    expect(yes.code, yes.out).toBe(0);
+    expect(await listed()).toContain('tty');
   });
 
   async function signedInAs(email: string): Promise<Record<string, string>> {
