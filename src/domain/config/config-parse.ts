@@ -6,8 +6,11 @@ import type { z } from 'zod';
 import { HushError } from '../../errors.js';
 import { type ConfigFile, configSchema } from './config-schema.js';
 
-/** The largest hush.yaml accepted (a file of 50 projects × 4 environments × 5 services is ~150 KB). */
-export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/**
+ * The largest hush.yaml accepted: a file of 50 projects × 4 environments × 5 services is ~155 KB,
+ * and the request that carries it must stay under the server's body limit (2 MiB by default).
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** One problem of a file: where it is (line, dotted path) and what is wrong. */
 export interface ConfigProblem {
