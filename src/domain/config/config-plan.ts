@@ -204,7 +204,8 @@ export function computePlan(
   }
   for (const [email, role] of Object.entries(want.members)) {
     const path = ['members', email];
-    const member = state.members.get(email);
+    // E-mails are kept in lower case: `Bob@Example.com` names bob@example.com.
+    const member = state.members.get(email.toLowerCase());
     if (!member) {
       problem(
         path,
@@ -224,7 +225,7 @@ export function computePlan(
       creates.push({
         action: 'update',
         resource: 'member',
-        name: email,
+        name: member.email,
         fields: [{ field: 'role', from: member.role, to: role }],
       });
     }
@@ -299,7 +300,7 @@ function secretKey(s: SecretDeclaration): string {
     s.project ?? '',
     s.environment ?? '',
     s.service ?? '',
-    s.assignee ?? '',
+    (s.assignee ?? '').toLowerCase(),
   ]);
 }
 
@@ -345,7 +346,7 @@ function checkSecrets(
       );
       return;
     }
-    if (secret.assignee && !state.members.has(secret.assignee)) {
+    if (secret.assignee && !state.members.has(secret.assignee.toLowerCase())) {
       problem(
         ['secrets', i, 'assignee'],
         `${secret.assignee} is not a member of ${state.org.slug}`,
