@@ -53,6 +53,19 @@ describe.each(DIALECTS)('configuration as code over REST on %s', (dialect) => {
     expect(JSON.stringify(yaml.body)).toMatch(/hush\.yaml:\d/);
   });
 
+  it('takes no name of Object.prototype for a declared one (a grant on "constructor")', async () => {
+    const r = await t.call('POST', `${P}/config/apply`, {
+      token: owner,
+      body: {
+        source:
+          'organization: acme\nroles:\n  r1:\n    grants:\n      - { project: constructor, type: staging, level: deploy }\n',
+        prune: true,
+      },
+    });
+    expect(r.status, r.text).toBe(400);
+    expect(r.text).toContain('project \\"constructor\\" is not a project of acme');
+  });
+
   it('refuses a file of another organization', async () => {
     const r = await t.call('POST', `${P}/config/plan`, {
       token: owner,

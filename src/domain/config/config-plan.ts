@@ -75,7 +75,7 @@ export function computePlan(
   const deletes: PlannedChange[] = [];
   // What exists once the plan is applied: the file's, plus what it leaves alone without --prune.
   const projectWillExist = (slug: string) =>
-    slug in want.projects || (!opts.prune && state.projects.has(slug));
+    Object.hasOwn(want.projects, slug) || (!opts.prune && state.projects.has(slug));
 
   for (const [slug, p] of Object.entries(want.projects)) {
     const have = state.projects.get(slug);
@@ -123,7 +123,7 @@ export function computePlan(
       const path = ['projects', slug, 'services', name];
       if (
         s.environment &&
-        !(s.environment in p.environments) &&
+        !Object.hasOwn(p.environments, s.environment) &&
         !(!opts.prune && have?.environments.has(s.environment))
       ) {
         problem(
@@ -166,7 +166,7 @@ export function computePlan(
     }
   }
   const roleWillExist = (name: string) =>
-    name in want.roles || (!opts.prune && state.roles.has(name));
+    Object.hasOwn(want.roles, name) || (!opts.prune && state.roles.has(name));
   for (const [name, role] of Object.entries(want.roles)) {
     const path = ['roles', name];
     if (isBuiltinRole(name)) problem(path, `"${name}" is the name of a built-in role`);
@@ -233,7 +233,7 @@ export function computePlan(
 
   if (opts.prune) {
     for (const [slug, p] of state.projects) {
-      const kept = want.projects[slug];
+      const kept = Object.hasOwn(want.projects, slug) ? want.projects[slug] : undefined;
       if (!kept) {
         deletes.push({
           action: 'delete',
@@ -247,7 +247,7 @@ export function computePlan(
         continue;
       }
       for (const name of p.services.keys()) {
-        if (!(name in kept.services)) {
+        if (!Object.hasOwn(kept.services, name)) {
           deletes.push({
             action: 'delete',
             resource: 'service',
@@ -258,7 +258,7 @@ export function computePlan(
         }
       }
       for (const [envSlug, env] of p.environments) {
-        if (!(envSlug in kept.environments)) {
+        if (!Object.hasOwn(kept.environments, envSlug)) {
           deletes.push({
             action: 'delete',
             resource: 'environment',
@@ -270,7 +270,7 @@ export function computePlan(
       }
     }
     for (const name of state.roles.keys()) {
-      if (!(name in want.roles))
+      if (!Object.hasOwn(want.roles, name))
         deletes.push({ action: 'delete', resource: 'role', name, fields: [] });
     }
     // Services go before their environments, roles before the projects their grants name.
@@ -321,11 +321,14 @@ function checkSecrets(
       );
       return;
     }
-    const p = secret.project ? want.projects[secret.project] : undefined;
+    const p =
+      secret.project && Object.hasOwn(want.projects, secret.project)
+        ? want.projects[secret.project]
+        : undefined;
     if (
       p &&
       secret.environment &&
-      !(secret.environment in p.environments) &&
+      !Object.hasOwn(p.environments, secret.environment) &&
       !state.projects.get(secret.project!)?.environments.has(secret.environment)
     ) {
       problem(
@@ -337,7 +340,7 @@ function checkSecrets(
     if (
       p &&
       secret.service &&
-      !(secret.service in p.services) &&
+      !Object.hasOwn(p.services, secret.service) &&
       !state.projects.get(secret.project!)?.services.has(secret.service)
     ) {
       problem(
